@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * The `moska` command: the composition root that wires the actor graph for a mode. Each command
+ * lives in `commands/<name>.ts` and registers itself on the program.
+ */
+import { Command, CommanderError } from "commander"
+import { exitCodeOf, messageOf } from "./exit.js"
+import { COMMANDS } from "./commands/index.js"
+
+const program = new Command()
+  .name("moska")
+  .description("Mixture of Shared KV Attention: simulator (sim) and WebGPU engine (live) on one actor graph")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride()
+
+for (const register of COMMANDS) register(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander already printed its message; usage errors exit 2, --help/--version exit 0
+    process.exitCode = err.exitCode === 0 ? 0 : 2
+  } else {
+    process.stderr.write(`moska: ${messageOf(err)}\n`)
+    process.exitCode = exitCodeOf(err)
+  }
+}

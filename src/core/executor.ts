@@ -1,0 +1,41 @@
+import type { Observable } from "rxjs"
+import type { KernelCost } from "./costModel.js"
+import type { KernelSpec } from "./kernels.js"
+import type { Ns } from "./units.js"
+
+/** One unit of GPU work a worker submits: kernels run back to back on one device. */
+export interface WorkItem {
+  /** Worker (device) that runs it, e.g. `unique-0`, `shared-1`. */
+  readonly workerId: string
+  /** Trace kind, e.g. `unique.iteration`, `shared.chunk`, `shared.iteration`, `transfer`. */
+  readonly label: string
+  readonly kernels: readonly KernelSpec[]
+  /** Chunk id for per-chunk work, else undefined. */
+  readonly chunkId?: number
+  /** Query rows (or requests) in the item, for traces. */
+  readonly queries: number
+  /** Backend-specific data (tensors in live mode); sim ignores it. */
+  readonly payload?: unknown
+}
+
+/** Completion of a `WorkItem`. */
+export interface WorkDone {
+  readonly item: WorkItem
+  readonly startNs: Ns
+  readonly endNs: Ns
+  readonly flops: number
+  readonly bytes: number
+  readonly costs: readonly KernelCost[]
+  /** Backend output (tensors in live mode). */
+  readonly output?: unknown
+}
+
+/**
+ * Port: runs GPU work. Work submitted to one worker id runs in FIFO order, one item at a time
+ * (one stream per device); the returned Observable emits one `WorkDone` and completes.
+ * `SimExecutor` completes on the virtual clock; `WebGpuExecutor` when the GPU queue reports done.
+ * @example executor.execute(item).subscribe(done => log(done.endNs - done.startNs))
+ */
+export interface GpuExecutor {
+  execute(item: WorkItem): Observable<WorkDone>
+}

@@ -1,0 +1,190 @@
+import { Schema as S } from "effect"
+import { DTYPES } from "./dtype.js"
+import { GPU_PRESETS, LINK_PRESETS } from "./hardware.js"
+import { MODEL_PRESETS } from "./model.js"
+
+/**
+ * The scenario: the single source of truth for a run's configuration. Every field carries a
+ * description; `moska scenario schema` turns this into JSON Schema for editors, and defaults
+ * documented here are the ones applied.
+ * @example decodeScenario(YAML.parse(text)) // Either<ScenarioInvalid, Scenario>
+ */
+
+const PosInt = S.Number.pipe(S.int(), S.positive())
+const NonNegInt = S.Number.pipe(S.int(), S.nonNegative())
+const PosNum = S.Number.pipe(S.positive(), S.finite())
+const d = <A, I>(schema: S.Schema<A, I>, description: string) => schema.annotations({ description })
+const opt = <A, I>(schema: S.Schema<A, I>, def: NoInfer<A>, description: string) =>
+  S.optionalWith(schema.annotations({ description: `${description} Default: ${JSON.stringify(def)}.` }), {
+    default: () => def,
+  })
+
+const DType = S.Literal(...DTYPES)
+
+export const ModelDims = S.Struct({
+  name: d(S.String, "Label for reports."),
+  layers: d(PosInt, "Transformer layers."),
+  hidden: d(PosInt, "Hidden size."),
+  qHeads: d(PosInt, "Query heads (a multiple of kvHeads)."),
+  kvHeads: d(PosInt, "KV heads (GQA)."),
+  headDim: d(PosInt, "Head dimension."),
+  ffn: d(PosInt, "FFN intermediate size."),
+  vocab: d(PosInt, "Vocabulary size."),
+  params: d(PosNum, "Total parameters, for dense-layer FLOPs and weight bytes."),
+}).pipe(
+  S.filter((m) => m.qHeads % m.kvHeads === 0 || `qHeads must be a multiple of kvHeads (got ${m.qHeads} and ${m.kvHeads})`),
+)
+
+export const ModelField = S.Union(
+  d(S.Literal(...(Object.keys(MODEL_PRESETS) as [keyof typeof MODEL_PRESETS])), "A preset name."),
+  d(ModelDims, "Explicit dimensions."),
+).annotations({ description: "Model: a preset (llama-3.1-8b, llama-3.1-70b) or explicit dimensions." })
+
+export const Precision = S.Struct({
+  kv: opt(DType, "fp8", "KV-cache element format (unique and shared)."),
+  weights: opt(DType, "fp8", "Weight format of the dense layers."),
+  math: opt(DType, "fp8", "Math type for tensor-core rates (attention GEMMs and dense layers)."),
+})
+
+const GpuName = S.Literal(...(Object.keys(GPU_PRESETS) as [keyof typeof GPU_PRESETS]))
+export const Pool = S.Struct({
+  gpu: opt(S.String, "H200", `GPU preset (${Object.keys(GPU_PRESETS).join(", ")}) or a calibrated device name.`),
+  count: opt(PosInt, 1, "GPUs in the pool. Unique pool: independent replicas; shared pool: corpus sharded across GPUs."),
+  memoryFraction: opt(
+    S.Number.pipe(S.greaterThan(0), S.lessThanOrEqualTo(1)),
+    0.9,
+    "Fraction of HBM usable for weights plus KV cache (the rest is activations and workspace).",
+  ),
+})
+
+export const Interconnect = S.Struct({
+  link: opt(S.Literal(...(Object.keys(LINK_PRESETS) as [keyof typeof LINK_PRESETS])), "nvlink4", "Link preset between Unique-KV and Shared-KV nodes."),
+  bandwidthBps: S.optional(d(PosNum, "Override: unidirectional bandwidth, bytes/s.")),
+  latencyNs: S.optional(d(NonNegInt, "Override: one-way latency per message, ns.")),
+})
+
+export const Hardware = S.Struct({
+  costModel: opt(S.Literal("roofline"), "roofline", "GPU cost model: roofline (max of FLOPs/peak and bytes/bandwidth, plus launch)."),
+  unique: opt(Pool, { gpu: "H200", count: 1, memoryFraction: 0.9 }, "Unique-KV pool: dense layers and per-request attention (all systems)."),
+  shared: opt(Pool, { gpu: "H200", count: 1, memoryFraction: 0.9 }, "Shared-KV pool: stacked per-chunk attention (moska with disaggregated: true)."),
+  interconnect: opt(Interconnect, { link: "nvlink4" }, "Link between the pools."),
+})
+
+export const Routing = S.Union(
+  S.Struct({ kind: d(S.Literal("uniform"), "Each request picks top-k chunks uniformly at random.") }),
+  S.Struct({
+    kind: d(S.Literal("zipf"), "Hot chunks: chunk popularity follows Zipf(exponent) over a seeded random ranking."),
+    exponent: opt(S.Number.pipe(S.greaterThan(0), S.finite()), 1, "Zipf exponent s (larger = more skewed)."),
+  }),
+  S.Struct({
+    kind: d(S.Literal("trace"), "Chunks come from the trace's block ids (Mooncake hash_ids), hashed onto chunks."),
+  }),
+).annotations({ description: "How queries pick shared chunks in sim mode." })
+
+export const Corpus = S.Struct({
+  sharedTokens: opt(PosInt, 1_048_576, "Shared corpus tokens (paper: 1M-16M)."),
+  chunkTokens: opt(
+    PosInt.pipe(S.multipleOf(16, { message: () => "must be a positive multiple of 16" })),
+    16_384,
+    "Tokens per shared chunk (a positive multiple of 16).",
+  ),
+  sparsity: opt(S.Number.pipe(S.greaterThanOrEqualTo(0), S.lessThan(1)), 0.75, "Fraction of chunks each query skips (paper: 0.75). Ignored when topK is set."),
+  topK: S.optional(d(PosInt, "Chunks each query selects; overrides sparsity (k = max(1, round((1 - sparsity) · chunks))).")),
+  routing: opt(Routing, { kind: "uniform" }, "Routing distribution."),
+})
+
+export const Dist = S.Union(
+  S.Struct({ kind: S.Literal("fixed"), value: d(PosInt, "Every draw equals this.") }),
+  S.Struct({ kind: S.Literal("uniform"), min: d(PosInt, "Smallest value."), max: d(PosInt, "Largest value (inclusive).") }),
+  S.Struct({
+    kind: S.Literal("lognormal"),
+    median: d(PosNum, "Median of the distribution."),
+    sigma: d(S.Number.pipe(S.nonNegative(), S.finite()), "Sigma of the underlying normal."),
+    max: S.optional(d(PosInt, "Clamp draws to at most this.")),
+  }),
+).annotations({ description: "A positive integer distribution: fixed, uniform[min,max] or lognormal(median, sigma)." })
+
+const TraceFormat = S.Literal("auto", "azure", "burstgpt", "mooncake")
+export const Workload = S.Union(
+  S.Struct({
+    kind: d(S.Literal("poisson"), "Open loop, exponential inter-arrival times."),
+    ratePerS: d(PosNum, "Mean arrival rate, requests per second."),
+    requests: d(PosInt, "Requests to generate."),
+    uniqueTokens: opt(Dist, { kind: "fixed", value: 65_536 }, "Unique context tokens per request."),
+    outputTokens: opt(Dist, { kind: "fixed", value: 256 }, "Output tokens per request."),
+  }),
+  S.Struct({
+    kind: d(S.Literal("gamma"), "Open loop, bursty: gamma inter-arrival times with the given coefficient of variation."),
+    ratePerS: d(PosNum, "Mean arrival rate, requests per second."),
+    cv: d(PosNum, "Coefficient of variation of inter-arrival times (1 = Poisson, > 1 = bursty)."),
+    requests: d(PosInt, "Requests to generate."),
+    uniqueTokens: opt(Dist, { kind: "fixed", value: 65_536 }, "Unique context tokens per request."),
+    outputTokens: opt(Dist, { kind: "fixed", value: 256 }, "Output tokens per request."),
+  }),
+  S.Struct({
+    kind: d(S.Literal("closed"), "Closed loop: a fixed number of requests in flight; a new one arrives when one ends."),
+    concurrency: d(PosInt, "Requests in flight."),
+    requests: d(PosInt, "Requests in total."),
+    uniqueTokens: opt(Dist, { kind: "fixed", value: 65_536 }, "Unique context tokens per request."),
+    outputTokens: opt(Dist, { kind: "fixed", value: 256 }, "Output tokens per request."),
+  }),
+  S.Struct({
+    kind: d(S.Literal("trace"), "Replay a request trace file (Azure LLM 2023/2024 CSV, BurstGPT CSV, Mooncake JSONL)."),
+    path: d(S.String, "Trace file path, relative to the scenario file or the working directory."),
+    format: opt(TraceFormat, "auto", "File format; auto detects from the header or first line."),
+    timeScale: opt(PosNum, 1, "Multiply inter-arrival gaps by this (0.5 = twice the load)."),
+    limit: S.optional(d(PosInt, "Replay only the first N requests.")),
+  }),
+).annotations({ description: "Where requests come from." })
+
+export const Batcher = S.Union(
+  S.Struct({ kind: d(S.Literal("barrier"), "Per-iteration barrier: every decode iteration flushes all routed queries.") }),
+  S.Struct({
+    kind: d(S.Literal("window"), "Time window: a chunk's batch is dispatched when it reaches maxRows or its oldest query waited windowNs."),
+    windowNs: d(NonNegInt, "Longest a query waits for others, ns."),
+    maxRows: d(PosInt, "Most stacked query rows per chunk batch."),
+  }),
+).annotations({ description: "Shared-batcher policy." })
+
+export const Policy = S.Struct({
+  maxBatch: opt(PosInt, 256, "Most requests decoding together on one unique replica (continuous batching)."),
+  batcher: opt(Batcher, { kind: "barrier" }, "How routed queries are grouped per chunk."),
+  routingMode: opt(S.Literal("fast", "exact"), "fast", "fast: price shared work from per-chunk query counts; exact: route each request and chunk (small scenarios)."),
+  disaggregated: opt(S.Boolean, true, "moska only: run shared attention on the Shared-KV pool, with transfers over the interconnect."),
+  overlap: opt(S.Boolean, true, "Overlap unique and shared work within an iteration (false: serialised)."),
+  granularity: opt(S.Literal("iteration", "layer"), "iteration", "Unit of GPU work: one decode iteration (all layers) or one layer per round trip."),
+  prefill: opt(S.Boolean, true, "Price prefill of each request's unique context before its first token."),
+})
+
+export const TraceLevel = S.Literal("requests", "kernels", "tokens").annotations({
+  description: "What the trace database keeps: request rows only; plus kernel batches; plus per-token rows.",
+})
+
+export const Scenario = S.Struct({
+  name: opt(S.String, "unnamed", "Scenario name, for reports."),
+  description: S.optional(d(S.String, "Free text.")),
+  seed: opt(NonNegInt, 1, "Root seed of the run's random streams."),
+  model: opt(ModelField, "llama-3.1-8b", "Model."),
+  precision: opt(Precision, { kv: "fp8", weights: "fp8", math: "fp8" }, "Formats."),
+  hardware: opt(Hardware, {
+    costModel: "roofline",
+    unique: { gpu: "H200", count: 1, memoryFraction: 0.9 },
+    shared: { gpu: "H200", count: 1, memoryFraction: 0.9 },
+    interconnect: { link: "nvlink4" },
+  }, "Hardware pools and cost model."),
+  corpus: opt(Corpus, { sharedTokens: 1_048_576, chunkTokens: 16_384, sparsity: 0.75, routing: { kind: "uniform" } }, "Shared corpus and routing."),
+  workload: d(Workload, "Request source."),
+  system: opt(S.Literal("private", "prefix", "cascade", "moska"), "moska",
+    "private: each request holds its own copy of the shared context; prefix: shared KV stored once, attended per request; cascade: shared KV attended densely with all queries stacked; moska: top-k routed, per-chunk stacked GEMM, LSE merge."),
+  policy: opt(Policy, {
+    maxBatch: 256, batcher: { kind: "barrier" }, routingMode: "fast", disaggregated: true, overlap: true,
+    granularity: "iteration", prefill: true,
+  }, "Scheduling policy."),
+  trace: opt(TraceLevel, "kernels", "Trace detail level."),
+  untilS: S.optional(d(PosNum, "Stop the simulation at this simulated time, seconds (requests still in flight are recorded as cancelled).")),
+})
+
+export type Scenario = S.Schema.Type<typeof Scenario>
+export type ScenarioInput = S.Schema.Encoded<typeof Scenario>
+export type WorkloadConfig = Scenario["workload"]
+export type DistConfig = S.Schema.Type<typeof Dist>

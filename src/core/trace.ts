@@ -1,0 +1,55 @@
+import type { Ns } from "./units.js"
+
+/** How a request ended. */
+export type RequestStatus = "completed" | "rejected" | "failed" | "cancelled"
+
+/** One request's lifecycle, written once when it ends. Times are ns of the run's clock. */
+export interface RequestRow {
+  readonly requestId: number
+  readonly arrivalNs: Ns
+  readonly admittedNs: Ns | null
+  readonly firstTokenNs: Ns | null
+  readonly finishedNs: Ns | null
+  /** Unique (per-request) context tokens. */
+  readonly uniqueTokens: number
+  /** Output tokens requested by the workload. */
+  readonly requestedTokens: number
+  /** Output tokens actually generated. */
+  readonly outputTokens: number
+  readonly status: RequestStatus
+  /** Why it did not complete (tagged error name and message), else null. */
+  readonly reason: string | null
+}
+
+/** One batch of GPU work as executed. */
+export interface KernelRow {
+  readonly workerId: string
+  readonly kind: string
+  readonly chunkId: number | null
+  /** Stacked query rows or requests in the batch. */
+  readonly queries: number
+  readonly startNs: Ns
+  readonly endNs: Ns
+  readonly flops: number
+  readonly bytes: number
+}
+
+/** Optional per-token detail (trace level `tokens`). */
+export interface TokenRow {
+  readonly requestId: number
+  readonly index: number
+  readonly atNs: Ns
+}
+
+/**
+ * Port: where lifecycle facts go. The SQLite writer batches them into transactions; tests use an
+ * in-memory collector. Calls are synchronous and must not reorder rows.
+ * @example sink.request(row); sink.flush()
+ */
+export interface TraceSink {
+  request(row: RequestRow): void
+  kernel(row: KernelRow): void
+  token(row: TokenRow): void
+  /** Writes everything buffered so far. */
+  flush(): void
+}

@@ -14,6 +14,7 @@ module.exports = {
     only("sim", ["core", "streams", "actors"]),
     only("gpu", ["core"]),
     only("db", ["core"]),
+    only("traces", ["core"]),
     only("live", ["core", "streams", "actors", "gpu", "db"]),
     {
       name: "sim-no-drivers",

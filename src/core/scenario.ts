@@ -49,7 +49,9 @@ export const Precision = S.Struct({
 const GpuName = S.Literal(...(Object.keys(GPU_PRESETS) as [keyof typeof GPU_PRESETS]))
 export const Pool = S.Struct({
   gpu: opt(S.String, "H200", `GPU preset (${Object.keys(GPU_PRESETS).join(", ")}) or a calibrated device name.`),
-  count: opt(PosInt, 1, "GPUs in the pool. Unique pool: independent replicas; shared pool: corpus sharded across GPUs."),
+  count: opt(PosInt, 1, "GPUs in the pool."),
+  parallel: S.optional(d(S.Literal("replicas", "sharded"),
+    "replicas: each GPU is an independent replica with its own batch; sharded: the GPUs act as one device (memory, bandwidth and math summed, work split evenly, one batch). Default: replicas for the unique pool, sharded for the shared pool.")),
   memoryFraction: opt(
     S.Number.pipe(S.greaterThan(0), S.lessThanOrEqualTo(1)),
     0.9,

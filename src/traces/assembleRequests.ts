@@ -1,0 +1,34 @@
+import type { Ns } from "../core/units.js"
+import type { RequestSpec } from "../core/workload.js"
+import type { TraceFormatName, TraceImport } from "./TraceImport.js"
+
+/** One parsed row before ordering: `atNs` on any integer ns axis (only differences matter). */
+export interface TraceRow {
+  readonly atNs: number
+  readonly uniqueTokens: number
+  readonly outputTokens: number
+  readonly blocks?: readonly number[]
+}
+
+/**
+ * Orders rows by arrival (stable, so ties keep file order), rebases arrivals on the earliest row,
+ * numbers requests 0..n-1 in that order, and drops rows with zero output tokens (counted in
+ * `skipped`): a request that generates nothing has no TTFT or TPOT and, in BurstGPT, marks a
+ * failed request.
+ * @example assembleRequests("azure", [{ atNs: 5, uniqueTokens: 10, outputTokens: 2 }]).requests[0].arrivalNs // 0
+ */
+export const assembleRequests = (format: TraceFormatName, rows: readonly TraceRow[]): TraceImport => {
+  const kept = rows.filter((r) => r.outputTokens > 0)
+  const sorted = kept.every((r, i) => i === 0 || (kept[i - 1] as TraceRow).atNs <= r.atNs)
+    ? kept
+    : kept.map((r, i) => ({ r, i })).sort((a, b) => a.r.atNs - b.r.atNs || a.i - b.i).map((x) => x.r)
+  const base = sorted.length === 0 ? 0 : (sorted[0] as TraceRow).atNs
+  const requests: RequestSpec[] = sorted.map((r, id) => ({
+    id,
+    arrivalNs: (r.atNs - base) as Ns,
+    uniqueTokens: r.uniqueTokens,
+    outputTokens: r.outputTokens,
+    ...(r.blocks !== undefined ? { blocks: r.blocks } : {}),
+  }))
+  return { format, requests, skipped: rows.length - kept.length }
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Measure MoSKA-shaped kernels with PyTorch on a CUDA GPU and write a moska measurement file.
+
+Usage (on the GPU machine):  PYTHONUNBUFFERED=1 python3 bench/measure_torch.py --out measurements.json
+
+Each entry is a KernelSpec (src/core/kernels.ts) plus the implementation that ran it (`impl`), the
+measured seconds per call and how it was timed. Timing: CUDA-graph replay of R back-to-back calls
+that rotate over enough input copies to defeat the L2 cache (so per-call time includes the
+in-stream gap between kernels but not Python launch overhead); median of 5 replays. Where graph
+capture fails the fallback is CUDA events around an eager loop (method = "events").
+Format: docs/model-measurements.md.
+"""
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+L2_DEFEAT_BYTES = 256 * 2**20
+DEADLINE_S = 200.0
+T0 = time.time()
+DEV = "cuda"
+SOURCE = "bench/measure_torch.py"
+
+
+def tensor_bytes(ts):
+    return sum(t.numel() * t.element_size() for t in ts)
+
+
+def time_fn(make_inputs, fn, target_ms=8.0):
+    """Seconds per call of fn(*inputs), rotating over copies of the inputs."""
+    first = make_inputs()
+    foot = tensor_bytes(first)
+    copies = max(1, min(8, math.ceil(L2_DEFEAT_BYTES / max(foot, 1))))
+    sets = [first] + [make_inputs() for _ in range(copies - 1)]
+    for s in sets:
+        fn(*s)
+    torch.cuda.synchronize()
+    # eager estimate
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    n_est = 3
+    e0.record()
+    for i in range(n_est):
+        fn(*sets[i % copies])
+    e1.record()
+    torch.cuda.synchronize()
+    est_ms = e0.elapsed_time(e1) / n_est
+    reps = int(max(copies, min(400, math.ceil(target_ms / max(est_ms, 1e-3)))))
+    reps = max(copies, (reps // copies) * copies)
+    try:
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for i in range(copies):
+                fn(*sets[i])
+        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.synchronize()
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            for i in range(reps):
+                fn(*sets[i % copies])
+        g.replay()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(5):
+            e0.record()
+            g.replay()
+            e1.record()
+            torch.cuda.synchronize()
+            times.append(e0.elapsed_time(e1) / reps)
+        del g
+        method = "cuda-graph"
+    except Exception as ex:  # noqa: BLE001 - fall back to eager timing, recorded in the entry
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(5):
+            e0.record()
+            for i in range(reps):
+                fn(*sets[i % copies])
+            e1.record()
+            torch.cuda.synchronize()
+            times.append(e0.elapsed_time(e1) / reps)
+        method = f"events ({type(ex).__name__})"
+    del sets, first
+    torch.cuda.empty_cache()
+    return statistics.median(times) / 1e3, method, reps, copies
+
+
+RESULTS = []
+FAILED = []
+
+
+def record(id_, spec, impl, fn_inputs, fn, note=""):
+    if time.time() - T0 > DEADLINE_S:
+        FAILED.append({"id": id_, "error": "skipped: deadline"})
+        return
+    try:
+        s, method, reps, copies = time_fn(fn_inputs, fn)
+        RESULTS.append({"id": id_, "spec": spec, "impl": impl, "seconds": s, "method": method,
+                        "reps": reps, "copies": copies, "source": SOURCE, "note": note})
+        print(f"{id_:58s} {impl:14s} {s*1e3:10.4f} ms  {method}", flush=True)
+    except Exception as ex:  # noqa: BLE001
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        FAILED.append({"id": id_, "error": f"{type(ex).__name__}: {ex}"[:300]})
+        print(f"{id_:58s} FAILED {type(ex).__name__}: {str(ex)[:120]}", flush=True)
+
+
+def randn(*shape, dtype=torch.bfloat16):
+    return torch.randn(*shape, device=DEV, dtype=torch.float32).mul_(0.5).to(dtype)
+
+
+# ---------------------------------------------------------------- ceilings
+def ceilings():
+    n = 2**30 // 2
+    a = randn(n)
+    b = torch.empty_like(a)
+    for _ in range(3):
+        b.copy_(a)
+    torch.cuda.synchronize()
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    ts = []
+    for _ in range(10):
+        e0.record(); b.copy_(a); e1.record(); torch.cuda.synchronize()
+        ts.append(e0.elapsed_time(e1) / 1e3)
+    copy_bps = 2 * a.numel() * 2 / statistics.median(ts)
+    del a, b
+    x, y = randn(8192, 8192), randn(8192, 8192)
+    for _ in range(3):
+        x @ y
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(10):
+        e0.record(); x @ y; e1.record(); torch.cuda.synchronize()
+        ts.append(e0.elapsed_time(e1) / 1e3)
+    gemm_s = statistics.median(ts)
+    del x, y
+    torch.cuda.empty_cache()
+    return {"copyBytesPerS": copy_bps, "gemmBf16_8192_s": gemm_s, "gemmBf16_8192_flops": 2 * 8192**3 / gemm_s}
+
+
+# ---------------------------------------------------------------- GEMMs (dense layers)
+LLAMA_GEMMS = [("qkv", 6144, 4096), ("o", 4096, 4096), ("gateup", 28672, 4096), ("down", 4096, 14336)]
+
+
+def gemms():
+    for label, n, k in LLAMA_GEMMS:
+        for m in [1, 16, 64, 256, 1024, 4096, 8192]:
+            spec = {"kind": "gemm", "m": m, "n": n, "k": k, "dtype": "bf16", "count": 1, "label": label}
+            record(f"gemm-bf16-{label}-m{m}", spec, "cublas",
+                   lambda m=m, n=n, k=k: (randn(m, k), randn(k, n)), lambda a, b: torch.matmul(a, b))
+    # FP8 (cuBLASLt through torch._scaled_mm): the paper's math type
+    one = torch.ones((), device=DEV, dtype=torch.float32)
+    for label, n, k in [("gateup", 28672, 4096), ("o", 4096, 4096), ("down", 4096, 14336)]:
+        for m in [16, 64, 256, 1024, 8192]:
+            spec = {"kind": "gemm", "m": m, "n": n, "k": k, "dtype": "fp8", "count": 1, "label": label}
+
+            def mk(m=m, n=n, k=k):
+                return (randn(m, k, dtype=torch.float8_e4m3fn), randn(n, k, dtype=torch.float8_e4m3fn))
+            record(f"gemm-fp8-{label}-m{m}", spec, "cublaslt",
+                   mk, lambda a, b: torch._scaled_mm(a, b.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16))
+
+
+# ---------------------------------------------------------------- per-request decode attention
+def decode_attention():
+    for b, u in [(1, 16384), (8, 16384), (32, 16384), (4, 131072), (16, 32768), (128, 8192), (256, 4096), (64, 16384), (1, 1048576)]:
+        spec = {"kind": "decodeAttention", "requests": b, "totalTokens": b * u, "maxTokens": u, "qHeads": 32, "kvHeads": 8,
+                "headDim": 128, "layers": 1, "kvDtype": "bf16", "mathDtype": "bf16"}
+        record(f"decode-b{b}-u{u}", spec, "sdpa",
+               lambda b=b, u=u: (randn(b, 32, 1, 128), randn(b, 8, u, 128), randn(b, 8, u, 128)),
+               lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
+
+
+# ---------------------------------------------------------------- stacked shared attention (GQA group packed as rows)
+def shared_attention():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    backends = [("sdpa-flash", SDPBackend.FLASH_ATTENTION), ("sdpa-cudnn", SDPBackend.CUDNN_ATTENTION)]
+    shapes = [(262144, 16384, 16), (262144, 16384, 64), (262144, 16384, 256), (262144, 4096, 4), (262144, 4096, 16),
+              (262144, 4096, 64), (262144, 4096, 256), (262144, 1024, 16), (262144, 1024, 64), (1048576, 16384, 16),
+              (1048576, 16384, 64), (1048576, 65536, 64), (65536, 4096, 1024), (262144, 32768, 1024)]
+    for impl, be in backends:
+        for s, c, b in shapes:
+            n = s // c
+            rows = b * 4
+            spec = {"kind": "sharedAttention", "chunkTokens": c, "histogram": [{"queries": b, "units": n * 8}], "kvHeads": 8,
+                    "groupSize": 4, "headDim": 128, "layers": 1, "kvDtype": "bf16", "mathDtype": "bf16"}
+
+            def mk(n=n, c=c, rows=rows):
+                return (randn(n, 8, rows, 128), randn(n, 8, c, 128), randn(n, 8, c, 128))
+
+            def run(q, k, v, be=be):
+                with sdpa_kernel([be]):
+                    return F.scaled_dot_product_attention(q, k, v)
+            record(f"shared-{impl}-s{s}-c{c}-b{b}", spec, impl, mk, run, note=f"{n} chunks x 8 KV heads, rows = {b} x 4")
+
+
+# ---------------------------------------------------------------- LSE merge and router (torch eager ops)
+def merge_and_router():
+    for rows, ways in [(64 * 32, 2), (64 * 32, 17), (256 * 32, 17), (256 * 32, 65), (1024 * 32, 9)]:
+        spec = {"kind": "merge", "rows": rows, "ways": ways, "headDim": 128, "layers": 1}
+
+        def mk(rows=rows, ways=ways):
+            return (randn(ways, rows, 128, dtype=torch.float32), randn(ways, rows, dtype=torch.float32))
+
+        def merge(o, lse):
+            m = lse.amax(0)
+            w = torch.exp(lse - m)
+            return (w.unsqueeze(-1) * o).sum(0) / w.sum(0).unsqueeze(-1)
+        record(f"merge-r{rows}-w{ways}", spec, "torch-eager", mk, merge)
+    for b, chunks, k in [(64, 64, 16), (256, 256, 64), (256, 1024, 256), (1024, 1024, 256)]:
+        spec = {"kind": "router", "requests": b, "chunks": chunks, "topK": k, "kvHeads": 8, "groupSize": 4, "headDim": 128,
+                "layers": 1, "dtype": "bf16"}
+
+        def mk(b=b, chunks=chunks):
+            return (randn(8, b * 4, 128), randn(8, 128, chunks))
+
+        def route(q, c, b=b, chunks=chunks, k=k):
+            s = torch.bmm(q, c).view(8, b, 4, chunks).sum(2)
+            return torch.topk(s, k, dim=-1)
+        record(f"router-b{b}-c{chunks}-k{k}", spec, "torch-eager", mk, route)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quick", action="store_true", help="only a few shapes (smoke test)")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    props = torch.cuda.get_device_properties(0)
+    meta = {"device": torch.cuda.get_device_name(0), "sms": props.multi_processor_count,
+            "l2Bytes": getattr(props, "L2_cache_size", None), "torch": torch.__version__, "cuda": torch.version.cuda,
+            "timing": "CUDA-graph replay of R calls rotating over input copies (> 256 MiB together); median of 5 replays"}
+    print(json.dumps(meta), flush=True)
+    try:
+        meta["ceilings"] = ceilings()
+        print(json.dumps(meta["ceilings"]), flush=True)
+    except Exception as ex:  # noqa: BLE001
+        meta["ceilings"] = {"error": str(ex)[:200]}
+
+    def dump():
+        with open(args.out, "w") as f:
+            json.dump({"format": "moska-measurements/1", "gpu": "H200", "meta": meta, "measurements": RESULTS, "failed": FAILED}, f, indent=1)
+    for section in (gemms, decode_attention, shared_attention, merge_and_router):
+        try:
+            section()
+        except Exception as ex:  # noqa: BLE001
+            FAILED.append({"id": section.__name__, "error": f"{type(ex).__name__}: {ex}"[:300]})
+        dump()
+        print(f"-- {section.__name__} done at {time.time() - T0:.1f}s", flush=True)
+    dump()
+    print(f"\n{len(RESULTS)} measured, {len(FAILED)} failed/skipped, {time.time() - T0:.1f}s")
+    for f in FAILED:
+        print("FAILED", f["id"], f["error"][:150])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+import type { Database, Statement } from "better-sqlite3"
+import type { KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
+
+type Level = "requests" | "kernels" | "tokens"
+
+/**
+ * The TraceSink port over SQLite: rows are buffered and written in one transaction per
+ * `batchRows` rows (default 10,000) with prepared statements, in the order received. The database
+ * and run row are obtained lazily from `open` at the first write, so a run that fails validation
+ * inside the engine (before producing rows) leaves no trace at all. Rows above the scenario's trace
+ * level are dropped here (kernels at `requests`; tokens unless `tokens`).
+ * @example
+ * const sink = new SqliteTraceSink({ open: () => ({ db, runId }), level: "kernels" })
+ * sink.request(row); sink.flush()
+ */
+export class SqliteTraceSink implements TraceSink {
+  private readonly open: () => { readonly db: Database; readonly runId: number }
+  private readonly batchRows: number
+  private readonly keepKernels: boolean
+  private readonly keepTokens: boolean
+  private requests: RequestRow[] = []
+  private kernels: KernelRow[] = []
+  private tokens: TokenRow[] = []
+  private kernelSeq = 0
+  private target: { db: Database; runId: number; write: () => void } | undefined
+  /** Rows written to the database so far, by table. */
+  readonly written = { requests: 0, kernels: 0, tokens: 0 }
+
+  constructor(options: {
+    readonly open: () => { readonly db: Database; readonly runId: number }
+    readonly level?: Level
+    readonly batchRows?: number
+  }) {
+    this.open = options.open
+    this.batchRows = options.batchRows ?? 10_000
+    const level = options.level ?? "kernels"
+    this.keepKernels = level !== "requests"
+    this.keepTokens = level === "tokens"
+  }
+
+  request(row: RequestRow): void {
+    this.requests.push(row)
+    this.maybeFlush()
+  }
+
+  kernel(row: KernelRow): void {
+    if (!this.keepKernels) return
+    this.kernels.push(row)
+    this.maybeFlush()
+  }
+
+  token(row: TokenRow): void {
+    if (!this.keepTokens) return
+    this.tokens.push(row)
+    this.maybeFlush()
+  }
+
+  /** Writes everything buffered in one transaction (opening the database first if needed). */
+  flush(): void {
+    if (this.requests.length + this.kernels.length + this.tokens.length === 0) return
+    this.connect().write()
+  }
+
+  /** The run's database and id, opening them now if no row has been written yet. */
+  connect(): { readonly db: Database; readonly runId: number; readonly write: () => void } {
+    if (this.target !== undefined) return this.target
+    const { db, runId } = this.open()
+    const insRequest: Statement = db.prepare(
+      `INSERT INTO requests (run_id, request_id, arrival_ns, admitted_ns, first_token_ns, finished_ns,
+        unique_tokens, requested_tokens, output_tokens, status, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+    )
+    const insKernel: Statement = db.prepare(
+      `INSERT INTO kernels (run_id, seq, worker_id, kind, chunk_id, queries, start_ns, end_ns, flops, bytes)
+       VALUES (?,?,?,?,?,?,?,?,?,?)`,
+    )
+    const insToken: Statement = db.prepare("INSERT INTO tokens (run_id, request_id, idx, at_ns) VALUES (?,?,?,?)")
+    const write = db.transaction(() => {
+      for (const r of this.requests) {
+        insRequest.run(runId, r.requestId, r.arrivalNs, r.admittedNs, r.firstTokenNs, r.finishedNs, r.uniqueTokens,
+          r.requestedTokens, r.outputTokens, r.status, r.reason)
+      }
+      for (const k of this.kernels) {
+        insKernel.run(runId, this.kernelSeq++, k.workerId, k.kind, k.chunkId, k.queries, k.startNs, k.endNs, k.flops, k.bytes)
+      }
+      for (const t of this.tokens) insToken.run(runId, t.requestId, t.index, t.atNs)
+      this.written.requests += this.requests.length
+      this.written.kernels += this.kernels.length
+      this.written.tokens += this.tokens.length
+      this.requests = []
+      this.kernels = []
+      this.tokens = []
+    })
+    this.target = { db, runId, write: () => write() }
+    return this.target
+  }
+
+  /** Whether the database has been opened (a row was written or `connect` was called). */
+  get connected(): boolean {
+    return this.target !== undefined
+  }
+
+  private maybeFlush(): void {
+    if (this.requests.length + this.kernels.length + this.tokens.length >= this.batchRows) this.flush()
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The named queries of `moska query NAME`. Each takes the run id as `:run` (except `runs`); times
+ * are converted to ms. Raw SQL given to `moska query` may use `:run` too.
+ * @example db.prepare(NAMED_QUERIES.ttft.sql).all({ run: 3 })
+ */
+export const NAMED_QUERIES: Readonly<Record<string, { readonly description: string; readonly sql: string }>> = {
+  runs: {
+    description: "every run in the database, newest last",
+    sql: `SELECT run_id, mode, system, scenario_name, seed, status, started_at, wall_s,
+                 simulated_ns / 1e9 AS simulated_s, events, code_version
+          FROM runs ORDER BY run_id`,
+  },
+  summary: {
+    description: "requests by outcome, throughput and TTFT/TPOT/E2E percentiles (ms) of the run",
+    sql: `SELECT t.requests, t.completed, t.rejected, t.cancelled, t.failed, t.output_tokens,
+                 t.span_ns / 1e9 AS span_s, t.output_tokens_per_s, t.requests_per_s,
+                 l.metric, l.n, l.p50_ns / 1e6 AS p50_ms, l.p90_ns / 1e6 AS p90_ms, l.p99_ns / 1e6 AS p99_ms,
+                 l.p999_ns / 1e6 AS p999_ms
+          FROM throughput t LEFT JOIN latency_percentiles l ON l.run_id = t.run_id AND l.metric IN ('ttft', 'tpot', 'e2e')
+          WHERE t.run_id = :run ORDER BY CASE l.metric WHEN 'ttft' THEN 0 WHEN 'tpot' THEN 1 ELSE 2 END`,
+  },
+  latency: {
+    description: "percentiles (ms) of every latency metric: ttft, tpot, e2e, queue",
+    sql: `SELECT metric, n, mean_ns / 1e6 AS mean_ms, min_ns / 1e6 AS min_ms, p50_ns / 1e6 AS p50_ms, p90_ns / 1e6 AS p90_ms,
+                 p99_ns / 1e6 AS p99_ms, p999_ns / 1e6 AS p999_ms, max_ns / 1e6 AS max_ms
+          FROM latency_percentiles WHERE run_id = :run
+          ORDER BY CASE metric WHEN 'ttft' THEN 0 WHEN 'tpot' THEN 1 WHEN 'e2e' THEN 2 ELSE 3 END`,
+  },
+  ...Object.fromEntries(
+    (
+      [
+        ["ttft", "time to first token"],
+        ["tpot", "time per output token, (finished - first token) / (output tokens - 1), requests with >= 2 tokens"],
+        ["e2e", "end-to-end latency, arrival to last token"],
+      ] as const
+    ).map(([m, what]) => [
+      m,
+      {
+        description: `${what}: p50/p90/p99/p99.9 (ms) of completed requests`,
+        sql: `SELECT n, mean_ns / 1e6 AS mean_ms, p50_ns / 1e6 AS p50_ms, p90_ns / 1e6 AS p90_ms, p99_ns / 1e6 AS p99_ms,
+                     p999_ns / 1e6 AS p999_ms, max_ns / 1e6 AS max_ms
+              FROM latency_percentiles WHERE run_id = :run AND metric = '${m}'`,
+      },
+    ]),
+  ),
+  throughput: {
+    description: "output tokens and completed requests per second of the run's span",
+    sql: `SELECT requests, completed, rejected, cancelled, failed, output_tokens, span_ns / 1e9 AS span_s,
+                 output_tokens_per_s, requests_per_s
+          FROM throughput WHERE run_id = :run`,
+  },
+  utilization: {
+    description: "per worker: batches, busy time and busy / run span",
+    sql: `SELECT worker_id, batches, busy_ns / 1e9 AS busy_s, span_ns / 1e9 AS span_s, utilization, flops, bytes
+          FROM worker_utilization WHERE run_id = :run ORDER BY worker_id`,
+  },
+  kernels: {
+    description: "kernel batches by worker and kind: count, rows, total and mean time (ms)",
+    sql: `SELECT worker_id, kind, COUNT(*) AS batches, SUM(queries) AS rows, SUM(end_ns - start_ns) / 1e6 AS total_ms,
+                 AVG(end_ns - start_ns) / 1e6 AS mean_ms, SUM(flops) AS flops, SUM(bytes) AS bytes
+          FROM kernels WHERE run_id = :run GROUP BY worker_id, kind ORDER BY worker_id, kind`,
+  },
+  requests: {
+    description: "per completed request: ttft, tpot, e2e (ms) and token counts",
+    sql: `SELECT request_id, ttft_ns / 1e6 AS ttft_ms, tpot_ns / 1e6 AS tpot_ms, e2e_ns / 1e6 AS e2e_ms,
+                 queue_ns / 1e6 AS queue_ms, unique_tokens, output_tokens
+          FROM request_latency WHERE run_id = :run ORDER BY request_id`,
+  },
+  status: {
+    description: "requests by status and reason",
+    sql: `SELECT status, reason, COUNT(*) AS requests FROM requests WHERE run_id = :run GROUP BY status, reason ORDER BY status, reason`,
+  },
+}

@@ -1,0 +1,119 @@
+import { create, globals } from "webgpu"
+import { Cause, Effect, Exit, type Scope } from "effect"
+import { GpuUnavailable } from "../core/errors.js"
+
+/** What the acquired device offers, read once so kernels can pick a path. */
+export interface GpuContext {
+  readonly device: GPUDevice
+  /** Adapter description, e.g. `nvidia | hopper | NVIDIA H200`. */
+  readonly name: string
+  readonly backend: string
+  readonly features: ReadonlySet<string>
+  readonly limits: GPUSupportedLimits
+  /** True when subgroup matrices with i8·i8→i32 16×16×32 (or 16×8×32) configs are usable. */
+  readonly int8SubgroupMatrix: boolean
+  readonly subgroupMinSize: number
+  /** Pipelines cached per device by the kernel hosts (key: kernel name + template parameters). */
+  readonly pipelines: Map<string, GPUComputePipeline>
+  /** Set when the device is lost; every submission checks it. */
+  lostReason: string | undefined
+}
+
+const LAVAPIPE_HINT =
+  "install Mesa's lavapipe (see ../shared/gpu/README.md): " +
+  "echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list; " +
+  "apt-get update && apt-get install -y --no-install-recommends -t bookworm-backports mesa-vulkan-drivers"
+
+// Dawn's Node binding exposes the WebGPU globals (GPUBufferUsage, ...) only through `globals`.
+let globalsInstalled = false
+const installGlobals = (): void => {
+  if (!globalsInstalled) Object.assign(globalThis, globals)
+  globalsInstalled = true
+}
+
+interface SubgroupMatrixConfig {
+  readonly componentType: string
+  readonly resultComponentType: string
+  readonly M: number
+  readonly N: number
+  readonly K: number
+}
+
+const instances = new Map<string, GPU>()
+
+const WANTED_FEATURES = ["shader-f16", "subgroups", "timestamp-query", "chromium-experimental-subgroup-matrix"]
+
+const open = async (backend: string): Promise<GpuContext> => {
+  installGlobals()
+  // allow_unsafe_apis unlocks chromium-experimental-subgroup-matrix on Vulkan; harmless elsewhere.
+  // One Dawn instance per backend for the whole process: if the instance object is garbage
+  // collected while a device lives, Dawn tears down under it and Node crashes (seen on lavapipe).
+  let gpu = instances.get(backend)
+  if (gpu === undefined) {
+    gpu = create([`backend=${backend}`, "enable-dawn-features=allow_unsafe_apis"])
+    instances.set(backend, gpu)
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" })
+  if (adapter === null) throw new GpuUnavailable({ message: `no WebGPU adapter on backend '${backend}'; ${LAVAPIPE_HINT}` })
+  const info = adapter.info as GPUAdapterInfo & { subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig>; subgroupMinSize?: number }
+  const configs = [...(info.subgroupMatrixConfigs ?? [])]
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[]
+  const L = adapter.limits
+  // Without these the device gets WebGPU's small defaults (128 MiB bindings, 16 KiB workgroup memory).
+  const requiredLimits: Record<string, number> = {
+    maxBufferSize: L.maxBufferSize,
+    maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+    maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+  }
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits })
+  const hasSgm = device.features.has("chromium-experimental-subgroup-matrix")
+  const ctx: GpuContext = {
+    device,
+    name: [info.vendor, info.architecture, info.device, info.description].filter((s) => s !== "").join(" | "),
+    backend,
+    features: new Set([...device.features]),
+    limits: device.limits,
+    int8SubgroupMatrix: hasSgm && configs.some((c) => c.componentType === "i8" && c.resultComponentType === "i32" && c.M === 16 && c.N === 16 && c.K === 32),
+    subgroupMinSize: info.subgroupMinSize ?? 0,
+    pipelines: new Map(),
+    lostReason: undefined,
+  }
+  void device.lost.then((l) => {
+    ctx.lostReason = `${l.reason}: ${l.message}`
+  })
+  device.addEventListener("uncapturederror", (e) => {
+    // Errors outside an error scope: record them as a loss so the next check fails loudly.
+    ctx.lostReason ??= `uncaptured: ${(e as GPUUncapturedErrorEvent).error.message}`
+  })
+  return ctx
+}
+
+/** Backend from `MOSKA_WEBGPU_BACKEND` (vulkan, opengl, ...), default vulkan. */
+export const gpuBackendFromEnv = (): string => process.env.MOSKA_WEBGPU_BACKEND ?? "vulkan"
+
+/**
+ * The WebGPU device as a scoped resource: acquired with every feature moska can use and the
+ * adapter's own limits, destroyed when the scope closes so Node can exit.
+ * @example await Effect.runPromise(Effect.scoped(Effect.flatMap(acquireGpu(), (gpu) => runKernels(gpu))))
+ */
+export const acquireGpu = (backend: string = gpuBackendFromEnv()): Effect.Effect<GpuContext, GpuUnavailable, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => open(backend),
+      catch: (e) => (e instanceof GpuUnavailable ? e : new GpuUnavailable({ message: `WebGPU device request failed: ${String(e)}` })),
+    }),
+    (ctx) => Effect.sync(() => ctx.device.destroy()),
+  )
+
+/** Runs `f` with a device that is destroyed afterwards, as a Promise (for tests and the CLI); failures keep their tags. */
+export const withGpu = async <A>(f: (gpu: GpuContext) => Promise<A>, backend?: string): Promise<A> => {
+  const exit = await Effect.runPromiseExit(
+    Effect.scoped(Effect.flatMap(acquireGpu(backend), (gpu) => Effect.tryPromise({ try: () => f(gpu), catch: (e) => e }))),
+  )
+  if (Exit.isSuccess(exit)) return exit.value
+  throw Cause.squash(exit.cause)
+}

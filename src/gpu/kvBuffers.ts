@@ -1,0 +1,67 @@
+import type { GpuContext } from "./device.js"
+import { gpuOps } from "./gpuOps.js"
+import { bytesPerRow, type EncodedKv, type KvFormat } from "./kvFormat.js"
+
+/**
+ * A K/V pair resident on the GPU in one format: `rows` rows of `dim` values each, plus per-row
+ * scales (int8; a 16-byte dummy otherwise, so bindings stay uniform across formats).
+ * @example const kv = uploadKv(gpu, encodeKv("f16", k, 128), encodeKv("f16", v, 128))
+ */
+export interface GpuKv {
+  readonly format: KvFormat
+  readonly dim: number
+  readonly rows: number
+  readonly k: GPUBuffer
+  readonly v: GPUBuffer
+  readonly ks: GPUBuffer
+  readonly vs: GPUBuffer
+}
+
+export const uploadKv = (gpu: GpuContext, k: EncodedKv, v: EncodedKv): GpuKv => {
+  if (k.format !== v.format || k.dim !== v.dim || k.rows !== v.rows) throw new Error("uploadKv: K and V must share format, dim and rows")
+  return {
+    format: k.format,
+    dim: k.dim,
+    rows: k.rows,
+    k: gpuOps.upload(gpu, k.words, "kv.k"),
+    v: gpuOps.upload(gpu, v.words, "kv.v"),
+    ks: gpuOps.upload(gpu, k.scales, "kv.ks"),
+    vs: gpuOps.upload(gpu, v.scales, "kv.vs"),
+  }
+}
+
+/** Allocates (unfilled) K/V for `rows` rows, e.g. for the benchmark's on-GPU generator. */
+export const allocKv = (gpu: GpuContext, format: KvFormat, dim: number, rows: number): GpuKv => ({
+  format,
+  dim,
+  rows,
+  k: gpuOps.buffer(gpu, rows * bytesPerRow(format, dim), "kv.k"),
+  v: gpuOps.buffer(gpu, rows * bytesPerRow(format, dim), "kv.v"),
+  ks: gpuOps.buffer(gpu, format === "int8" ? rows * 4 : 16, "kv.ks"),
+  vs: gpuOps.buffer(gpu, format === "int8" ? rows * 4 : 16, "kv.vs"),
+})
+
+export const destroyKv = (kv: GpuKv): void => {
+  for (const b of [kv.k, kv.v, kv.ks, kv.vs]) b.destroy()
+}
+
+/**
+ * Splits rows [0, rows) into bindable segments of whole `unitRows` blocks (a request, a chunk),
+ * each at most `maxStorageBufferBindingSize` bytes and starting at a 256-byte aligned offset.
+ */
+export const kvSegments = (gpu: GpuContext, kv: GpuKv, unitRows: number, units: number): Array<{ unit0: number; units: number; offset: number; size: number }> => {
+  const rowBytes = bytesPerRow(kv.format, kv.dim)
+  const unitBytes = unitRows * rowBytes
+  const max = gpu.limits.maxStorageBufferBindingSize
+  const perSeg = Math.max(1, Math.floor(max / unitBytes))
+  if (unitBytes > max) throw new Error(`one unit of ${unitBytes} bytes exceeds the ${max}-byte storage binding limit`)
+  const segs: Array<{ unit0: number; units: number; offset: number; size: number }> = []
+  for (let u0 = 0; u0 < units; u0 += perSeg) {
+    const n = Math.min(perSeg, units - u0)
+    const offset = u0 * unitBytes
+    if (offset % 256 !== 0) throw new Error(`KV segment offset ${offset} is not 256-byte aligned; pick sizes whose unit bytes are a multiple of 256`)
+    segs.push({ unit0: u0, units: n, offset, size: Math.max(16, n * unitBytes) })
+  }
+  if (segs.length === 0) segs.push({ unit0: 0, units: 0, offset: 0, size: 16 })
+  return segs
+}

@@ -1,0 +1,75 @@
+import type { GpuContext } from "../device.js"
+import { gpuOps, type Pass } from "../gpuOps.js"
+import { kvSegments, type GpuKv } from "../kvBuffers.js"
+import { UNIQUE_BINDINGS, UNIQUE_TILE, uniqueWgsl } from "./unique.wgsl.js"
+
+export interface UniqueJob {
+  /** Queries f32 [B, Hq, D]. */
+  readonly q: GPUBuffer
+  /** Unique K/V, rows laid out [B, U, Hkv]. */
+  readonly kv: GpuKv
+  /** Valid prefix per request, u32 [B]. */
+  readonly lens: GPUBuffer
+  readonly requests: number
+  readonly tokens: number
+  readonly kvHeads: number
+  readonly qHeads: number
+  /** Keys per split (a multiple of 128); default: enough splits for ~1024 workgroups. */
+  readonly splitLen?: number
+}
+
+export interface UniquePlan {
+  readonly passes: Pass[]
+  readonly nsplit: number
+  readonly splitLen: number
+  /** Partials [B·Hq·nsplit, D] and LSEs; slot of (b, hq, s) = (b·Hq + hq)·nsplit + s. */
+  readonly po: GPUBuffer
+  readonly pl: GPUBuffer
+}
+
+/** Default split: about 1024 workgroups in flight, at least one 128-key tile per split. */
+export const uniqueSplitLen = (requests: number, kvHeads: number, tokens: number): number => {
+  const tiles = Math.max(1, Math.ceil(tokens / UNIQUE_TILE))
+  const nsplit = Math.min(tiles, Math.max(1, Math.ceil(1024 / Math.max(1, requests * kvHeads))))
+  return Math.ceil(tiles / nsplit) * UNIQUE_TILE
+}
+
+/**
+ * Host of unique (per-request, flash-decoding) attention: one pass per bindable segment of the
+ * unique KV; partials per split go to `po`/`pl` for the merge kernel to reduce.
+ * @example const plan = await uniqueAttention(gpu, job); await gpuOps.submit(gpu, "unique", plan.passes)
+ */
+export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<UniquePlan> => {
+  const { kv, requests: B, tokens: U, kvHeads: Hkv, qHeads: Hq } = job
+  const G = Hq / Hkv
+  if (!Number.isInteger(G) || G < 1) throw new Error(`query heads (${Hq}) must be a multiple of KV heads (${Hkv})`)
+  const splitLen = job.splitLen ?? uniqueSplitLen(B, Hkv, U)
+  if (splitLen % UNIQUE_TILE !== 0 || splitLen <= 0) throw new Error(`splitLen must be a positive multiple of ${UNIQUE_TILE} (got ${splitLen})`)
+  const nsplit = Math.max(1, Math.ceil(U / splitLen))
+  const D = kv.dim
+  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format))
+  const slots = B * Hq * nsplit
+  const po = gpuOps.buffer(gpu, slots * D * 4, "unique.po")
+  const pl = gpuOps.buffer(gpu, slots * 4, "unique.pl")
+  const layout = UNIQUE_BINDINGS.layout(gpu.device)
+  const passes: Pass[] = []
+  for (const seg of kvSegments(gpu, kv, U * Hkv, B)) {
+    if (seg.units === 0) continue
+    const nwg = seg.units * Hkv * nsplit
+    const f = new Float32Array([1 / Math.sqrt(D)])
+    const params = gpuOps.uniform(gpu, [seg.unit0, U, Hkv, nsplit, splitLen, nwg, new Uint32Array(f.buffer)[0]!, seg.unit0 * U * Hkv])
+    const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
+      q: { buffer: job.q },
+      k: { buffer: kv.k, offset: seg.offset, size: seg.size },
+      v: { buffer: kv.v, offset: seg.offset, size: seg.size },
+      ks: { buffer: kv.ks },
+      vs: { buffer: kv.vs },
+      lens: { buffer: job.lens },
+      po: { buffer: po },
+      pl: { buffer: pl },
+      params: { buffer: params },
+    })
+    passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nwg) })
+  }
+  return { passes, nsplit, splitLen, po, pl }
+}

@@ -1,0 +1,28 @@
+/**
+ * Structural constants of the cycle model that no datasheet gives. Each is a lead, named here so a
+ * report can quote it and a test can vary it.
+ * @example { ...DEFAULT_MODEL_PARAMS, perSmBandwidthFactor: 2 }
+ */
+export interface ModelParams {
+  /**
+   * Most HBM bandwidth one SM can pull, as a multiple of its fair share (bandwidth / SMs). Little's
+   * law: ~100-150 KB in flight per SM over ~0.7 µs of DRAM latency is ~4× the H200's 36 GB/s share.
+   */
+  readonly perSmBandwidthFactor: number
+  /** Cycles of a tile's prologue (first TMA loads in flight before math starts): ~0.7 µs of DRAM latency. */
+  readonly fillCycles: number
+  /** Tiles above which the event-driven scheduler merges consecutive tiles (keeps it fast). */
+  readonly eventMaxTiles: number
+  /** Flash-decoding: aim for this many tiles per SM when choosing the KV split. */
+  readonly splitTargetTilesPerSm: number
+  /** Smallest KV slice a split tile covers, tokens. */
+  readonly minSplitTokens: number
+}
+
+export const DEFAULT_MODEL_PARAMS: ModelParams = {
+  perSmBandwidthFactor: 4,
+  fillCycles: 1400,
+  eventMaxTiles: 20_000,
+  splitTargetTilesPerSm: 2,
+  minSplitTokens: 256,
+}

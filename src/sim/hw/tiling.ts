@@ -1,0 +1,205 @@
+import { bytesPer, type DType } from "../../core/dtype.js"
+import type { GpuSpec } from "../../core/hardware.js"
+import type {
+  DecodeAttentionSpec, GemmSpec, KernelSpec, MergeSpec, RouterSpec, SharedAttentionSpec,
+} from "../../core/kernels.js"
+import type { Launch, TileGroup, Tiling } from "./launch.js"
+import { DEFAULT_MODEL_PARAMS, type ModelParams } from "./modelParams.js"
+
+/**
+ * Tiling strategies: how each kernel kind is split into thread-block tiles. Every kind has a
+ * `default` (the kernel moska would run); measured library kernels have their own names so a
+ * measurement is priced with the tiling that actually ran:
+ * - gemm: `default` / `cublas` / `cublaslt` (one tiling: 128×256 tiles, 64×128 for skinny M, split-K to fill the SMs)
+ * - decodeAttention: `default` / `sdpa` (flash-decoding: split-K over tokens + reduce)
+ * - sharedAttention: `default` (GQA group packed as rows, KV split to fill the SMs, in-kernel
+ *   reduce), `sdpa-flash` / `sdpa-cudnn` (packed rows, one tile covers the whole chunk),
+ *   `sdpa-unpacked` (one tile per query head: rows = queries, the GQA group not packed)
+ * - router: `default` (scores GEMM + fused group-sum/top-k), `torch-eager` (bmm, sum, topk)
+ * - merge: `default` (one fused pass), `torch-eager` (amax, exp, mul, sum, sum, div)
+ * Transfers are not tiled (see cycleCostModel).
+ * @example tileKernel({ kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "bf16", count: 32 }, GPU_PRESETS.H200)
+ */
+export const tileKernel = (spec: KernelSpec, gpu: GpuSpec, impl = "default", p: ModelParams = DEFAULT_MODEL_PARAMS): Tiling => {
+  switch (spec.kind) {
+    case "gemm": return gemmTiling(spec, gpu, impl, p)
+    case "decodeAttention": return decodeTiling(spec, gpu, impl, p)
+    case "sharedAttention": return sharedTiling(spec, gpu, impl, p)
+    case "router": return routerTiling(spec, gpu, impl, p)
+    case "merge": return mergeTiling(spec, gpu, impl, p)
+    case "transfer": throw new RangeError("transfers are priced by the link model, not tiled")
+  }
+}
+
+/** Implementations each kind knows, for `--impl` validation and docs. */
+export const IMPLS: Record<Exclude<KernelSpec["kind"], "transfer">, readonly string[]> = {
+  gemm: ["default", "cublas", "cublaslt"],
+  decodeAttention: ["default", "sdpa"],
+  sharedAttention: ["default", "sdpa-flash", "sdpa-cudnn", "sdpa-unpacked"],
+  router: ["default", "torch-eager"],
+  merge: ["default", "torch-eager"],
+}
+
+const cdiv = (a: number, b: number): number => Math.ceil(a / b)
+const clamp = (x: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, x))
+const klassOf = (kind: string, impl: string, dtype?: DType): string => `${kind}.${impl}${dtype ? `.${dtype}` : ""}`
+
+interface GemmShape { readonly m: number; readonly n: number; readonly k: number; readonly batch: number }
+
+/** Tiles of a (batched) GEMM: 128×256 output tiles (64×128 when M ≤ 64), split-K when too few tiles. */
+const gemmLaunch = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, klass: string, repeat: number, p: ModelParams): Launch => {
+  const e = bytesPer[dtype]
+  const skinny = s.m <= 64
+  const tm = skinny ? 64 : 128
+  const tn = skinny ? 128 : s.n >= 256 ? 256 : 128
+  const tilesPerSm = skinny ? 2 : 1
+  const mT = cdiv(s.m, tm)
+  const nT = cdiv(s.n, tn)
+  const base = mT * nT * s.batch
+  const splitK = base >= gpu.sms ? 1 : clamp(Math.floor((gpu.sms * tilesPerSm) / base), 1, Math.max(1, Math.floor(s.k / 512)))
+  const tiles = base * splitK
+  const kSlice = s.k / splitK
+  // Concurrently resident tiles cover a near-square block of the output grid (rasterised launch order):
+  // a row slice of A is re-read by the tiles beside it, a column slice of B by the tiles above it.
+  const resident = Math.min(tiles, gpu.sms * tilesPerSm)
+  const cols = Math.min(nT, Math.ceil(Math.sqrt(resident)))
+  const rows = Math.min(mT, Math.max(1, Math.floor(resident / cols)))
+  const rowsA = Math.min(s.m, tm)
+  const colsB = Math.min(s.n, tn)
+  const aBytes = (rowsA * kSlice * e) / cols
+  const bBytes = (kSlice * colsB * e) / rows
+  const outBytes = splitK > 1 ? rowsA * colsB * 4 * 2 : rowsA * colsB * 2 // fp32 partials written and re-read
+  const flops = 2 * tm * tn * kSlice
+  return { label, klass, groups: [{ tiles, flops, bytes: aBytes + bBytes + outBytes }], tilesPerSm, dtype, unit: "tensor", fillCycles: p.fillCycles, repeat }
+}
+
+const gemmTiling = (spec: GemmSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
+  const klass = klassOf("gemm", impl, spec.dtype)
+  return {
+    impl, klass,
+    launches: [gemmLaunch({ m: spec.m, n: spec.n, k: spec.k, batch: 1 }, spec.dtype, gpu, spec.label ?? "gemm", klass, spec.count, p)],
+    usefulFlops: 2 * spec.m * spec.n * spec.k * spec.count,
+  }
+}
+
+/** Elementwise / reduction pass: SIMT tiles of `rowsPerTile` rows. */
+const simtPass = (o: {
+  label: string; klass: string; rows: number; rowsPerTile: number; bytesPerRow: number; flopsPerRow: number; repeat: number; p: ModelParams
+}): Launch => {
+  const tiles = Math.max(1, cdiv(o.rows, o.rowsPerTile))
+  const r = o.rows / tiles
+  return {
+    label: o.label, klass: o.klass, groups: [{ tiles, flops: r * o.flopsPerRow, bytes: r * o.bytesPerRow }],
+    tilesPerSm: 8, dtype: "fp32", unit: "simt", fillCycles: o.p.fillCycles, repeat: o.repeat,
+  }
+}
+
+/** LSE merge of `ways` fp32 partials per row into one output row (bf16). */
+const mergePass = (label: string, klass: string, rows: number, ways: number, hd: number, repeat: number, p: ModelParams): Launch =>
+  simtPass({ label, klass, rows, rowsPerTile: 16, bytesPerRow: ways * (hd + 1) * 4 + hd * 2, flopsPerRow: ways * (3 * hd + 4), repeat, p })
+
+const decodeTiling = (spec: DecodeAttentionSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
+  const klass = klassOf("decodeAttention", impl)
+  const G = spec.qHeads / spec.kvHeads
+  const e = bytesPer[spec.kvDtype]
+  const hd = spec.headDim
+  const units = spec.requests * spec.kvHeads
+  const nsplit = clamp(cdiv(p.splitTargetTilesPerSm * gpu.sms, units), 1, Math.max(1, cdiv(spec.maxTokens, p.minSplitTokens)))
+  const splitTokens = cdiv(spec.maxTokens, nsplit)
+  const rowsPad = Math.max(16, G) // mma.m16n8k16: the GQA group's rows padded to 16
+  const group = (requests: number, tokens: number): TileGroup | undefined => {
+    if (requests <= 0 || tokens <= 0) return undefined
+    const perReq = cdiv(tokens, splitTokens)
+    const t = tokens / perReq
+    return {
+      tiles: requests * spec.kvHeads * perReq,
+      flops: 4 * rowsPad * hd * t,
+      bytes: t * hd * 2 * e + G * hd * 2 + (nsplit > 1 ? G * (hd + 1) * 4 : G * hd * 2),
+    }
+  }
+  const restTokens = spec.requests > 1 ? (spec.totalTokens - spec.maxTokens) / (spec.requests - 1) : 0
+  const groups = [group(1, spec.maxTokens), group(spec.requests - 1, restTokens)].filter((g): g is TileGroup => g !== undefined)
+  const launches: Launch[] = [{
+    label: "decode.attention", klass, groups, tilesPerSm: 4, dtype: spec.mathDtype, unit: "tensor", fillCycles: p.fillCycles, repeat: spec.layers,
+  }]
+  if (nsplit > 1) launches.push(mergePass("decode.reduce", klass, spec.requests * spec.qHeads, nsplit, hd, spec.layers, p))
+  return { impl, klass, launches, usefulFlops: 4 * spec.qHeads * hd * spec.totalTokens * spec.layers }
+}
+
+const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
+  const klass = klassOf("sharedAttention", impl)
+  const G = spec.groupSize
+  const hd = spec.headDim
+  const e = bytesPer[spec.kvDtype]
+  const eq = 2 // queries arrive in bf16
+  const bins = spec.histogram.filter((b) => b.queries > 0 && b.units > 0)
+  const unpacked = impl === "sdpa-unpacked"
+  const split = impl === "default"
+  // rows of one unit's GEMM, and how they are cut into row tiles
+  const shape = (q: number) => {
+    const rows = unpacked ? q : q * G
+    const tileRows = split && rows <= 64 ? 64 : 128
+    const rowTiles = cdiv(rows, tileRows) * (unpacked ? G : 1)
+    return { rows: Math.min(rows, tileRows), tileRows, rowTiles }
+  }
+  const baseTiles = bins.reduce((s, b) => s + b.units * shape(b.queries).rowTiles, 0)
+  const nsplit = split ? clamp(cdiv(p.splitTargetTilesPerSm * gpu.sms, Math.max(1, baseTiles)), 1, Math.max(1, Math.floor(spec.chunkTokens / 512))) : 1
+  const tokens = spec.chunkTokens / nsplit
+  const anySmallRows = bins.some((b) => shape(b.queries).tileRows === 64)
+  const tilesPerSm = anySmallRows ? 2 : 1
+  const resident = gpu.sms * tilesPerSm
+  const groups: TileGroup[] = bins.map((b) => {
+    const s = shape(b.queries)
+    // the row tiles of one (chunk, KV head, split) run side by side: the K/V slice comes from HBM once
+    const reuse = Math.min(s.rowTiles, resident)
+    return {
+      tiles: b.units * s.rowTiles * nsplit,
+      flops: 4 * s.tileRows * hd * tokens,
+      bytes: (tokens * hd * 2 * e) / reuse + s.rows * hd * eq + s.rows * (nsplit > 1 ? (hd + 1) * 4 : hd * 2),
+    }
+  })
+  const launches: Launch[] = [{
+    label: "shared.attention", klass, groups, tilesPerSm, dtype: spec.mathDtype, unit: "tensor", fillCycles: p.fillCycles, repeat: spec.layers,
+  }]
+  const rowsTotal = bins.reduce((s, b) => s + b.units * b.queries * G, 0)
+  if (nsplit > 1) launches.push(mergePass("shared.reduce", klass, rowsTotal, nsplit, hd, spec.layers, p))
+  const useful = bins.reduce((s, b) => s + 4 * b.units * b.queries * G * hd * spec.chunkTokens, 0) * spec.layers
+  return { impl, klass, launches, usefulFlops: useful }
+}
+
+const routerTiling = (spec: RouterSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
+  const klass = klassOf("router", impl)
+  const rows = spec.requests * spec.groupSize
+  const scores = gemmLaunch({ m: rows, n: spec.chunks, k: spec.headDim, batch: spec.kvHeads }, spec.dtype, gpu, "router.scores", klass, spec.layers, p)
+  const perReqHead = spec.requests * spec.kvHeads
+  const passes = Math.max(1, Math.ceil(Math.log2(Math.max(2, spec.topK)) / 4)) // radix select: 4 bits per pass
+  const launches: Launch[] = impl === "torch-eager"
+    ? [
+        scores,
+        simtPass({ label: "router.groupsum", klass, rows: perReqHead, rowsPerTile: 4, bytesPerRow: spec.chunks * (spec.groupSize + 1) * 2, flopsPerRow: spec.chunks * spec.groupSize, repeat: spec.layers, p }),
+        simtPass({ label: "router.topk", klass, rows: perReqHead, rowsPerTile: 1, bytesPerRow: spec.chunks * 2 * (passes + 1) + spec.topK * 10, flopsPerRow: spec.chunks * 8 * passes, repeat: spec.layers, p }),
+      ]
+    : [
+        scores,
+        simtPass({ label: "router.topk", klass, rows: perReqHead, rowsPerTile: 1, bytesPerRow: spec.chunks * spec.groupSize * 2 + spec.topK * 4, flopsPerRow: spec.chunks * (spec.groupSize + 8 * passes), repeat: spec.layers, p }),
+      ]
+  return { impl, klass, launches, usefulFlops: 2 * rows * spec.chunks * spec.headDim * spec.kvHeads * spec.layers }
+}
+
+const mergeTiling = (spec: MergeSpec, _gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
+  const klass = klassOf("merge", impl)
+  const { rows, ways, headDim: hd, layers } = spec
+  const pass = (label: string, bytesPerRow: number, flopsPerRow: number) =>
+    simtPass({ label, klass, rows, rowsPerTile: 16, bytesPerRow, flopsPerRow, repeat: layers, p })
+  const launches: Launch[] = impl === "torch-eager"
+    ? [
+        pass("merge.amax", ways * 4 + 4, ways),
+        pass("merge.exp", ways * 4 * 2 + 4, ways * 4),
+        pass("merge.mul", ways * hd * 4 * 2 + ways * 4, ways * hd),
+        pass("merge.sum", ways * hd * 4 + hd * 4, ways * hd),
+        pass("merge.wsum", ways * 4 + 4, ways),
+        pass("merge.div", hd * 4 * 2 + 4, hd),
+      ]
+    : [mergePass("merge", klass, rows, ways, hd, layers, p)]
+  return { impl, klass, launches, usefulFlops: rows * ways * (3 * hd + 4) * layers }
+}

@@ -66,7 +66,8 @@ export const Interconnect = S.Struct({
 })
 
 export const Hardware = S.Struct({
-  costModel: opt(S.Literal("roofline"), "roofline", "GPU cost model: roofline (max of FLOPs/peak and bytes/bandwidth, plus launch)."),
+  costModel: opt(S.Literal("roofline", "cycle", "cycle-event"), "roofline", "GPU cost model: roofline (max of FLOPs/peak and bytes/bandwidth, plus launch); cycle (thread-block tiles in waves over SMs, src/sim/hw); cycle-event (the same tiles through the event-driven per-SM scheduler: slower, finer tails)."),
+  devices: S.optional(d(S.Array(S.String), "Device files (user-defined or `moska calibrate` output, JSON GpuSpec) whose names unique.gpu / shared.gpu may use; paths relative to the scenario file.")),
   unique: opt(Pool, { gpu: "H200", count: 1, memoryFraction: 0.9 }, "Unique-KV pool: dense layers and per-request attention (all systems)."),
   shared: opt(Pool, { gpu: "H200", count: 1, memoryFraction: 0.9 }, "Shared-KV pool: stacked per-chunk attention (moska with disaggregated: true)."),
   interconnect: opt(Interconnect, { link: "nvlink4" }, "Link between the pools."),

@@ -22,7 +22,7 @@ try {
     // commander already printed its message; usage errors exit 2, --help/--version exit 0
     process.exitCode = err.exitCode === 0 ? 0 : 2
   } else {
-    process.stderr.write(`moska: ${messageOf(err)}\n`)
+    process.stderr.write(`${messageOf(err).replace(/^/gm, "moska: ")}\n`)
     process.exitCode = exitCodeOf(err)
   }
 }

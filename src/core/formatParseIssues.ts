@@ -118,7 +118,7 @@ const walk = (
       walk(issue.issue, path, allowed, out)
       return
     case "Missing":
-      out.push({ path: at, message: `is required: ${describe(issue.ast)}` })
+      out.push({ path: at, message: `is required: ${describe(issue.ast as unknown as AST.AST)}` })
       return
     case "Unexpected":
       out.push({
@@ -160,7 +160,7 @@ const walk = (
         if (deep.length > 0) {
           for (const i of deep) walk(i, path, allowed, out)
         } else {
-          const expected = [...new Set(relevant.map((i) => describe(i.ast)))]
+          const expected = [...new Set(relevant.map((i) => ("ast" in i ? describe(i.ast as AST.AST) : "something else")))]
           const what = expected.length === 1 ? expected[0] : `one of ${expected.join(", ")}`
           out.push({ path: at, message: `must be ${what} (got ${show(issue.actual)})` })
         }

@@ -1,4 +1,7 @@
 import type { Command } from "commander"
+import { registerScenario } from "./scenario.js"
 
 /** Every command of the CLI; a command module exports one `register…(program)` function. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = []
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerScenario,
+]

@@ -1,0 +1,36 @@
+import { Either } from "effect"
+import { existsSync, readFileSync } from "node:fs"
+import { dirname, isAbsolute, resolve } from "node:path"
+import { InputFileInvalid } from "../core/errors.js"
+import type { Scenario } from "../core/scenario.js"
+import { loadScenarioText } from "../core/scenarioLoader.js"
+
+/**
+ * Reads and decodes a scenario file with `--set` overrides, throwing ScenarioInvalid (one issue
+ * per problem) or InputFileInvalid. A trace workload's relative `path` is resolved against the
+ * scenario file's folder first, then the working directory, and returned absolute.
+ * @example const scenario = loadScenarioFile("scenarios/default.yaml", ["seed=7"])
+ */
+export const loadScenarioFile = (file: string, overrides: readonly string[] = []): Scenario => {
+  let text: string
+  try {
+    text = readFileSync(file, "utf8")
+  } catch (e) {
+    throw new InputFileInvalid({ file, message: `cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+  }
+  const scenario = Either.getOrThrowWith(loadScenarioText(text, { source: file, overrides }), (e) => e)
+  return resolveTracePath(scenario, dirname(file), file)
+}
+
+/** Makes a trace workload's path absolute: relative to `baseDir` if the file is there, else to the working directory. */
+export const resolveTracePath = (scenario: Scenario, baseDir: string, source: string): Scenario => {
+  const w = scenario.workload
+  if (w.kind !== "trace" || isAbsolute(w.path)) return scenario
+  const beside = resolve(baseDir, w.path)
+  const cwd = resolve(w.path)
+  const path = existsSync(beside) ? beside : existsSync(cwd) ? cwd : null
+  if (path === null) {
+    throw new InputFileInvalid({ file: source, message: `workload.path: trace file "${w.path}" not found (looked in ${beside} and ${cwd})` })
+  }
+  return { ...scenario, workload: { ...w, path } }
+}

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { InputFileInvalid } from "../../src/core/errors.js"
-import { applyTraceOptions } from "../../src/traces/applyTraceOptions.js"
 import { parseTrace } from "../../src/traces/parseTrace.js"
 
 const read = (p: string) => readFileSync(new URL(p, import.meta.url), "utf8")
@@ -65,7 +64,7 @@ describe("parseTrace on BurstGPT", () => {
   })
 })
 
-describe("parseTrace ordering and options", () => {
+describe("parseTrace ordering and time zones", () => {
   it("replays out-of-order rows in time order, rebased on the earliest, with ids in that order", () => {
     const text = "TIMESTAMP,ContextTokens,GeneratedTokens\n2024-05-10 00:00:01.5,100,5\n2024-05-10 00:00:00.5,200,6\n2024-05-10 00:00:01.5,300,7\n"
     const t = parseTrace(text, { file: "a.csv" })
@@ -79,13 +78,6 @@ describe("parseTrace ordering and options", () => {
   it("honours time zones on Azure 2024 style timestamps", () => {
     const text = "TIMESTAMP,ContextTokens,GeneratedTokens\n2024-05-10 00:00:00.000000+00:00,1,1\n2024-05-10 01:00:00.000000+01:00,1,1\n2024-05-10T00:00:02Z,1,1\n"
     expect(parseTrace(text, { file: "a.csv" }).requests.map((r) => r.arrivalNs)).toEqual([0, 0, 2_000_000_000])
-  })
-
-  it("limit keeps the first N arrivals and timeScale scales every gap", () => {
-    const t = parseTrace(read("fixtures/burstgpt_v3_sample.csv"), { file: "b.csv" })
-    const r = applyTraceOptions(t.requests, { limit: 3, timeScale: 0.5 })
-    expect(r.map((x) => x.arrivalNs)).toEqual([0, 56_500_000_000, 56_625_000_000])
-    expect(applyTraceOptions(t.requests, {})).toBe(t.requests)
   })
 })
 

@@ -25,8 +25,8 @@ export const launchRates = (launch: Launch, gpu: GpuSpec, eff: KernelEfficiency,
 /**
  * Closed-form wave model. Tiles go round-robin over SMs: every SM runs ⌊T/SMs⌋ tiles with all SMs
  * sharing HBM, then the T mod SMs leftover tiles run one per SM on fewer SMs, each of which may pull
- * up to the per-SM bandwidth cap (the tail). A phase of n tiles per SM costs one pipeline fill per
- * ⌈n/occupancy⌉ rounds plus max(math, memory) for its tiles. Heterogeneous groups are averaged, and
+ * up to the per-SM bandwidth cap (the tail). A phase of n tiles per SM costs max(math, memory) for
+ * its tiles; pipeline fills are paid once per round of co-resident tiles on the busiest SM. Heterogeneous groups are averaged, and
  * the longest single tile bounds the result from below (the event-driven scheduler does better there).
  * @example waveCycles(launch, GPU_PRESETS.H200, efficiencyFor(gpu, launch.klass), DEFAULT_MODEL_PARAMS)
  */
@@ -41,11 +41,13 @@ export const waveCycles = (launch: Launch, gpu: GpuSpec, eff: KernelEfficiency, 
   const f = F / T
   const b = B / T
   const k = launch.tilesPerSm
-  const phase = (n: number, activeSms: number): number =>
-    launch.fillCycles * Math.ceil(n / k) + Math.max((n * f) / rate, (n * b) / Math.min(bw / activeSms, cap))
+  const phase = (n: number, activeSms: number): number => Math.max((n * f) / rate, (n * b) / Math.min(bw / activeSms, cap))
   const q = Math.floor(T / gpu.sms)
   const r = T % gpu.sms
-  let cycles = (q > 0 ? phase(q, gpu.sms) : 0) + (r > 0 ? phase(1, r) : 0)
+  // one fill per round of co-resident tiles on the busiest SM (a tail tile that fits beside the
+  // others shares their round)
+  const fills = launch.fillCycles * Math.ceil(Math.ceil(T / gpu.sms) / k)
+  let cycles = fills + (q > 0 ? phase(q, gpu.sms) : 0) + (r > 0 ? phase(1, r) : 0)
   for (const g of launch.groups) {
     if (g.tiles > 0) cycles = Math.max(cycles, launch.fillCycles + Math.max(g.flops / rate, g.bytes / cap))
   }

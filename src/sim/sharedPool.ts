@@ -1,0 +1,288 @@
+import { createActor, type Actor } from "xstate"
+import { Subject, mergeMap, from, type Observable, type Subscription } from "rxjs"
+import type { WorkDone, WorkItem } from "../core/executor.js"
+import type { Ns } from "../core/units.js"
+import { sharedBatcherMachine } from "../actors/sharedBatcherMachine.js"
+import { sharedWorkerMachine } from "../actors/sharedWorkerMachine.js"
+import { barrierBatch } from "../streams/barrierBatch.js"
+import { keyedWindowBatch, type KeyedBatch } from "../streams/keyedWindowBatch.js"
+import { windowBatch } from "../streams/windowBatch.js"
+import { iterationWork, type ChunkCount } from "./iterationWork.js"
+import { histogramOfCounts } from "./routing/routingModel.js"
+import type { SimContext } from "./simContext.js"
+import { recordRow } from "./recordRow.js"
+
+/** One decode step's routed queries from one unique worker, arriving at the Shared-KV pool. */
+export interface Submission {
+  readonly replica: number
+  /** Queries (decoding requests) in the step. */
+  readonly queries: number
+  /** Layers the step covers. */
+  readonly layers: number
+  /** Fast mode: the step's per-chunk histogram (barrier policy uses it as is). */
+  readonly histogram: readonly ChunkCount[]
+  /** Fast mode, trace routing: per-chunk counts, for merging with other submissions. */
+  readonly counts: Int32Array | undefined
+  /** Exact mode: routed request ids per chunk. */
+  readonly byChunk: Map<number, number[]> | undefined
+  /** Called when every batch holding this submission's queries has finished. */
+  readonly resolve: () => void
+}
+
+/** A share of one submission's queries on one chunk (exact mode). */
+interface ChunkPart {
+  readonly sub: Submission
+  readonly chunk: number
+  readonly rows: number
+}
+
+/** A batch ready for a Shared-KV worker. */
+interface SharedBatch {
+  readonly histogram: readonly ChunkCount[]
+  readonly queries: number
+  readonly layers: number
+  /** Submissions in the batch, each with how many of its parts the batch completes. */
+  readonly parts: ReadonlyMap<Submission, number>
+  /** Exact mode: rows per chunk, for one kernel row per chunk. */
+  readonly perChunk: ReadonlyArray<{ readonly chunk: number; readonly rows: number }> | undefined
+}
+
+/**
+ * The Shared-KV side of disaggregated moska: the SharedBatcher (an RxJS pipeline of the batching
+ * operators, under `sharedBatcherMachine`) and the SharedWorkers (`sharedWorkerMachine`, one per
+ * worker of the shared pool). Fast mode merges submissions by query totals (random routing: the
+ * merged per-chunk counts are drawn from the law for the summed queries) or by summing per-chunk
+ * counts (trace routing); exact mode batches (submission, chunk) parts per chunk.
+ */
+export class SharedPool {
+  private readonly input = new Subject<Submission>()
+  private readonly pending = new Map<Submission, number>()
+  readonly batcher: Actor<typeof sharedBatcherMachine>
+  readonly workers: Array<{ readonly id: string; readonly actor: Actor<typeof sharedWorkerMachine> }> = []
+
+  constructor(private readonly ctx: SimContext) {
+    const shared = ctx.resolved.shared
+    if (shared === null) throw new Error("SharedPool needs a disaggregated scenario")
+    for (let i = 0; i < shared.workers; i++) {
+      const id = `shared-${i}`
+      const machine = sharedWorkerMachine.provide({
+        actions: {
+          execute: ({ self }, { batch }) => {
+            const b = batch as { item: WorkItem; batch: SharedBatch }
+            ctx.executor.execute(b.item).subscribe({
+              next: (done) => self.send({ type: "batch.completed", done: { done, batch: b.batch } }),
+              error: (e) => ctx.defect(e),
+            })
+          },
+          complete: (_args, { done }) => {
+            const d = done as { done: WorkDone; batch: SharedBatch }
+            this.complete(d.done, d.batch)
+          },
+        },
+      })
+      const actor = createActor(machine, { clock: ctx.xclock })
+      actor.subscribe({ error: (e) => ctx.defect(e) })
+      this.workers.push({ id, actor })
+    }
+    let subscription: Subscription | undefined
+    const machine = sharedBatcherMachine.provide({
+      actions: {
+        open: () => {
+          subscription = this.pipeline().subscribe({ next: (b) => this.dispatch(b), error: (e) => ctx.defect(e) })
+        },
+        flush: () => undefined,
+        close: () => {
+          this.input.complete()
+          subscription?.unsubscribe()
+        },
+      },
+    })
+    this.batcher = createActor(machine, { clock: ctx.xclock })
+    this.batcher.subscribe({ error: (e) => ctx.defect(e) })
+  }
+
+  start(): void {
+    for (const w of this.workers) w.actor.start()
+    this.batcher.start()
+  }
+
+  stop(): void {
+    this.batcher.send({ type: "batcher.close" })
+    for (const w of this.workers) w.actor.send({ type: "worker.stop" })
+  }
+
+  submit(sub: Submission): void {
+    this.input.next(sub)
+  }
+
+  private pipeline(): Observable<SharedBatch> {
+    const { ctx } = this
+    const policy = ctx.scenario.policy
+    const exact = policy.routingMode === "exact"
+    const batcher = policy.batcher
+    if (!exact) {
+      if (batcher.kind === "barrier") {
+        return this.input.pipe(
+          barrierBatch(),
+          mergeMap((subs) => from(subs.map((s) => this.fastBatch([s], Number.POSITIVE_INFINITY)))),
+        )
+      }
+      const maxPi = ctx.routing.kind === "trace" ? 1 : Math.max(...ctx.routing.inclusion())
+      const rowsOf = (s: Submission): number => {
+        if (s.counts === undefined) return Math.min(batcher.maxRows, Math.max(1, Math.ceil(s.queries * maxPi)))
+        let m = 0
+        for (const c of s.counts) if (c > m) m = c
+        return Math.min(batcher.maxRows, Math.max(1, m))
+      }
+      return this.input.pipe(
+        windowBatch({ windowNs: batcher.windowNs, maxRows: batcher.maxRows, rowsOf, scheduler: ctx.scheduler }),
+        mergeMap((subs) => from([this.fastBatch(subs, batcher.maxRows)])),
+      )
+    }
+    const maxRows = batcher.kind === "window" ? batcher.maxRows : Number.POSITIVE_INFINITY
+    const windowNs = batcher.kind === "window" ? batcher.windowNs : 0
+    if (batcher.kind === "barrier") {
+      // Barrier: all of one submission's chunks in one launch.
+      return this.input.pipe(
+        mergeMap((sub) => {
+          const parts: ChunkPart[] = []
+          for (const [chunk, ids] of sub.byChunk ?? []) parts.push({ sub, chunk, rows: ids.length })
+          this.pending.set(sub, parts.length)
+          if (parts.length === 0) {
+            sub.resolve()
+            return from([])
+          }
+          return from([this.exactBatch(parts.map((p) => ({ key: p.chunk, items: [p], rows: p.rows })))])
+        }),
+      )
+    }
+    const parts$ = this.input.pipe(
+      mergeMap((sub) => {
+        const parts: ChunkPart[] = []
+        for (const [chunk, ids] of sub.byChunk ?? []) {
+          for (let at = 0; at < ids.length; at += maxRows) parts.push({ sub, chunk, rows: Math.min(maxRows, ids.length - at) })
+        }
+        this.pending.set(sub, parts.length)
+        if (parts.length === 0) sub.resolve()
+        return from(parts)
+      }),
+    )
+    return parts$.pipe(
+      keyedWindowBatch<number, ChunkPart>({ keyOf: (p) => p.chunk, rowsOf: (p) => p.rows, windowNs, maxRows, scheduler: ctx.scheduler }),
+      mergeMap((batches) => from([this.exactBatch(batches)])),
+    )
+  }
+
+  private fastBatch(subs: readonly Submission[], maxRows: number): SharedBatch {
+    const { ctx } = this
+    let queries = 0
+    for (const s of subs) queries += s.queries
+    let histogram: readonly ChunkCount[]
+    const only = subs[0] as Submission
+    if (ctx.scenario.policy.batcher.kind === "barrier") {
+      histogram = only.histogram // drawn (or tracked) by the unique worker for exactly this step
+    } else if (ctx.routing.kind === "trace") {
+      const sum = new Int32Array(ctx.routing.chunks)
+      for (const s of subs) if (s.counts !== undefined) for (let j = 0; j < sum.length; j++) sum[j] = (sum[j] as number) + (s.counts[j] as number)
+      histogram = histogramOfCounts(sum)
+    } else {
+      histogram = ctx.routing.drawHistogram(queries, ctx.rng.batcher)
+    }
+    if (maxRows !== Number.POSITIVE_INFINITY) histogram = capRows(histogram, maxRows)
+    const parts = new Map<Submission, number>()
+    for (const s of subs) {
+      parts.set(s, 1)
+      this.pending.set(s, 1)
+    }
+    return { histogram, queries, layers: only.layers, parts, perChunk: undefined }
+  }
+
+  private exactBatch(batches: readonly KeyedBatch<number, ChunkPart>[]): SharedBatch {
+    const parts = new Map<Submission, number>()
+    const counts = new Map<number, number>()
+    const perChunk: Array<{ chunk: number; rows: number }> = []
+    let layers = 0
+    let queries = 0
+    for (const b of batches) {
+      counts.set(b.rows, (counts.get(b.rows) ?? 0) + 1)
+      perChunk.push({ chunk: b.key, rows: b.rows })
+      queries += b.rows
+      for (const p of b.items) {
+        parts.set(p.sub, (parts.get(p.sub) ?? 0) + 1)
+        layers = p.sub.layers
+      }
+    }
+    const histogram = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([q, units]) => ({ queries: q, units }))
+    return { histogram, queries, layers, parts, perChunk }
+  }
+
+  private dispatch(batch: SharedBatch): void {
+    const { ctx } = this
+    // Requests in the batch: merged rows over the stacked queries; the merge and q/o sizes use it.
+    const kernels = iterationWork(ctx.resolved, { decoding: Math.max(1, batch.queries), unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: batch.histogram }, batch.layers).shared
+    let best = this.workers[0] as (typeof this.workers)[number]
+    for (const w of this.workers) if (ctx.executor.freeAtNs(w.id) < ctx.executor.freeAtNs(best.id)) best = w
+    const item: WorkItem = { workerId: best.id, label: "shared.iteration", kernels, queries: batch.queries }
+    if (kernels.length === 0) {
+      this.resolveParts(batch)
+      return
+    }
+    best.actor.send({ type: "batch.dispatched", batch: { item, batch } })
+  }
+
+  private complete(done: WorkDone, batch: SharedBatch): void {
+    const { ctx } = this
+    if (ctx.kernelRows !== null) {
+      if (batch.perChunk === undefined) recordRow(ctx, done)
+      else this.recordChunkRows(done, batch.perChunk)
+    }
+    this.resolveParts(batch)
+  }
+
+  private resolveParts(batch: SharedBatch): void {
+    for (const [sub, n] of batch.parts) {
+      const left = (this.pending.get(sub) ?? 0) - n
+      if (left <= 0) {
+        this.pending.delete(sub)
+        sub.resolve()
+      } else this.pending.set(sub, left)
+    }
+  }
+
+  // Exact mode: one row per chunk; the item's time is split in proportion to each chunk's own price.
+  private recordChunkRows(done: WorkDone, perChunk: ReadonlyArray<{ chunk: number; rows: number }>): void {
+    const { ctx } = this
+    const model = ctx.resolved.shared?.cost
+    if (model === undefined) return
+    const r = ctx.resolved
+    const priced = perChunk.map((c) => {
+      const spec = iterationWork(r, { decoding: c.rows, unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: [{ queries: c.rows, units: 1 }] }, done.item.kernels[0]?.kind === "sharedAttention" ? (done.item.kernels[0].layers) : r.model.layers).shared[0]
+      return spec === undefined ? { ns: 0, flops: 0, bytes: 0 } : model.price(spec)
+    })
+    const weights = priced.map((p) => Math.max(1, p.ns - model.gpu.launchNs))
+    const total = weights.reduce((a, b) => a + b, 0)
+    const span = done.endNs - done.startNs
+    let cursor = done.startNs as number
+    perChunk.forEach((c, i) => {
+      const end = i === perChunk.length - 1 ? done.endNs : cursor + Math.round((span * (weights[i] as number)) / total)
+      const p = priced[i] as { flops: number; bytes: number }
+      ctx.kernelRows?.emit({ workerId: done.item.workerId, kind: "shared.chunk", chunkId: c.chunk, queries: c.rows, startNs: cursor as Ns, endNs: end as Ns, flops: p.flops, bytes: p.bytes })
+      cursor = end
+    })
+  }
+}
+
+/** Splits chunks with more than `maxRows` queries into several units of at most `maxRows`. */
+export const capRows = (histogram: readonly ChunkCount[], maxRows: number): ChunkCount[] => {
+  const byQ = new Map<number, number>()
+  for (const h of histogram) {
+    if (h.queries <= maxRows) byQ.set(h.queries, (byQ.get(h.queries) ?? 0) + h.units)
+    else {
+      const full = Math.floor(h.queries / maxRows)
+      const rest = h.queries - full * maxRows
+      byQ.set(maxRows, (byQ.get(maxRows) ?? 0) + full * h.units)
+      if (rest > 0) byQ.set(rest, (byQ.get(rest) ?? 0) + h.units)
+    }
+  }
+  return [...byQ.entries()].sort((a, b) => a[0] - b[0]).map(([queries, units]) => ({ queries, units }))
+}

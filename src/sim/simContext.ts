@@ -1,0 +1,58 @@
+import type { Actor } from "xstate"
+import type { SchedulerLike } from "rxjs"
+import type { Rng } from "../core/rng.js"
+import type { Scenario } from "../core/scenario.js"
+import type { KernelRow, TokenRow } from "../core/trace.js"
+import type { RequestSpec } from "../core/workload.js"
+import type { XstateClock } from "../actors/xstateClock.js"
+import type { requestMachine } from "../actors/requestMachine.js"
+import type { routerMachine } from "../actors/routerMachine.js"
+import type { Channel } from "../streams/channel.js"
+import type { Resolved } from "./resolve.js"
+import type { RouteTracker, RoutingModel } from "./routing/routingModel.js"
+import type { SimExecutor } from "./simExecutor.js"
+import type { VirtualClock } from "./virtualClock.js"
+
+/** A request inside the engine: its actor plus the bulk counters the workers keep for it. */
+export interface RequestRecord {
+  readonly spec: RequestSpec
+  readonly actor: Actor<typeof requestMachine>
+  /** KV bytes reserved on admission. */
+  readonly needBytes: number
+  replica: number
+  /** Decode iterations of its worker completed when it joined the decode set. */
+  joinedIter: number
+  /** Tokens it had when it joined (1 after prefill, 0 without). */
+  genAtJoin: number
+  /** Index in its worker's decode array, or -1. */
+  slot: number
+  /** Tokens generated, while not decoding (decoding: derived from the iteration counter). */
+  generated: number
+  ended: boolean
+}
+
+/** Everything the engine's parts share (one per run). */
+export interface SimContext {
+  readonly scenario: Scenario
+  readonly resolved: Resolved
+  readonly clock: VirtualClock
+  readonly scheduler: SchedulerLike
+  readonly xclock: XstateClock
+  readonly executor: SimExecutor
+  readonly routing: RoutingModel
+  readonly trackers: RouteTracker[]
+  readonly router: Actor<typeof routerMachine>
+  readonly rng: { readonly route: Rng; readonly batcher: Rng }
+  /** null when the trace level does not keep kernel rows. */
+  readonly kernelRows: Channel<KernelRow> | null
+  /** null unless the trace level is `tokens`. */
+  readonly tokenRows: Channel<TokenRow> | null
+  readonly stats: { iterations: number; prefills: number; outputTokens: number }
+  /** Global FIFO of requests waiting for admission (head at `queueHead`). */
+  readonly queue: RequestRecord[]
+  queueHead: number
+  /** Called once when a request ends, after its actor reached a final state. */
+  readonly onEnded: (rec: RequestRecord) => void
+  /** Aborts the run with a defect (broken invariant or actor error). */
+  readonly defect: (err: unknown) => void
+}

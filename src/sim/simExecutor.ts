@@ -1,0 +1,64 @@
+import { Observable } from "rxjs"
+import { Priority, type Clock } from "../core/clock.js"
+import type { CostModel, KernelCost } from "../core/costModel.js"
+import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
+import type { Ns } from "../core/units.js"
+
+/**
+ * `GpuExecutor` for sim mode: one FIFO per worker id (a device runs one item at a time, items back
+ * to back); an item's duration is the sum of its kernels' prices under the worker's cost model, and
+ * it completes on the virtual clock at `Priority.completion`. Subscribing submits; unsubscribing
+ * before completion drops the notification (the device time stays spent, as on a real GPU).
+ * @example new SimExecutor(clock, (id) => models[id]).execute(item).subscribe(d => d.endNs)
+ */
+export class SimExecutor implements GpuExecutor {
+  private readonly freeAt = new Map<string, number>()
+  private readonly busyNs = new Map<string, number>()
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly modelOf: (workerId: string) => CostModel,
+  ) {}
+
+  execute(item: WorkItem): Observable<WorkDone> {
+    return new Observable<WorkDone>((subscriber) => {
+      const model = this.modelOf(item.workerId)
+      const costs: KernelCost[] = []
+      let ns = 0
+      let flops = 0
+      let bytes = 0
+      for (const k of item.kernels) {
+        const c = model.price(k)
+        costs.push(c)
+        ns += c.ns
+        flops += c.flops
+        bytes += c.bytes
+      }
+      const now = this.clock.now()
+      const startNs = Math.max(now, this.freeAt.get(item.workerId) ?? 0)
+      const endNs = startNs + ns
+      this.freeAt.set(item.workerId, endNs)
+      this.busyNs.set(item.workerId, (this.busyNs.get(item.workerId) ?? 0) + ns)
+      const done: WorkDone = { item, startNs: startNs as Ns, endNs: endNs as Ns, flops, bytes, costs }
+      const handle = this.clock.schedule(
+        endNs as Ns,
+        () => {
+          subscriber.next(done)
+          subscriber.complete()
+        },
+        Priority.completion,
+      )
+      return () => this.clock.cancel(handle)
+    })
+  }
+
+  /** Time at which `workerId` finishes everything submitted so far. */
+  freeAtNs(workerId: string): number {
+    return this.freeAt.get(workerId) ?? 0
+  }
+
+  /** Busy ns per worker so far (for utilization facts). */
+  busy(): ReadonlyMap<string, number> {
+    return this.busyNs
+  }
+}

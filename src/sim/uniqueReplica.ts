@@ -1,0 +1,290 @@
+import { createActor, type Actor } from "xstate"
+import type { WorkItem } from "../core/executor.js"
+import type { Ns } from "../core/units.js"
+import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
+import { iterationWork, prefillWork, type BatchState, type ChunkCount } from "./iterationWork.js"
+import { recordRow } from "./recordRow.js"
+import type { SharedPool } from "./sharedPool.js"
+import type { RequestRecord, SimContext } from "./simContext.js"
+
+const EMPTY: readonly ChunkCount[] = []
+
+/**
+ * One Unique-KV worker in sim mode: the state behind `uniqueWorkerMachine` (decode set, prefill
+ * queue, reserved KV bytes, token counters) and the actions the machine runs. Tokens are counted
+ * in bulk: a request's count is `genAtJoin + (iter − joinedIter)`, and the iteration at which it
+ * finishes is known when it joins (`finishAt`), so a decode step costs O(1) plus the requests that
+ * finish in it (O(batch) only when token rows are kept).
+ */
+export class UniqueReplica {
+  readonly workerId: string
+  readonly linkId: string
+  readonly actor: Actor<typeof uniqueWorkerMachine>
+  private decoding: RequestRecord[] = []
+  private prefillQueue: RequestRecord[] = []
+  private prefilling: RequestRecord[] = []
+  private joinedWithoutToken: RequestRecord[] = []
+  private usedBytes = 0
+  private iter = 0
+  private readonly finishAt = new Map<number, RequestRecord[]>()
+  private uniqueTotal = 0
+  private uniqueMax = 0
+  private maxDirty = false
+  private stepKind: "prefill" | "decode" = "decode"
+  private subStep = 0
+
+  constructor(
+    private readonly ctx: SimContext,
+    readonly index: number,
+    private readonly shared: SharedPool | null,
+  ) {
+    this.workerId = `unique-${index}`
+    this.linkId = `link-${index}`
+    const machine = uniqueWorkerMachine.provide({
+      actions: {
+        admit: () => this.admit(),
+        launchPrefill: () => this.launchPrefill(),
+        launchDecode: () => this.launchDecode(),
+        completeStep: () => this.completeStep(),
+        failStep: () => this.ctx.defect(new Error(`${this.workerId}: a step failed`)),
+        stopWork: () => undefined,
+      },
+      guards: {
+        hasPrefill: () => this.prefillQueue.length > 0,
+        hasDecode: () => this.decoding.length > 0,
+      },
+    })
+    this.actor = createActor(machine, { clock: ctx.xclock })
+    this.actor.subscribe({ error: (e) => ctx.defect(e) })
+  }
+
+  get idle(): boolean {
+    return this.actor.getSnapshot().value === "idle"
+  }
+
+  /** Requests this worker holds (admitted, not ended). */
+  get load(): number {
+    return this.decoding.length + this.prefillQueue.length + this.prefilling.length
+  }
+
+  wake(): void {
+    this.actor.send({ type: "worker.wake" })
+  }
+
+  /** Tokens generated so far by a request of this worker. */
+  generatedOf(rec: RequestRecord): number {
+    return rec.slot >= 0 ? rec.genAtJoin + (this.iter - rec.joinedIter) : rec.generated
+  }
+
+  /** Every request this worker holds, for cancellation at the end of a bounded run. */
+  held(): RequestRecord[] {
+    return [...this.prefilling, ...this.prefillQueue, ...this.decoding]
+  }
+
+  private admit(): void {
+    const { ctx } = this
+    const budget = ctx.resolved.kvBudgetBytes
+    const maxBatch = ctx.scenario.policy.maxBatch
+    const now = ctx.clock.now()
+    while (ctx.queueHead < ctx.queue.length) {
+      const rec = ctx.queue[ctx.queueHead] as RequestRecord
+      if (this.load >= maxBatch || this.usedBytes + rec.needBytes > budget) break
+      ctx.queue[ctx.queueHead] = undefined as unknown as RequestRecord
+      ctx.queueHead++
+      rec.replica = this.index
+      this.usedBytes += rec.needBytes
+      rec.actor.send({ type: "request.admitted", atNs: now })
+      if (ctx.scenario.policy.prefill) this.prefillQueue.push(rec)
+      else {
+        rec.actor.send({ type: "request.decodeStarted", atNs: now })
+        this.join(rec, 0)
+        this.joinedWithoutToken.push(rec)
+      }
+    }
+    if (ctx.queueHead > 1024 && ctx.queueHead * 2 > ctx.queue.length) {
+      ctx.queue.splice(0, ctx.queueHead)
+      ctx.queueHead = 0
+    }
+  }
+
+  private join(rec: RequestRecord, generated: number): void {
+    rec.joinedIter = this.iter
+    rec.genAtJoin = generated
+    rec.slot = this.decoding.length
+    this.decoding.push(rec)
+    const ctxTokens = rec.spec.uniqueTokens + generated
+    this.uniqueTotal += ctxTokens
+    if (ctxTokens > this.uniqueMax) this.uniqueMax = ctxTokens
+    const at = this.iter + (rec.spec.outputTokens - generated)
+    const l = this.finishAt.get(at)
+    if (l === undefined) this.finishAt.set(at, [rec])
+    else l.push(rec)
+    this.ctx.router.send({ type: "router.requestJoined", worker: this.index, requestId: rec.spec.id, blocks: rec.spec.blocks })
+  }
+
+  private leave(rec: RequestRecord): void {
+    const last = this.decoding.pop() as RequestRecord
+    if (last !== rec) {
+      this.decoding[rec.slot] = last
+      last.slot = rec.slot
+    }
+    const ctxTokens = rec.spec.uniqueTokens + this.generatedOf(rec)
+    rec.generated = this.generatedOf(rec)
+    rec.slot = -1
+    this.uniqueTotal -= ctxTokens
+    if (ctxTokens >= this.uniqueMax) this.maxDirty = true
+    this.ctx.router.send({ type: "router.requestLeft", worker: this.index, requestId: rec.spec.id })
+  }
+
+  private end(rec: RequestRecord): void {
+    this.usedBytes -= rec.needBytes
+    rec.ended = true
+    rec.actor.send({ type: "request.completed", atNs: this.ctx.clock.now(), outputTokens: rec.generated })
+    this.ctx.onEnded(rec)
+  }
+
+  private launchPrefill(): void {
+    const now = this.ctx.clock.now()
+    this.stepKind = "prefill"
+    this.prefilling = this.prefillQueue
+    this.prefillQueue = []
+    const prompts: number[] = []
+    for (const rec of this.prefilling) {
+      rec.actor.send({ type: "request.prefillStarted", atNs: now })
+      prompts.push(rec.spec.uniqueTokens)
+    }
+    this.run(
+      { workerId: this.workerId, label: "unique.prefill", kernels: prefillWork(this.ctx.resolved, prompts), queries: this.prefilling.length },
+      () => this.actor.send({ type: "step.completed" }),
+    )
+  }
+
+  private launchDecode(): void {
+    this.stepKind = "decode"
+    this.subStep = 0
+    this.launchSubStep()
+  }
+
+  private launchSubStep(): void {
+    const { ctx } = this
+    const r = ctx.resolved
+    const B = this.decoding.length
+    if (this.maxDirty) {
+      let m = 0
+      for (const rec of this.decoding) m = Math.max(m, rec.spec.uniqueTokens + this.generatedOf(rec))
+      this.uniqueMax = m
+      this.maxDirty = false
+    }
+    const layers = r.model.layers / r.stepsPerIteration
+    const exact = ctx.scenario.policy.routingMode === "exact" && r.system === "moska"
+    let histogram: readonly ChunkCount[] = EMPTY
+    let byChunk: Map<number, number[]> | undefined
+    const tracker = ctx.trackers[this.index]
+    if (r.system === "moska" && tracker !== undefined) {
+      if (exact) {
+        byChunk = tracker.routeExact(this.decoding.map((d) => d.spec.id), ctx.rng.route)
+        const counts = new Map<number, number>()
+        for (const ids of byChunk.values()) counts.set(ids.length, (counts.get(ids.length) ?? 0) + 1)
+        histogram = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([queries, units]) => ({ queries, units }))
+      } else if (this.shared !== null && ctx.scenario.policy.batcher.kind === "window") {
+        // The pool draws merged batches itself; the unique side and the transfers depend only on B.
+        histogram = [{ queries: B, units: 1 }]
+      } else {
+        histogram = tracker.histogram(B, ctx.rng.route)
+      }
+    }
+    const state: BatchState = { decoding: B, unique: { count: B, totalTokens: this.uniqueTotal, maxTokens: this.uniqueMax }, histogram }
+    const work = iterationWork(r, state, layers)
+    const subDone = (): void => {
+      this.subStep++
+      if (this.subStep < r.stepsPerIteration) this.launchSubStep()
+      else this.actor.send({ type: "step.completed" })
+    }
+    const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B }
+    if (this.shared === null) {
+      this.run(uniqueItem, subDone)
+      return
+    }
+    const shared = this.shared
+    const sharedPath = (done: () => void): void => {
+      this.run({ workerId: this.linkId, label: "transfer.q", kernels: work.toShared, queries: B }, () =>
+        shared.submit({
+          replica: this.index,
+          queries: B,
+          layers,
+          histogram,
+          byChunk,
+          counts: exact ? undefined : tracker?.counts(),
+          resolve: () => this.run({ workerId: this.linkId, label: "transfer.o", kernels: work.fromShared, queries: B }, done),
+        }),
+      )
+    }
+    if (ctx.scenario.policy.overlap) {
+      let pending = 2
+      const one = (): void => {
+        if (--pending === 0) subDone()
+      }
+      this.run(uniqueItem, one)
+      sharedPath(one)
+    } else {
+      this.run(uniqueItem, () => sharedPath(subDone))
+    }
+  }
+
+  private completeStep(): void {
+    const { ctx } = this
+    const now = ctx.clock.now() as Ns
+    const tokens = ctx.tokenRows
+    if (this.stepKind === "prefill") {
+      const done = this.prefilling
+      this.prefilling = []
+      ctx.stats.prefills++
+      for (const rec of done) {
+        rec.generated = 1
+        ctx.stats.outputTokens++
+        rec.actor.send({ type: "request.firstToken", atNs: now })
+        tokens?.emit({ requestId: rec.spec.id, index: 0, atNs: now })
+        if (rec.spec.outputTokens <= 1) this.end(rec)
+        else this.join(rec, 1)
+      }
+      return
+    }
+    const B = this.decoding.length
+    this.iter++
+    ctx.stats.iterations++
+    ctx.stats.outputTokens += B
+    this.uniqueTotal += B
+    this.uniqueMax += 1
+    if (this.joinedWithoutToken.length > 0) {
+      for (const rec of this.joinedWithoutToken) if (!rec.ended) rec.actor.send({ type: "request.firstToken", atNs: now })
+      this.joinedWithoutToken = []
+    }
+    if (tokens !== null) {
+      for (const rec of this.decoding) tokens.emit({ requestId: rec.spec.id, index: this.generatedOf(rec) - 1, atNs: now })
+    }
+    const finishers = this.finishAt.get(this.iter)
+    if (finishers !== undefined) {
+      this.finishAt.delete(this.iter)
+      for (const rec of finishers) {
+        if (rec.ended || rec.slot < 0) continue
+        this.leave(rec)
+        this.end(rec)
+      }
+    }
+  }
+
+  /** Runs one work item on the executor and records its kernel row. */
+  private run(item: WorkItem, then: () => void): void {
+    if (item.kernels.length === 0) {
+      then()
+      return
+    }
+    this.ctx.executor.execute(item).subscribe({
+      next: (done) => {
+        recordRow(this.ctx, done)
+        then()
+      },
+      error: (e) => this.ctx.defect(e),
+    })
+  }
+}

@@ -8,7 +8,8 @@ import { loadScenarioText } from "../core/scenarioLoader.js"
 /**
  * Reads and decodes a scenario file with `--set` overrides, throwing ScenarioInvalid (one issue
  * per problem) or InputFileInvalid. A trace workload's relative `path` is resolved against the
- * scenario file's folder first, then the working directory, and returned absolute.
+ * scenario file's folder first, then the working directory, and returned absolute; so are
+ * `hardware.devices` paths (relative to the scenario file).
  * @example const scenario = loadScenarioFile("scenarios/default.yaml", ["seed=7"])
  */
 export const loadScenarioFile = (file: string, overrides: readonly string[] = []): Scenario => {
@@ -19,7 +20,14 @@ export const loadScenarioFile = (file: string, overrides: readonly string[] = []
     throw new InputFileInvalid({ file, message: `cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   const scenario = Either.getOrThrowWith(loadScenarioText(text, { source: file, overrides }), (e) => e)
-  return resolveTracePath(scenario, dirname(file), file)
+  return resolveDevicePaths(resolveTracePath(scenario, dirname(file), file), dirname(file))
+}
+
+/** Makes `hardware.devices` paths absolute, relative to the scenario file's folder. */
+const resolveDevicePaths = (scenario: Scenario, baseDir: string): Scenario => {
+  const devices = scenario.hardware.devices
+  if (devices === undefined) return scenario
+  return { ...scenario, hardware: { ...scenario.hardware, devices: devices.map((d) => resolve(baseDir, d)) } }
 }
 
 /** Makes a trace workload's path absolute: relative to `baseDir` if the file is there, else to the working directory. */

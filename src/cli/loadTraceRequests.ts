@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs"
 import { InputFileInvalid } from "../core/errors.js"
 import type { Scenario } from "../core/scenario.js"
 import type { RequestSpec } from "../core/workload.js"
-import { applyTraceOptions } from "../traces/applyTraceOptions.js"
 import { parseTrace } from "../traces/parseTrace.js"
 
 /**
- * The requests of a trace workload: reads `workload.path`, imports it (format auto-detected unless
- * given) and applies `limit` and `timeScale`. Undefined for synthetic workloads. Throws
+ * The requests of a trace workload: reads `workload.path` and imports it (format auto-detected
+ * unless given). `limit` and `timeScale` are left to runSimulation, which applies them itself.
+ * Undefined for synthetic workloads. Throws
  * InputFileInvalid naming the file and line of the first malformed row, or when nothing is left.
  * @example const traceRequests = loadTraceRequests(scenario) // 12,031 for the Mooncake sample
  */
@@ -21,7 +21,7 @@ export const loadTraceRequests = (scenario: Scenario): readonly RequestSpec[] | 
     throw new InputFileInvalid({ file: w.path, message: `cannot read the trace file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   const imported = parseTrace(text, { file: w.path, format: w.format })
-  const requests = applyTraceOptions(imported.requests, { timeScale: w.timeScale, limit: w.limit })
+  const requests = imported.requests
   if (requests.length === 0) {
     throw new InputFileInvalid({ file: w.path, message: `the trace has no request with at least one output token (${imported.skipped} skipped)` })
   }

@@ -2,10 +2,16 @@ import type { Command } from "commander"
 import { registerCalibrate } from "./calibrate.js"
 import { registerCost } from "./cost.js"
 import { registerScenario } from "./scenario.js"
+import { registerSim } from "./sim.js"
+import { registerReplay } from "./replay.js"
+import { registerQuery } from "./query.js"
 
 /** Every command of the CLI; a command module exports one `register…(program)` function. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerScenario,
+  registerSim,
+  registerReplay,
+  registerQuery,
   registerCost,
   registerCalibrate,
 ]

@@ -1,0 +1,76 @@
+import type { Command } from "commander"
+import { existsSync } from "node:fs"
+import { InputFileInvalid, UsageError } from "../../core/errors.js"
+import { NAMED_QUERIES } from "../../db/namedQueries.js"
+import { openTraceDb } from "../../db/openTraceDb.js"
+import { runRecords } from "../../db/runRecords.js"
+
+const cellText = (v: unknown): string =>
+  v === null || v === undefined ? "" : typeof v === "number" && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v)
+
+/** Rows as an aligned text table (numbers right-aligned). */
+const table = (rows: ReadonlyArray<Record<string, unknown>>): string => {
+  if (rows.length === 0) return "(no rows)"
+  const cols = Object.keys(rows[0] as object)
+  const cells = rows.map((r) => cols.map((c) => cellText(r[c])))
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] as string).length)))
+  const numeric = cols.map((c) => rows.every((r) => r[c] === null || typeof r[c] === "number"))
+  const line = (vals: readonly string[]) =>
+    vals.map((v, i) => (numeric[i] ? v.padStart(widths[i] as number) : v.padEnd(widths[i] as number))).join("  ").trimEnd()
+  return [line(cols), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")
+}
+
+/**
+ * `moska query NAME|SQL [--run ID] [--db FILE] [--json]`: a named query (ttft, tpot, e2e,
+ * latency, throughput, utilization, summary, kernels, requests, status, runs) or raw read-only
+ * SQL (which may use `:run`) against the trace database. The run defaults to the latest.
+ * @example moska query ttft --run 3 --json
+ */
+export const registerQuery = (program: Command): void => {
+  program
+    .command("query")
+    .description(`query the trace database: a name (${Object.keys(NAMED_QUERIES).join(", ")}) or SQL (may use :run)`)
+    .argument("<nameOrSql>", "named query or SQL")
+    .option("--run <id>", "run id (default: the latest run)")
+    .option("--db <file>", "trace database", "moska.db")
+    .option("--json", "print the rows as one JSON array")
+    .addHelpText("after", `\nNamed queries:\n${Object.entries(NAMED_QUERIES).map(([n, q]) => `  ${n.padEnd(12)} ${q.description}`).join("\n")}\n`)
+    .action((nameOrSql: string, opts: { run?: string; db: string; json?: boolean }) => {
+      if (!existsSync(opts.db)) throw new InputFileInvalid({ file: opts.db, message: "no trace database here (run `moska sim` first, or pass --db)" })
+      const named = NAMED_QUERIES[nameOrSql]
+      if (named === undefined && /^[a-z0-9_-]+$/i.test(nameOrSql)) {
+        throw new UsageError({ message: `unknown query "${nameOrSql}" (named queries: ${Object.keys(NAMED_QUERIES).join(", ")}; or give SQL)` })
+      }
+      const db = openTraceDb(opts.db, { readonly: true })
+      try {
+        let runId: number | null
+        if (opts.run !== undefined) {
+          if (!/^\d+$/.test(opts.run)) throw new UsageError({ message: `--run must be a run id (got "${opts.run}")` })
+          runId = Number(opts.run)
+          if (!runRecords.exists(db, runId)) throw new UsageError({ message: `no run ${runId} in ${opts.db} (see: moska query runs --db ${opts.db})` })
+        } else {
+          runId = runRecords.latestRunId(db)
+        }
+        const sql = named?.sql ?? nameOrSql
+        let stmt
+        try {
+          stmt = db.prepare(sql)
+        } catch (e) {
+          throw new UsageError({ message: `SQL error: ${(e as Error).message}` })
+        }
+        if (!stmt.reader) throw new UsageError({ message: "only queries that return rows are allowed (the database is opened read-only)" })
+        const usesRun = /[:@$]run\b/.test(sql)
+        if (usesRun && runId === null) throw new UsageError({ message: `${opts.db} has no runs yet` })
+        let rows: Array<Record<string, unknown>>
+        try {
+          rows = (usesRun ? stmt.all({ run: runId }) : stmt.all()) as Array<Record<string, unknown>>
+        } catch (e) {
+          throw new UsageError({ message: `SQL error: ${(e as Error).message}` })
+        }
+        if (opts.json === true) process.stdout.write(`${JSON.stringify(rows)}\n`)
+        else process.stdout.write(`${usesRun ? `run ${runId}\n` : ""}${table(rows)}\n`)
+      } finally {
+        db.close()
+      }
+    })
+}

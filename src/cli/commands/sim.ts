@@ -1,0 +1,24 @@
+import type { Command } from "commander"
+import { collect } from "../collect.js"
+import { loadScenarioFile } from "../loadScenarioFile.js"
+import { runAndReport, seedOverride, type RunOptions } from "../runAndReport.js"
+
+/**
+ * `moska sim SCENARIO [--seed N] [--set path=value ...] [--db FILE] [--json]`: runs a scenario in
+ * virtual time, writes its trace to SQLite and prints a summary (stderr) or one JSON object (stdout).
+ * @example moska sim scenarios/default.yaml --seed 7 --set workload.ratePerS=20 --json
+ */
+export const registerSim = (program: Command): void => {
+  program
+    .command("sim")
+    .description("simulate a scenario in virtual time; traces go to SQLite, a summary to stderr (or --json to stdout)")
+    .argument("<scenario>", "scenario YAML file")
+    .option("--seed <n>", "root seed (overrides the scenario's seed)")
+    .option("--set <path=value>", "override a scenario field, value read as YAML (repeatable)", collect, [])
+    .option("--db <file>", "trace database", "moska.db")
+    .option("--json", "print exactly one JSON summary object on stdout")
+    .action(async (file: string, opts: RunOptions) => {
+      const scenario = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
+      await runAndReport(scenario, opts)
+    })
+}

@@ -1,0 +1,93 @@
+import { SingleBar } from "cli-progress"
+import { UsageError } from "../core/errors.js"
+import type { Scenario } from "../core/scenario.js"
+import { resolveScenario } from "../sim/resolve.js"
+import { codeVersion } from "./codeVersion.js"
+import type { RunReport } from "./executeRun.js"
+import { loadTraceRequests } from "./loadTraceRequests.js"
+import { RunStopped, runInWorker } from "./runInWorker.js"
+
+/** Options shared by `moska sim` and `moska replay --sim`. */
+export interface RunOptions {
+  readonly seed?: string
+  readonly set: string[]
+  readonly db: string
+  readonly json?: boolean
+}
+
+/** `--seed N` as a `--set seed=N` override, applied after the other overrides. */
+export const seedOverride = (seed: string | undefined): string[] => {
+  if (seed === undefined) return []
+  if (!/^\d+$/.test(seed) || !Number.isSafeInteger(Number(seed))) {
+    throw new UsageError({ message: `--seed must be a non-negative integer (got "${seed}")` })
+  }
+  return [`seed=${seed}`]
+}
+
+const fmt = (v: number | null, digits = 2) => (v === null ? "—" : v.toFixed(digits))
+const int = (v: number) => v.toLocaleString("en-US")
+
+/** The short human summary printed on stderr. */
+export const humanSummary = (r: RunReport, dbFile: string): string => {
+  const rows = (["ttft", "tpot", "e2e"] as const).map((m) => {
+    const p = r.latencyMs[m]
+    return `  ${m.toUpperCase().padEnd(5)} ${fmt(p.p50).padStart(11)} ${fmt(p.p90).padStart(11)} ${fmt(p.p99).padStart(11)} ${fmt(p.p999).padStart(11)}   n=${int(p.n)}`
+  })
+  return [
+    `run ${r.runId}: ${r.scenario} (system ${r.system}, seed ${r.seed}) — ${fmt(r.simulatedS, 3)} s simulated in ${fmt(r.wallS, 2)} s wall, ${int(r.events)} events`,
+    `  requests   ${int(r.requests.completed)} completed, ${int(r.requests.rejected)} rejected, ${int(r.requests.cancelled)} cancelled, ${int(r.requests.failed)} failed (of ${int(r.requests.total)})`,
+    `  throughput ${r.throughput.outputTokensPerS === null ? "—" : int(Math.round(r.throughput.outputTokensPerS))} output tokens/s (${int(r.outputTokens)} tokens)`,
+    `  latency ms ${"p50".padStart(11)} ${"p90".padStart(11)} ${"p99".padStart(11)} ${"p99.9".padStart(11)}`,
+    ...rows,
+    `  trace: ${dbFile} (moska query summary --db ${dbFile} --run ${r.runId})`,
+  ].join("\n")
+}
+
+/**
+ * The body of `moska sim` and `moska replay --sim`: validates everything that can be validated
+ * before the database is touched (the scenario is already decoded; here the trace file and the
+ * capacity), runs the simulation in a worker thread with a progress bar on a TTY, then prints one
+ * JSON object on stdout (`--json`) or a summary on stderr. Signals end with exit 130 / 143.
+ * @example await runAndReport(scenario, { set: [], db: "moska.db", json: true })
+ */
+export const runAndReport = async (scenario: Scenario, opts: RunOptions): Promise<void> => {
+  const traceRequests = loadTraceRequests(scenario)
+  resolveScenario(scenario) // CapacityExceeded: bad input, exit 2, nothing written
+  const bar = process.stderr.isTTY
+    ? new SingleBar({
+        stream: process.stderr,
+        format: "sim [{bar}] {value}/{total} requests | {simS} s simulated | {eventsPerS} events/s",
+        hideCursor: true,
+        clearOnComplete: true,
+      })
+    : undefined
+  const started = Date.now()
+  let barStarted = false
+  try {
+    const report = await runInWorker({
+      scenario,
+      traceRequests,
+      dbFile: opts.db,
+      codeVersion: codeVersion(),
+      onProgress: (p) => {
+        if (bar === undefined) return
+        const payload = { simS: (p.simNs / 1e9).toFixed(1), eventsPerS: Math.round(p.events / Math.max(1e-3, (Date.now() - started) / 1000)).toLocaleString("en-US") }
+        if (!barStarted) {
+          bar.start(p.total, p.finished, payload)
+          barStarted = true
+        } else bar.update(p.finished, payload)
+      },
+    })
+    if (barStarted) bar?.stop()
+    if (opts.json === true) process.stdout.write(`${JSON.stringify(report)}\n`)
+    else process.stderr.write(`${humanSummary(report, opts.db)}\n`)
+  } catch (e) {
+    if (barStarted) bar?.stop()
+    if (e instanceof RunStopped) {
+      process.stderr.write(`moska: ${e.message}\n`)
+      process.exitCode = e.signal === "SIGINT" ? 130 : 143
+      return
+    }
+    throw e
+  }
+}

@@ -1,0 +1,78 @@
+import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Worker } from "node:worker_threads"
+import type { Scenario } from "../core/scenario.js"
+import type { RequestSpec } from "../core/workload.js"
+import { executeRun, type RunProgress, type RunReport } from "./executeRun.js"
+
+/** What the worker receives (structured-cloned). `stop` is shared: 1 = SIGINT, 2 = SIGTERM. */
+export interface WorkerInput {
+  readonly scenario: Scenario
+  readonly traceRequests: readonly RequestSpec[] | undefined
+  readonly dbFile: string
+  readonly codeVersion: string
+  readonly stop: SharedArrayBuffer
+}
+
+export type WorkerMessage =
+  | { readonly type: "progress"; readonly progress: RunProgress }
+  | { readonly type: "done"; readonly report: RunReport }
+  | { readonly type: "interrupted"; readonly signal: "SIGINT" | "SIGTERM"; readonly runId: number | null }
+  | { readonly type: "error"; readonly error: Record<string, unknown> }
+
+/** How a run ended when a signal stopped it. */
+export class RunStopped extends Error {
+  constructor(readonly signal: "SIGINT" | "SIGTERM", readonly runId: number | null) {
+    super(`interrupted by ${signal}${runId !== null ? `; run ${runId} is marked interrupted, its rows so far are kept` : ""}`)
+  }
+}
+
+/**
+ * Runs executeRun in a worker thread and forwards SIGINT/SIGTERM to it: the first signal asks the
+ * simulation to stop at its next progress report (rows flushed, run marked interrupted) and rejects
+ * with RunStopped; a second one terminates the worker at once (committed batches stay; WAL keeps
+ * the file consistent). Falls back to the main thread when running from TypeScript sources.
+ * @example const report = await runInWorker({ scenario, traceRequests, dbFile, codeVersion, onProgress })
+ */
+export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProgress?: (p: RunProgress) => void }): Promise<RunReport> => {
+  const workerFile = fileURLToPath(new URL("./simWorker.js", import.meta.url))
+  const { onProgress, ...data } = input
+  if (!existsSync(workerFile)) {
+    // tsx / vitest on sources: no compiled worker; run inline (signals then wait for the run to end)
+    return Promise.resolve(executeRun({ ...data, clock: Date.now, ...(onProgress !== undefined ? { onProgress } : {}) }))
+  }
+  const stop = new SharedArrayBuffer(4)
+  const flag = new Int32Array(stop)
+  const worker = new Worker(workerFile, { workerData: { ...data, stop } satisfies WorkerInput })
+  return new Promise<RunReport>((resolve, reject) => {
+    let settled = false
+    const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+      if (Atomics.load(flag, 0) !== 0) {
+        void worker.terminate()
+        finish(() => reject(new RunStopped(signal, null)))
+        return
+      }
+      Atomics.store(flag, 0, signal === "SIGINT" ? 1 : 2)
+    }
+    const onInt = () => onSignal("SIGINT")
+    const onTerm = () => onSignal("SIGTERM")
+    process.on("SIGINT", onInt)
+    process.on("SIGTERM", onTerm)
+    const finish = (f: () => void) => {
+      if (settled) return
+      settled = true
+      process.off("SIGINT", onInt)
+      process.off("SIGTERM", onTerm)
+      f()
+    }
+    worker.on("message", (m: WorkerMessage) => {
+      if (m.type === "progress") onProgress?.(m.progress)
+      else if (m.type === "done") finish(() => resolve(m.report))
+      else if (m.type === "interrupted") finish(() => reject(new RunStopped(m.signal, m.runId)))
+      else finish(() => reject(m.error))
+    })
+    worker.on("error", (e) => finish(() => reject(e)))
+    worker.on("exit", (code) => finish(() => reject(new Error(`the simulation worker exited with code ${code} before reporting`))))
+  })
+}
+

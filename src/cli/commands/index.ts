@@ -1,6 +1,7 @@
 import type { Command } from "commander"
 import { registerCalibrate } from "./calibrate.js"
 import { registerCost } from "./cost.js"
+import { registerRepro } from "./repro.js"
 import { registerScenario } from "./scenario.js"
 import { registerSim } from "./sim.js"
 import { registerReplay } from "./replay.js"
@@ -14,4 +15,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerQuery,
   registerCost,
   registerCalibrate,
+  registerRepro,
 ]

@@ -1,6 +1,7 @@
 import type { CostModel, CostModelFactory } from "../core/costModel.js"
 import { GPU_PRESETS, type GpuSpec } from "../core/hardware.js"
 import type { Scenario } from "../core/scenario.js"
+import { makeCycleCostModel } from "./hw/cycleCostModel.js"
 import { roofline } from "./roofline.js"
 
 /**
@@ -10,6 +11,8 @@ import { roofline } from "./roofline.js"
  */
 export const COST_MODELS: Record<string, CostModelFactory> = {
   roofline,
+  cycle: (gpu) => makeCycleCostModel(gpu),
+  "cycle-event": (gpu) => makeCycleCostModel(gpu, { level: "event" }),
 }
 
 /** Calibrated or extra devices registered by name (looked up before `GPU_PRESETS`). */

@@ -1,11 +1,12 @@
-import type { Database, Statement } from "better-sqlite3"
+import type { Database } from "better-sqlite3"
 import type { KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
+import { bulkInsert } from "./bulkInsert.js"
 
 type Level = "requests" | "kernels" | "tokens"
 
 /**
  * The TraceSink port over SQLite: rows are buffered and written in one transaction per
- * `batchRows` rows (default 10,000) with prepared statements, in the order received. The database
+ * `batchRows` rows (default 10,000) with prepared multi-row statements, in the order received. The database
  * and run row are obtained lazily from `open` at the first write, so a run that fails validation
  * inside the engine (before producing rows) leaves no trace at all. Rows above the scenario's trace
  * level are dropped here (kernels at `requests`; tokens unless `tokens`).
@@ -65,24 +66,25 @@ export class SqliteTraceSink implements TraceSink {
   connect(): { readonly db: Database; readonly runId: number; readonly write: () => void } {
     if (this.target !== undefined) return this.target
     const { db, runId } = this.open()
-    const insRequest: Statement = db.prepare(
-      `INSERT INTO requests (run_id, request_id, arrival_ns, admitted_ns, first_token_ns, finished_ns,
-        unique_tokens, requested_tokens, output_tokens, status, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-    )
-    const insKernel: Statement = db.prepare(
-      `INSERT INTO kernels (run_id, seq, worker_id, kind, chunk_id, queries, start_ns, end_ns, flops, bytes)
-       VALUES (?,?,?,?,?,?,?,?,?,?)`,
-    )
-    const insToken: Statement = db.prepare("INSERT INTO tokens (run_id, request_id, idx, at_ns) VALUES (?,?,?,?)")
+    const insRequest = bulkInsert<RequestRow>(db, "requests", [
+      "run_id", "request_id", "arrival_ns", "admitted_ns", "first_token_ns", "finished_ns",
+      "unique_tokens", "requested_tokens", "output_tokens", "status", "reason",
+    ])
+    const insKernel = bulkInsert<KernelRow>(db, "kernels", [
+      "run_id", "seq", "worker_id", "kind", "chunk_id", "queries", "start_ns", "end_ns", "flops", "bytes",
+    ])
+    const insToken = bulkInsert<TokenRow>(db, "tokens", ["run_id", "request_id", "idx", "at_ns"])
     const write = db.transaction(() => {
-      for (const r of this.requests) {
-        insRequest.run(runId, r.requestId, r.arrivalNs, r.admittedNs, r.firstTokenNs, r.finishedNs, r.uniqueTokens,
+      insRequest(this.requests, (r, out) => {
+        out.push(runId, r.requestId, r.arrivalNs, r.admittedNs, r.firstTokenNs, r.finishedNs, r.uniqueTokens,
           r.requestedTokens, r.outputTokens, r.status, r.reason)
-      }
-      for (const k of this.kernels) {
-        insKernel.run(runId, this.kernelSeq++, k.workerId, k.kind, k.chunkId, k.queries, k.startNs, k.endNs, k.flops, k.bytes)
-      }
-      for (const t of this.tokens) insToken.run(runId, t.requestId, t.index, t.atNs)
+      })
+      insKernel(this.kernels, (k, out) => {
+        out.push(runId, this.kernelSeq++, k.workerId, k.kind, k.chunkId, k.queries, k.startNs, k.endNs, k.flops, k.bytes)
+      })
+      insToken(this.tokens, (t, out) => {
+        out.push(runId, t.requestId, t.index, t.atNs)
+      })
       this.written.requests += this.requests.length
       this.written.kernels += this.kernels.length
       this.written.tokens += this.tokens.length

@@ -6,6 +6,14 @@ import { GPU_PRESETS, type GpuSpec } from "../../core/hardware.js"
 import { loadDeviceFile } from "../../sim/hw/deviceFile.js"
 import { crossoverQueries, ridgeQueries } from "../../sim/hw/paper/crossover.js"
 import { PAPER_HEADLINE, paperReport, SHARED_LENGTHS, type PaperReport } from "../../sim/hw/paper/paperRepro.js"
+import { beyondPlan, FULL_SCALE, TINY_SCALE } from "../../sim/hw/paper/beyondPlan.js"
+import { registerDevices } from "../../sim/hw/registerDevices.js"
+import { gpuByName } from "../../sim/costModels.js"
+import { UsageError } from "../../core/errors.js"
+import { openTraceDb } from "../../db/openTraceDb.js"
+import { codeVersion } from "../codeVersion.js"
+import { renderBeyondPaper } from "../renderBeyondPaper.js"
+import { runBeyondPaper } from "../runBeyondPaper.js"
 
 const M = (S: number) => `${S / 2 ** 20}M`
 const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
@@ -46,9 +54,9 @@ export const renderPaperReport = (r: PaperReport, device: string): string => {
   L.push(`The tile model turns compute-bound where the rows spill into a second 128-row tile (padding doubles the executed`, `FLOPs); the ridge column is the same crossover from useful FLOPs only.`, ``)
   L.push(`| gpu | queries per chunk (tile model) | queries per chunk (ridge, useful FLOPs) |`, `|---|---|---|`)
   for (const x of r.crossover) L.push(`| ${x.gpu} | ${x.queriesPerChunk} | ${x.ridgeQueries ?? ""} |`)
-  L.push(``, `## Not covered here`, ``)
-  L.push(`Poisson-arrival throughput and TPOT p99, Zipf-skewed routing and the batching window need the discrete-event`)
-  L.push(`simulator (\`runSimulation\`) with \`hardware.costModel: cycle\`; the scenarios in scenarios/paper/ are the starting point.`, ``)
+  L.push(``, `## Beyond the paper`, ``)
+  L.push(`Poisson-arrival throughput and TPOT p99, Zipf-skewed routing and the batching window run through the discrete-event`)
+  L.push(`simulator (\`runSimulation\`, cycle model): \`moska repro beyond\`, docs/beyond-paper.md.`, ``)
   return L.join("\n")
 }
 
@@ -78,5 +86,44 @@ export const registerRepro = (program: Command): void => {
       writeFileSync(`${opts.out}.md`, md)
       writeFileSync(`${opts.out}.json`, `${JSON.stringify({ sharedLengths: SHARED_LENGTHS, device: main.name, ...report }, null, 1)}\n`)
       process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 1)}\n` : `${md}\nwrote ${opts.out}.md and ${opts.out}.json\n`)
+    })
+  repro
+    .command("beyond")
+    .description("beyond the paper, through the simulator: Poisson load sweep, Zipf routing skew, batching window (per-chunk batch, TPOT/TTFT p99)")
+    .option("--device <file>", "calibrated device file every pool runs on", "data/devices/H200-cal.json")
+    .option("--out <prefix>", "output path prefix (.md and .json are written)", "docs/beyond-paper")
+    .option("--db <file>", "trace database to keep the runs in (for moska query); default: in memory")
+    .option("--quick", "tiny sweeps (seconds): a smoke test, not the documented figures")
+    .option("--json", "print JSON instead of Markdown")
+    .action((opts: { device: string; out: string; db?: string; quick?: boolean; json?: boolean }) => {
+      const names = registerDevices([opts.device], process.cwd())
+      if (Either.isLeft(names)) throw names.left
+      const device = names.right[0]
+      if (device === undefined) throw new UsageError({ message: `--device ${opts.device}: no device in the file` })
+      const main = gpuByName(device)
+      const scale = opts.quick === true ? TINY_SCALE : FULL_SCALE
+      const points = beyondPlan(scale, device)
+      const t0 = Date.now()
+      const db = openTraceDb(opts.db ?? ":memory:")
+      try {
+        const results = runBeyondPaper({
+          points, db, codeVersion: codeVersion(), clock: Date.now,
+          onRun: (done, total, r) => {
+            const m = r.summary
+            process.stderr.write(`[${done}/${total}] ${r.study} ${r.system} ${r.x}: ${(m.throughput.outputTokensPerS ?? 0).toFixed(0)} tok/s, TPOT p99 ${(m.latencyMs.tpot.p99 ?? 0).toFixed(1)} ms (${r.wallS.toFixed(1)} s)\n`)
+          },
+        })
+        const crossover = { queriesPerChunk: crossoverQueries(main), ridgeQueries: ridgeQueries(main) }
+        const command = `moska repro beyond${opts.quick === true ? " --quick" : ""}${opts.device !== "data/devices/H200-cal.json" ? ` --device ${opts.device}` : ""}`
+        const context = { command, device, scale, crossover, wallS: (Date.now() - t0) / 1000 }
+        const md = renderBeyondPaper(results, context)
+        const json = { ...context, wallS: undefined, results: results.map((r) => ({ ...r, wallS: undefined })) }
+        mkdirSync(dirname(opts.out), { recursive: true })
+        writeFileSync(`${opts.out}.md`, md)
+        writeFileSync(`${opts.out}.json`, `${JSON.stringify(json, null, 1)}\n`)
+        process.stdout.write(opts.json === true ? `${JSON.stringify(json, null, 1)}\n` : `${md}\nwrote ${opts.out}.md and ${opts.out}.json\n`)
+      } finally {
+        db.close()
+      }
     })
 }

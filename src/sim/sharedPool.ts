@@ -1,6 +1,7 @@
 import { createActor, type Actor } from "xstate"
-import { Subject, mergeMap, from, type Observable, type Subscription } from "rxjs"
+import { Subject, from, map, mergeMap, type Observable, type Subscription } from "rxjs"
 import type { WorkDone, WorkItem } from "../core/executor.js"
+import type { KernelSpec } from "../core/kernels.js"
 import type { Ns } from "../core/units.js"
 import { sharedBatcherMachine } from "../actors/sharedBatcherMachine.js"
 import { sharedWorkerMachine } from "../actors/sharedWorkerMachine.js"
@@ -25,6 +26,8 @@ export interface Submission {
   readonly counts: Int32Array | undefined
   /** Exact mode: routed request ids per chunk. */
   readonly byChunk: Map<number, number[]> | undefined
+  /** Fast mode, barrier policy: the step's Shared-KV kernels as `iterationWork` priced them. */
+  readonly kernels?: readonly KernelSpec[]
   /** Called when every batch holding this submission's queries has finished. */
   readonly resolve: () => void
 }
@@ -43,6 +46,8 @@ interface SharedBatch {
   readonly layers: number
   /** Submissions in the batch, each with how many of its parts the batch completes. */
   readonly parts: ReadonlyMap<Submission, number>
+  /** Kernels when already priced by the submitting worker (barrier, fast mode). */
+  readonly kernels?: readonly KernelSpec[]
   /** Exact mode: rows per chunk, for one kernel row per chunk. */
   readonly perChunk: ReadonlyArray<{ readonly chunk: number; readonly rows: number }> | undefined
 }
@@ -58,31 +63,32 @@ export class SharedPool {
   private readonly input = new Subject<Submission>()
   private readonly pending = new Map<Submission, number>()
   readonly batcher: Actor<typeof sharedBatcherMachine>
-  readonly workers: Array<{ readonly id: string; readonly actor: Actor<typeof sharedWorkerMachine> }> = []
+  readonly workers: Array<{
+    readonly id: string
+    readonly actor: Actor<typeof sharedWorkerMachine>
+    readonly batches: Subject<{ item: WorkItem; batch: SharedBatch }>
+  }> = []
 
   constructor(private readonly ctx: SimContext) {
     const shared = ctx.resolved.shared
     if (shared === null) throw new Error("SharedPool needs a disaggregated scenario")
     for (let i = 0; i < shared.workers; i++) {
       const id = `shared-${i}`
+      const batches = new Subject<{ item: WorkItem; batch: SharedBatch }>()
+      let sub: Subscription | undefined
       const machine = sharedWorkerMachine.provide({
         actions: {
-          execute: ({ self }, { batch }) => {
-            const b = batch as { item: WorkItem; batch: SharedBatch }
-            ctx.executor.execute(b.item).subscribe({
-              next: (done) => self.send({ type: "batch.completed", done: { done, batch: b.batch } }),
-              error: (e) => ctx.defect(e),
-            })
+          open: () => {
+            sub = batches.subscribe(({ item, batch }) =>
+              ctx.executor.execute(item).subscribe({ next: (done) => this.complete(done, batch), error: (e) => ctx.defect(e) }),
+            )
           },
-          complete: (_args, { done }) => {
-            const d = done as { done: WorkDone; batch: SharedBatch }
-            this.complete(d.done, d.batch)
-          },
+          close: () => sub?.unsubscribe(),
         },
       })
       const actor = createActor(machine, { clock: ctx.xclock })
       actor.subscribe({ error: (e) => ctx.defect(e) })
-      this.workers.push({ id, actor })
+      this.workers.push({ id, actor, batches })
     }
     let subscription: Subscription | undefined
     const machine = sharedBatcherMachine.provide({
@@ -108,7 +114,10 @@ export class SharedPool {
 
   stop(): void {
     this.batcher.send({ type: "batcher.close" })
-    for (const w of this.workers) w.actor.send({ type: "worker.stop" })
+    for (const w of this.workers) {
+      w.actor.send({ type: "worker.stop" })
+      w.batches.complete()
+    }
   }
 
   submit(sub: Submission): void {
@@ -124,7 +133,7 @@ export class SharedPool {
       if (batcher.kind === "barrier") {
         return this.input.pipe(
           barrierBatch(),
-          mergeMap((subs) => from(subs.map((s) => this.fastBatch([s], Number.POSITIVE_INFINITY)))),
+          map((subs) => this.fastBatch(subs, Number.POSITIVE_INFINITY)),
         )
       }
       const maxPi = ctx.routing.kind === "trace" ? 1 : Math.max(...ctx.routing.inclusion())
@@ -136,7 +145,7 @@ export class SharedPool {
       }
       return this.input.pipe(
         windowBatch({ windowNs: batcher.windowNs, maxRows: batcher.maxRows, rowsOf, scheduler: ctx.scheduler }),
-        mergeMap((subs) => from([this.fastBatch(subs, batcher.maxRows)])),
+        map((subs) => this.fastBatch(subs, batcher.maxRows)),
       )
     }
     const maxRows = batcher.kind === "window" ? batcher.maxRows : Number.POSITIVE_INFINITY
@@ -169,7 +178,7 @@ export class SharedPool {
     )
     return parts$.pipe(
       keyedWindowBatch<number, ChunkPart>({ keyOf: (p) => p.chunk, rowsOf: (p) => p.rows, windowNs, maxRows, scheduler: ctx.scheduler }),
-      mergeMap((batches) => from([this.exactBatch(batches)])),
+      map((batches) => this.exactBatch(batches)),
     )
   }
 
@@ -194,7 +203,8 @@ export class SharedPool {
       parts.set(s, 1)
       this.pending.set(s, 1)
     }
-    return { histogram, queries, layers: only.layers, parts, perChunk: undefined }
+    const kernels = ctx.scenario.policy.batcher.kind === "barrier" ? only.kernels : undefined
+    return { histogram, queries, layers: only.layers, parts, perChunk: undefined, ...(kernels === undefined ? {} : { kernels }) }
   }
 
   private exactBatch(batches: readonly KeyedBatch<number, ChunkPart>[]): SharedBatch {
@@ -219,7 +229,7 @@ export class SharedPool {
   private dispatch(batch: SharedBatch): void {
     const { ctx } = this
     // Requests in the batch: merged rows over the stacked queries; the merge and q/o sizes use it.
-    const kernels = iterationWork(ctx.resolved, { decoding: Math.max(1, batch.queries), unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: batch.histogram }, batch.layers).shared
+    const kernels = batch.kernels ?? iterationWork(ctx.resolved, { decoding: Math.max(1, batch.queries), unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: batch.histogram }, batch.layers).shared
     let best = this.workers[0] as (typeof this.workers)[number]
     for (const w of this.workers) if (ctx.executor.freeAtNs(w.id) < ctx.executor.freeAtNs(best.id)) best = w
     const item: WorkItem = { workerId: best.id, label: "shared.iteration", kernels, queries: batch.queries }
@@ -227,7 +237,7 @@ export class SharedPool {
       this.resolveParts(batch)
       return
     }
-    best.actor.send({ type: "batch.dispatched", batch: { item, batch } })
+    best.batches.next({ item, batch })
   }
 
   private complete(done: WorkDone, batch: SharedBatch): void {

@@ -42,16 +42,14 @@ export class UniqueReplica {
     this.linkId = `link-${index}`
     const machine = uniqueWorkerMachine.provide({
       actions: {
-        admit: () => this.admit(),
-        launchPrefill: () => this.launchPrefill(),
-        launchDecode: () => this.launchDecode(),
+        launchStep: () => this.launchStep(),
         completeStep: () => this.completeStep(),
         failStep: () => this.ctx.defect(new Error(`${this.workerId}: a step failed`)),
         stopWork: () => undefined,
       },
       guards: {
-        hasPrefill: () => this.prefillQueue.length > 0,
-        hasDecode: () => this.decoding.length > 0,
+        hasWork: () => this.load > 0 || this.ctx.queueHead < this.ctx.queue.length,
+        willIdle: () => this.willIdle(),
       },
     })
     this.actor = createActor(machine, { clock: ctx.xclock })
@@ -143,6 +141,27 @@ export class UniqueReplica {
     this.ctx.onEnded(rec)
   }
 
+  private launchStep(): void {
+    this.admit()
+    if (this.prefillQueue.length > 0) this.launchPrefill()
+    else if (this.decoding.length > 0) this.launchDecode()
+    else this.ctx.defect(new Error(`${this.workerId}: launchStep with nothing to run (queue head ${this.ctx.queueHead}/${this.ctx.queue.length})`))
+  }
+
+  // Pure: what completeStep will leave behind, computed before it runs.
+  private willIdle(): boolean {
+    if (this.prefillQueue.length > 0 || this.ctx.queueHead < this.ctx.queue.length) return false
+    if (this.stepKind === "prefill") {
+      if (this.decoding.length > 0) return false
+      for (const rec of this.prefilling) if (rec.spec.outputTokens > 1) return false
+      return true
+    }
+    const finishers = this.finishAt.get(this.iter + 1)
+    let leaving = 0
+    if (finishers !== undefined) for (const rec of finishers) if (!rec.ended && rec.slot >= 0) leaving++
+    return this.decoding.length - leaving === 0
+  }
+
   private launchPrefill(): void {
     const now = this.ctx.clock.now()
     this.stepKind = "prefill"
@@ -214,7 +233,8 @@ export class UniqueReplica {
           layers,
           histogram,
           byChunk,
-          counts: exact ? undefined : tracker?.counts(),
+          counts: exact || ctx.scenario.policy.batcher.kind === "barrier" ? undefined : tracker?.counts(),
+          kernels: work.shared,
           resolve: () => this.run({ workerId: this.linkId, label: "transfer.o", kernels: work.fromShared, queries: B }, done),
         }),
       )

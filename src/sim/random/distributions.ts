@@ -55,9 +55,24 @@ const LANCZOS = [
   12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ]
 
-/** ln of the binomial pmf P(X = k) for X ~ Bin(n, p), 0 < p < 1. */
+// ln(n!) for small n from a table grown on demand (binomial draws need three per call).
+const LOG_FACT_TABLE_MAX = 1 << 20
+let logFactTable = new Float64Array([0, 0])
+/** ln(n!) for a non-negative integer n. */
+export const logFactorial = (n: number): number => {
+  if (n < logFactTable.length) return logFactTable[n] as number
+  if (n >= LOG_FACT_TABLE_MAX) return logGamma(n + 1)
+  const size = Math.min(LOG_FACT_TABLE_MAX, Math.max(n + 1, logFactTable.length * 2))
+  const t = new Float64Array(size)
+  t.set(logFactTable)
+  for (let i = logFactTable.length; i < size; i++) t[i] = (t[i - 1] as number) + Math.log(i)
+  logFactTable = t
+  return t[n] as number
+}
+
+/** ln of the binomial pmf P(X = k) for X ~ Bin(n, p), 0 < p < 1 (n, k integers). */
 export const logBinomialPmf = (n: number, k: number, p: number): number =>
-  logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p)
+  logFactorial(n) - logFactorial(k) - logFactorial(n - k) + k * Math.log(p) + (n - k) * Math.log1p(-p)
 
 /**
  * Binomial(n, p), exact: inversion from 0 for small means, otherwise inversion that starts at the

@@ -34,14 +34,16 @@ export const randomRouting = (opts: { chunks: number; topK: number; weights: Flo
     }
     return v
   }
+  let acc = new Int32Array(64)
   const drawHistogram = (B: number, rng: Rng): ChunkCount[] => {
     if (B <= 0) return []
     const tables = pmfs(B)
-    const byQ = new Map<number, number>()
+    if (acc.length < B + 1) acc = new Int32Array(2 * (B + 1))
+    acc.fill(0, 0, B + 1)
     for (let s = 0; s < strata.length; s++) {
       const st = strata[s] as Stratum
       if (st.p >= 1) {
-        byQ.set(B, (byQ.get(B) ?? 0) + st.size)
+        acc[B] = (acc[B] as number) + st.size
         continue
       }
       const pmf = tables[s] as Float64Array
@@ -54,10 +56,15 @@ export const randomRouting = (opts: { chunks: number; topK: number; weights: Flo
         const n = q === pmf.length - 1 || pq >= mass ? left : binomial(rng, left, pq / mass)
         mass -= pq
         left -= n
-        if (n > 0 && q > 0) byQ.set(q, (byQ.get(q) ?? 0) + n)
+        acc[q] = (acc[q] as number) + n
       }
     }
-    return [...byQ.entries()].sort((a, b) => a[0] - b[0]).map(([queries, units]) => ({ queries, units }))
+    const out: ChunkCount[] = []
+    for (let q = 1; q <= B; q++) {
+      const u = acc[q] as number
+      if (u > 0) out.push({ queries: q, units: u })
+    }
+    return out
   }
   const keys = new Float64Array(N)
   const order = new Int32Array(N)

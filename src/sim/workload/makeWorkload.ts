@@ -50,7 +50,7 @@ export const makeWorkload = (cfg: WorkloadConfig, rng: Rng, traceRequests?: read
         if (r === undefined) return undefined
         const arrivalNs = Math.round(t0 + (r.arrivalNs - t0) * cfg.timeScale) as Ns
         const spec: RequestSpec = {
-          id: i,
+          id: r.id,
           arrivalNs,
           uniqueTokens: Math.max(0, Math.round(r.uniqueTokens)),
           outputTokens: Math.max(1, Math.round(r.outputTokens)),

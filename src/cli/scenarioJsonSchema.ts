@@ -1,4 +1,4 @@
-import { JSONSchema } from "effect"
+import * as JSONSchema from "effect/JSONSchema"
 import { Scenario } from "../core/scenario.js"
 
 // Effect names each built-in filter in `title` ("positive", "int"); editors would show those as field titles.

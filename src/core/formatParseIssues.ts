@@ -1,4 +1,6 @@
-import { type ParseResult, Schema as S, SchemaAST as AST } from "effect"
+import type * as ParseResult from "effect/ParseResult"
+import * as S from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 
 /** One readable problem: the field path (`corpus.chunkTokens`, `workload.requests`) and what is allowed. */
 export interface FieldIssue {

@@ -1,4 +1,5 @@
-import { Either, Schema as S } from "effect"
+import * as Either from "effect/Either"
+import * as S from "effect/Schema"
 import { LineCounter, parseDocument } from "yaml"
 import { applyOverrides } from "./applyOverrides.js"
 import { ScenarioInvalid } from "./errors.js"

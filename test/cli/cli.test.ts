@@ -1,0 +1,212 @@
+import Database from "better-sqlite3"
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { beforeAll, describe, expect, it } from "vitest"
+
+// End to end through the built binary (`npm run build` first, done here), as a user runs it.
+const ROOT = fileURLToPath(new URL("../../", import.meta.url))
+const MAIN = join(ROOT, "dist/cli/main.js")
+const GOLDEN = join(ROOT, "test/golden/small.summary.json")
+
+const moska = (args: string[]) => {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+const tmpDb = () => join(mkdtempSync(join(tmpdir(), "moska-cli-")), "t.db")
+const withoutWall = (j: Record<string, unknown>) => {
+  const { runId: _r, wallS: _w, ...rest } = j
+  return rest
+}
+
+beforeAll(() => {
+  const r = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" })
+  if (!existsSync(MAIN)) throw new Error(`build failed:\n${r.stdout}${r.stderr}`)
+}, 300_000)
+
+describe("bad input", () => {
+  it("a bad scenario exits 2 with one line per problem and writes no database", () => {
+    const db = tmpDb()
+    const r = moska(["sim", "test/cli/fixtures/bad-scenario.yaml", "--db", db])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe("")
+    expect(r.stderr.trim().split("\n")).toEqual([
+      "moska: test/cli/fixtures/bad-scenario.yaml: corpus.chunkTokens: must be a positive multiple of 16 (got 0)",
+      "moska: test/cli/fixtures/bad-scenario.yaml: workload.burst: is not a known field (allowed: kind, ratePerS, requests, uniqueTokens, outputTokens)",
+      "moska: test/cli/fixtures/bad-scenario.yaml: workload.ratePerS: must be a positive finite number (got -2)",
+    ])
+    expect(existsSync(db)).toBe(false)
+  })
+
+  it("a malformed trace exits 2 naming the file and line, and writes no database", () => {
+    const db = tmpDb()
+    const r = moska(["replay", "test/cli/fixtures/bad-trace.jsonl", "--sim", "--db", db])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^moska: .*bad-trace\.jsonl:3: input_length must be a non-negative integer \(got "many"\)\n$/)
+    expect(existsSync(db)).toBe(false)
+  })
+
+  it("a corpus that cannot fit exits 2 before the database is opened", () => {
+    const db = tmpDb()
+    const r = moska(["sim", "scenarios/default.yaml", "--set", "corpus.sharedTokens=16777216", "--db", db])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toMatch(/needs \d+ bytes but only \d+ are available/)
+    expect(existsSync(db)).toBe(false)
+  })
+
+  it("bad --set, --seed and replay --live are one-line usage errors", () => {
+    expect(moska(["sim", "scenarios/default.yaml", "--set", "workload.ratePerS=fast"]).stderr).toBe(
+      'moska: scenarios/default.yaml: workload.ratePerS: must be a positive finite number (got "fast")\n',
+    )
+    const seed = moska(["sim", "scenarios/default.yaml", "--seed", "-3"])
+    expect([seed.code, seed.stderr]).toEqual([2, 'moska: --seed must be a non-negative integer (got "-3")\n'])
+    const live = moska(["replay", "data/traces/azure_llm_2023_code.csv", "--live"])
+    expect(live.code).toBe(2)
+    expect(live.stderr).toBe("moska: replay --live is not available yet (live mode arrives with the WebGPU engine); use --sim\n")
+  })
+})
+
+describe("moska sim --json", () => {
+  it("prints exactly one JSON object with the contract's fields, equal to the golden summary apart from runId and wallS", () => {
+    const db = tmpDb()
+    const r = moska(["sim", "test/golden/small.yaml", "--db", db, "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout.trim().split("\n")).toHaveLength(1)
+    const j = JSON.parse(r.stdout) as Record<string, any>
+    expect(j.runId).toBe(1)
+    expect(j.system).toBe("moska")
+    for (const k of ["completed", "rejected"]) expect(typeof j.requests[k]).toBe("number")
+    expect(typeof j.throughput.outputTokensPerS).toBe("number")
+    for (const m of ["ttft", "tpot", "e2e"]) for (const p of ["p50", "p90", "p99"]) expect(typeof j.latencyMs[m][p], `${m}.${p}`).toBe("number")
+    for (const k of ["simulatedS", "wallS", "events"]) expect(typeof j[k]).toBe("number")
+    expect(j.requests.completed).toBe(40)
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(GOLDEN, `${JSON.stringify(withoutWall(j), null, 2)}\n`)
+    expect(withoutWall(j)).toEqual(JSON.parse(readFileSync(GOLDEN, "utf8")))
+  })
+
+  it("same scenario and seed give identical JSON (apart from runId, wallS) and byte-identical trace rows; another seed differs", () => {
+    const db = tmpDb()
+    const a = moska(["sim", "test/golden/small.yaml", "--db", db, "--json"])
+    const b = moska(["sim", "test/golden/small.yaml", "--db", db, "--json"])
+    const c = moska(["sim", "test/golden/small.yaml", "--db", db, "--json", "--seed", "7"])
+    const [ja, jb, jc] = [a, b, c].map((r) => JSON.parse(r.stdout) as Record<string, unknown>)
+    expect([ja!.runId, jb!.runId, jc!.runId]).toEqual([1, 2, 3])
+    expect(withoutWall(jb!)).toEqual(withoutWall(ja!))
+    expect(withoutWall(jc!)).not.toEqual(withoutWall(ja!))
+    const d = new Database(db, { readonly: true })
+    const rows = (table: string, order: string, run: number) =>
+      JSON.stringify(d.prepare(`SELECT * FROM ${table} WHERE run_id = ? ORDER BY ${order}`).raw().all(run).map((r) => (r as unknown[]).slice(1)))
+    expect(rows("requests", "request_id", 2)).toBe(rows("requests", "request_id", 1))
+    expect(rows("kernels", "seq", 2)).toBe(rows("kernels", "seq", 1))
+    expect(rows("requests", "request_id", 1).length).toBeGreaterThan(1000)
+    const runs = d.prepare("SELECT run_id, status, seed, code_version FROM runs ORDER BY run_id").all() as Array<Record<string, unknown>>
+    expect(runs.map((x) => [x.status, x.seed])).toEqual([["finished", 42], ["finished", 42], ["finished", 7]])
+    d.close()
+  })
+
+  it("prints a human summary on stderr and nothing on stdout without --json", () => {
+    const r = moska(["sim", "test/golden/small.yaml", "--db", tmpDb()])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toMatch(/^run 1: golden-small \(system moska, seed 42\)/)
+    expect(r.stderr).toContain("TTFT")
+  })
+})
+
+describe("moska replay --sim", () => {
+  it.each([
+    ["data/traces/mooncake_conversation_trace.jsonl", ["--set", "corpus.routing={kind: trace}"]],
+    ["data/traces/azure_llm_2023_code.csv", []],
+  ])("replays the first requests of %s", (trace, extra) => {
+    const db = tmpDb()
+    const r = moska(["replay", trace, "--sim", "--set", "workload.limit=60", ...extra, "--db", db, "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const j = JSON.parse(r.stdout) as { requests: { total: number; completed: number }; latencyMs: { ttft: { n: number } } }
+    expect(j.requests.total).toBe(60)
+    expect(j.requests.completed).toBe(60)
+    expect(j.latencyMs.ttft.n).toBe(60)
+    const d = new Database(db, { readonly: true })
+    const scenario = JSON.parse(d.prepare("SELECT scenario_json FROM runs").pluck().get() as string) as { workload: { kind: string; path: string } }
+    expect(scenario.workload.kind).toBe("trace")
+    expect(scenario.workload.path).toBe(join(ROOT, trace))
+    d.close()
+  })
+})
+
+describe("moska query", () => {
+  let db = ""
+  let sim: { latencyMs: { ttft: { p50: number } } }
+  beforeAll(() => {
+    db = tmpDb()
+    sim = JSON.parse(moska(["sim", "test/golden/small.yaml", "--db", db, "--json"]).stdout) as typeof sim
+  }, 120_000)
+
+  it("answers named queries and raw SQL on the latest run, as a table or JSON", () => {
+    const json = moska(["query", "ttft", "--db", db, "--json"])
+    expect(json.code).toBe(0)
+    const [row] = JSON.parse(json.stdout) as Array<{ n: number; p50_ms: number }>
+    expect(row!.n).toBe(40)
+    expect(row!.p50_ms).toBeCloseTo(sim.latencyMs.ttft.p50, 6)
+    const table = moska(["query", "utilization", "--db", db, "--run", "1"])
+    expect(table.stdout).toMatch(/^run 1\nworker_id\s+batches/)
+    expect(table.stdout).toContain("unique-0")
+    const raw = moska(["query", "SELECT COUNT(*) AS n FROM requests WHERE run_id = :run", "--db", db, "--json"])
+    expect(JSON.parse(raw.stdout)).toEqual([{ n: 40 }])
+  })
+
+  it("refuses unknown names, missing runs, writes and a missing database with exit 2", () => {
+    for (const args of [["query", "p42"], ["query", "ttft", "--run", "9"], ["query", "DELETE FROM runs"]]) {
+      const r = moska([...args, "--db", db])
+      expect(r.code, args.join(" ")).toBe(2)
+      expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1)
+    }
+    expect(moska(["query", "runs", "--db", join(tmpdir(), "nope-moska.db")]).code).toBe(2)
+  })
+})
+
+describe("moska scenario", () => {
+  it("check prints the resolved scenario with defaults and overrides applied", () => {
+    const r = moska(["scenario", "check", "test/golden/small.yaml", "--set", "policy.maxBatch=8", "--json"])
+    expect(r.code).toBe(0)
+    const s = JSON.parse(r.stdout) as { policy: { maxBatch: number; batcher: unknown }; hardware: { unique: { gpu: string } } }
+    expect(s.policy.maxBatch).toBe(8)
+    expect(s.policy.batcher).toEqual({ kind: "barrier" })
+    expect(s.hardware.unique.gpu).toBe("H200")
+  })
+
+  it("schema is JSON Schema with descriptions, and docs/scenario-reference.md is what `scenario docs` generates", () => {
+    const schema = JSON.parse(moska(["scenario", "schema"]).stdout) as { properties: Record<string, { description?: string }> }
+    expect(schema.properties.corpus!.description).toMatch(/Default:/)
+    expect(moska(["scenario", "docs"]).stdout).toBe(readFileSync(join(ROOT, "docs/scenario-reference.md"), "utf8"))
+  })
+
+  it("every shipped scenario decodes", () => {
+    for (const f of ["default", "mooncake-replay", "azure-replay", "compare/private", "compare/prefix", "compare/cascade", "compare/moska"]) {
+      const r = moska(["scenario", "check", `scenarios/${f}.yaml`])
+      expect(r.code, `${f}: ${r.stderr}`).toBe(0)
+    }
+  })
+})
+
+describe("signals", () => {
+  it("SIGINT stops a long run, flushes its rows, marks it interrupted and exits 130", async () => {
+    const db = tmpDb()
+    const child = spawn(process.execPath, [MAIN, "sim", "scenarios/default.yaml", "--set", "workload.requests=200000", "--set", "workload.ratePerS=50", "--db", db], { cwd: ROOT })
+    let stderr = ""
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()))
+    // wait until the first batch of rows is committed (the database appears), then interrupt
+    for (let i = 0; i < 600 && !existsSync(db); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(existsSync(db)).toBe(true)
+    child.kill("SIGINT")
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)))
+    expect(code, stderr).toBe(130)
+    expect(stderr).toContain("interrupted by SIGINT; run 1 is marked interrupted")
+    const d = new Database(db, { readonly: true })
+    expect(d.prepare("SELECT status FROM runs").pluck().get()).toBe("interrupted")
+    expect(d.prepare("SELECT COUNT(*) FROM kernels").pluck().get()).toBeGreaterThanOrEqual(10_000)
+    d.close()
+  }, 120_000)
+})

@@ -51,50 +51,64 @@ const SHARED_UTIL_SQL = `SELECT MAX(utilization) AS u FROM worker_utilization WH
  * the batched SqliteTraceSink, as `moska sim` does) and reads every figure back from the database:
  * throughput and latency percentiles from the views (`summarizeRun`), shared-pool utilization from
  * `worker_utilization`, per-chunk batch statistics from the `kernels` table. Synchronous.
- * @example runBeyondPaper({ points: beyondPlan(TINY_SCALE, "H200-cal"), db: openTraceDb(":memory:"), codeVersion: "dev", clock: Date.now })
+ * @example runBeyondPaper({ points: beyondPlan(TINY_SCALE, "H200-cal"), openDb: () => ({ db: openTraceDb(":memory:"), close: true }), codeVersion: "dev", clock: Date.now })
  */
 export const runBeyondPaper = (input: {
   readonly points: readonly BeyondPoint[]
-  readonly db: Database.Database
+  /**
+   * The database a run goes to, and whether to close it after reading the run back. The views
+   * scan every run in the database (their run_id filter is applied after the window functions), so
+   * a fresh in-memory database per run keeps each read O(that run).
+   */
+  readonly openDb: () => { readonly db: Database.Database; readonly close: boolean }
   readonly codeVersion: string
   /** Wall clock in ms, for run metadata and progress only. */
   readonly clock: () => number
   readonly onRun?: (done: number, total: number, r: BeyondResult) => void
 }): BeyondResult[] => {
-  const { db } = input
   const out: BeyondResult[] = []
   for (const p of input.points) {
-    const sc = p.scenario
-    const t0 = input.clock()
-    const runId = runRecords.insertRun(db, {
-      mode: "sim", system: sc.system, scenarioName: sc.name, scenarioJson: JSON.stringify(sc), seed: sc.seed,
-      startedAt: new Date(t0).toISOString(), codeVersion: input.codeVersion, hardware: JSON.stringify(sc.hardware),
-    })
-    const sink = new SqliteTraceSink({ level: sc.trace, open: () => ({ db, runId }) })
-    const result = runSimulation({ scenario: sc, sink })
-    sink.flush()
-    const wallS = (input.clock() - t0) / 1000
-    runRecords.finishRun(db, runId, {
-      status: "finished", finishedAt: new Date(input.clock()).toISOString(), wallS, simulatedNs: result.simulatedNs, events: result.events,
-      summaryJson: JSON.stringify({ requests: result.requests, config: result.config }),
-    })
-    const c = db.prepare(CHUNK_SQL).get({ run: runId }) as { batches: number; mean_rows: number | null; p99_rows: number | null; max_rows: number | null }
-    const s = db.prepare(STEP_SQL).get({ run: runId }) as { steps: number; mean_batch: number | null }
-    const u = db.prepare(SHARED_UTIL_SQL).get({ run: runId }) as { u: number | null }
-    const r: BeyondResult = {
-      study: p.study, system: p.system, x: p.x, scenario: sc.name, runId,
-      summary: summarizeRun(db, runId),
-      sharedUtilization: u.u,
-      meanDecodeBatch: s.mean_batch ?? 0,
-      chunks: c.batches === 0 ? null : {
-        chunkBatches: c.batches, meanRows: c.mean_rows ?? 0, p99Rows: c.p99_rows ?? 0, maxRows: c.max_rows ?? 0,
-        chunksPerStep: s.steps > 0 ? c.batches / s.steps : 0,
-      },
-      config: result.config,
-      wallS,
+    const { db, close } = input.openDb()
+    try {
+      out.push(readRun(db, p, input))
+    } finally {
+      if (close) db.close()
     }
-    out.push(r)
-    input.onRun?.(out.length, input.points.length, r)
+    input.onRun?.(out.length, input.points.length, out[out.length - 1] as BeyondResult)
   }
   return out
+}
+
+/** Runs one point into `db` and reads its figures back. */
+const readRun = (db: Database.Database, p: BeyondPoint, input: { readonly codeVersion: string; readonly clock: () => number }): BeyondResult => {
+  const sc = p.scenario
+  const t0 = input.clock()
+  const runId = runRecords.insertRun(db, {
+    mode: "sim", system: sc.system, scenarioName: sc.name, scenarioJson: JSON.stringify(sc), seed: sc.seed,
+    startedAt: new Date(t0).toISOString(), codeVersion: input.codeVersion, hardware: JSON.stringify(sc.hardware),
+  })
+  const sink = new SqliteTraceSink({ level: sc.trace, open: () => ({ db, runId }) })
+  const result = runSimulation({ scenario: sc, sink })
+  sink.flush()
+  const wallS = (input.clock() - t0) / 1000
+  runRecords.finishRun(db, runId, {
+    status: "finished", finishedAt: new Date(input.clock()).toISOString(), wallS, simulatedNs: result.simulatedNs, events: result.events,
+    summaryJson: JSON.stringify({ requests: result.requests, config: result.config }),
+  })
+  const c = db.prepare(CHUNK_SQL).get({ run: runId }) as { batches: number; mean_rows: number | null; p99_rows: number | null; max_rows: number | null }
+  const s = db.prepare(STEP_SQL).get({ run: runId }) as { steps: number; mean_batch: number | null }
+  const u = db.prepare(SHARED_UTIL_SQL).get({ run: runId }) as { u: number | null }
+  const r: BeyondResult = {
+    study: p.study, system: p.system, x: p.x, scenario: sc.name, runId,
+    summary: summarizeRun(db, runId),
+    sharedUtilization: u.u,
+    meanDecodeBatch: s.mean_batch ?? 0,
+    chunks: c.batches === 0 ? null : {
+      chunkBatches: c.batches, meanRows: c.mean_rows ?? 0, p99Rows: c.p99_rows ?? 0, maxRows: c.max_rows ?? 0,
+      chunksPerStep: s.steps > 0 ? c.batches / s.steps : 0,
+    },
+    config: result.config,
+    wallS,
+  }
+  return r
 }

@@ -62,8 +62,10 @@ export const renderPaperReport = (r: PaperReport, device: string): string => {
 
 /**
  * `moska repro paper`: the MoSKA paper's throughput table, ratios and sensitivity analysis with
- * the cycle-level model; writes docs/repro-paper.md and .json.
+ * the cycle-level model; writes docs/repro-paper.md and .json. `moska repro beyond`: load, Zipf
+ * skew and batching-window sweeps through the simulator; writes docs/beyond-paper.md and .json.
  * @example moska repro paper --device data/devices/H200-cal.json
+ * @example moska repro beyond --quick --out /tmp/beyond
  */
 export const registerRepro = (program: Command): void => {
   const repro = program.command("repro").description("reproduce published results with the simulator's models")
@@ -92,7 +94,7 @@ export const registerRepro = (program: Command): void => {
     .description("beyond the paper, through the simulator: Poisson load sweep, Zipf routing skew, batching window (per-chunk batch, TPOT/TTFT p99)")
     .option("--device <file>", "calibrated device file every pool runs on", "data/devices/H200-cal.json")
     .option("--out <prefix>", "output path prefix (.md and .json are written)", "docs/beyond-paper")
-    .option("--db <file>", "trace database to keep the runs in (for moska query); default: in memory")
+    .option("--db <file>", "also keep every run in this trace database (for moska query; slower, as the views scan all runs); default: one in-memory database per run")
     .option("--quick", "tiny sweeps (seconds): a smoke test, not the documented figures")
     .option("--json", "print JSON instead of Markdown")
     .action((opts: { device: string; out: string; db?: string; quick?: boolean; json?: boolean }) => {
@@ -104,10 +106,12 @@ export const registerRepro = (program: Command): void => {
       const scale = opts.quick === true ? TINY_SCALE : FULL_SCALE
       const points = beyondPlan(scale, device)
       const t0 = Date.now()
-      const db = openTraceDb(opts.db ?? ":memory:")
+      // One in-memory database per run (the views scan every run of a database); --db keeps them all in one file.
+      const kept = opts.db === undefined ? undefined : openTraceDb(opts.db)
+      const openDb = () => (kept === undefined ? { db: openTraceDb(":memory:"), close: true } : { db: kept, close: false })
       try {
         const results = runBeyondPaper({
-          points, db, codeVersion: codeVersion(), clock: Date.now,
+          points, openDb, codeVersion: codeVersion(), clock: Date.now,
           onRun: (done, total, r) => {
             const m = r.summary
             process.stderr.write(`[${done}/${total}] ${r.study} ${r.system} ${r.x}: ${(m.throughput.outputTokensPerS ?? 0).toFixed(0)} tok/s, TPOT p99 ${(m.latencyMs.tpot.p99 ?? 0).toFixed(1)} ms (${r.wallS.toFixed(1)} s)\n`)
@@ -123,7 +127,7 @@ export const registerRepro = (program: Command): void => {
         writeFileSync(`${opts.out}.json`, `${JSON.stringify(json, null, 1)}\n`)
         process.stdout.write(opts.json === true ? `${JSON.stringify(json, null, 1)}\n` : `${md}\nwrote ${opts.out}.md and ${opts.out}.json\n`)
       } finally {
-        db.close()
+        kept?.close()
       }
     })
 }

@@ -60,7 +60,9 @@ export const kvSegments = (gpu: GpuContext, kv: GpuKv, unitRows: number, units: 
     const n = Math.min(perSeg, units - u0)
     const offset = u0 * unitBytes
     if (offset % 256 !== 0) throw new Error(`KV segment offset ${offset} is not 256-byte aligned; pick sizes whose unit bytes are a multiple of 256`)
-    segs.push({ unit0: u0, units: n, offset, size: Math.max(16, n * unitBytes) })
+    // The last unit may be ragged (a short last chunk): never bind past the rows that exist.
+    const size = Math.min(n * unitBytes, kv.rows * rowBytes - offset)
+    segs.push({ unit0: u0, units: n, offset, size: Math.max(16, size) })
   }
   if (segs.length === 0) segs.push({ unit0: 0, units: 0, offset: 0, size: 16 })
   return segs

@@ -29,7 +29,7 @@ export const uniqueWgsl = (dim: number, group: number, format: KvFormat): string
   const NV = dim / E
   const int8 = format === "int8"
   const phaseA = int8
-    ? `var ia: array<i32, G>;
+    ? `var ia = array<i32, G>();
       for (var c = 0u; c < NV; c++) {
         let w = k[r * NV + c];
         for (var g = 0u; g < G; g++) {
@@ -91,15 +91,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   workgroupBarrier();`
       : ""
   }
-  var m: array<f32, G>;
-  var l: array<f32, G>;
-  var acc: array<f32, ${group * E}>;
+  var m = array<f32, G>();
+  var l = array<f32, G>();
+  var acc = array<f32, ${group * E}>();
   for (var g = 0u; g < G; g++) { m[g] = NEG; }
   let vcol = t % NV;
   let tl = t / NV;
   for (var t0 = start; t0 < end; t0 += T) {
     let tok = t0 + t;
-    var sv: array<f32, G>;
+    var sv = array<f32, G>();
     if (tok < end) {
       let r = (bl * params.U + tok) * params.Hkv + h;
       ${phaseA}

@@ -1,0 +1,116 @@
+import type { GpuContext } from "../device.js"
+import { gpuOps, type Pass } from "../gpuOps.js"
+import { kvSegments, type GpuKv } from "../kvBuffers.js"
+import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
+
+/** The query rows (global row index b·Hq + hq) stacked onto one (chunk, KV head) unit. */
+export interface SharedUnit {
+  readonly chunk: number
+  readonly kvHead: number
+  readonly rows: readonly number[]
+}
+
+export interface SharedJob {
+  /** Queries f32 [B·Hq, D]. */
+  readonly q: GPUBuffer
+  /** Shared K/V, rows laid out [S, Hkv]. */
+  readonly kv: GpuKv
+  readonly tokens: number
+  readonly kvHeads: number
+  readonly chunkTokens: number
+  readonly units: readonly SharedUnit[]
+  /** Key splits per unit; default: enough for ~1024 workgroups when rows are few. */
+  readonly splits?: number
+  /** Force a row-tile variant (tests); default by mean rows per unit. */
+  readonly rowsPerThread?: 1 | 4
+}
+
+export interface SharedPlan {
+  readonly passes: Pass[]
+  readonly po: GPUBuffer
+  readonly pl: GPUBuffer
+  /** Partial slot of (unit u, stacked row i, split s) = unitSlot0[u] + s · rows_u + i. */
+  readonly unitSlot0: Uint32Array
+  readonly splits: number
+  readonly slots: number
+  readonly variant: SharedVariant
+  readonly workgroups: number
+}
+
+/**
+ * Host of shared (stacked) attention: turns routed units into work items (row tiles × key
+ * splits), one pass per bindable KV segment of whole chunks.
+ * @example const plan = await sharedAttention(gpu, { q, kv, tokens: S, kvHeads: 8, chunkTokens: 4096, units })
+ */
+export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<SharedPlan> => {
+  const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
+  const D = kv.dim
+  const nChunks = Math.ceil(S / C)
+  const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
+  const meanRows = units.length === 0 ? 0 : totalRows / units.length
+  const RI: 1 | 4 = job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1)
+  const RT = 16 * RI
+  const wgLimit = gpu.limits.maxComputeWorkgroupStorageSize
+  const dk: 16 | 32 = D % 32 === 0 && sharedWorkgroupBytes({ dim: D, format: kv.format, rowsPerThread: RI, dk: 32 }) <= wgLimit ? 32 : 16
+  const variant: SharedVariant = { dim: D, format: kv.format, rowsPerThread: RI, dk }
+  if (sharedWorkgroupBytes(variant) > wgLimit) throw new Error(`shared attention needs ${sharedWorkgroupBytes(variant)} B of workgroup memory; the device allows ${wgLimit}`)
+  const tiles = units.reduce((a, u) => a + Math.ceil(u.rows.length / RT), 0)
+  const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
+  const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
+  const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
+
+  const rowList: number[] = []
+  const unitSlot0 = new Uint32Array(units.length)
+  const segs = kvSegments(gpu, kv, C * Hkv, nChunks)
+  const segOf = (chunk: number): number => segs.findIndex((s) => chunk >= s.unit0 && chunk < s.unit0 + s.units)
+  const itemsBySeg: number[][] = segs.map(() => [])
+  let slot = 0
+  units.forEach((u, ui) => {
+    if (u.chunk < 0 || u.chunk >= nChunks) throw new Error(`unit chunk ${u.chunk} outside [0, ${nChunks})`)
+    const n = u.rows.length
+    unitSlot0[ui] = slot
+    const rowBase = rowList.length
+    rowList.push(...u.rows)
+    const seg = segOf(u.chunk)
+    const chunkStart = u.chunk * C
+    const chunkLen = Math.min(C, S - chunkStart)
+    for (let s = 0; s < splits; s++) {
+      const from = Math.min(chunkLen, s * splitKeys)
+      const to = Math.min(chunkLen, from + splitKeys)
+      for (let r0 = 0; r0 < n; r0 += RT) {
+        itemsBySeg[seg]!.push(rowBase + r0, Math.min(RT, n - r0), chunkStart - segs[seg]!.unit0 * C + from, to - from, u.kvHead, slot + s * n + r0, 0, 0)
+      }
+    }
+    slot += splits * n
+  })
+  const po = gpuOps.buffer(gpu, slot * D * 4, "shared.po")
+  const pl = gpuOps.buffer(gpu, slot * 4, "shared.pl")
+  const pipeline = await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
+  const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
+  const layout = SHARED_BINDINGS.layout(gpu.device)
+  const passes: Pass[] = []
+  let workgroups = 0
+  segs.forEach((seg, i) => {
+    const words = itemsBySeg[i]!
+    const nitems = words.length / SHARED_ITEM_WORDS
+    if (nitems === 0) return
+    workgroups += nitems
+    const items = gpuOps.upload(gpu, new Uint32Array(words), "shared.items")
+    const f = new Float32Array([1 / Math.sqrt(D)])
+    const params = gpuOps.uniform(gpu, [Hkv, nitems, new Uint32Array(f.buffer)[0]!, seg.unit0 * C * Hkv])
+    const group = SHARED_BINDINGS.group(gpu.device, layout, {
+      q: { buffer: job.q },
+      rows: { buffer: rows },
+      items: { buffer: items },
+      k: { buffer: kv.k, offset: seg.offset, size: seg.size },
+      v: { buffer: kv.v, offset: seg.offset, size: seg.size },
+      ks: { buffer: kv.ks },
+      vs: { buffer: kv.vs },
+      po: { buffer: po },
+      pl: { buffer: pl },
+      params: { buffer: params },
+    })
+    passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
+  })
+  return { passes, po, pl, unitSlot0, splits, slots: slot, variant, workgroups }
+}

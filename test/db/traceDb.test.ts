@@ -26,18 +26,22 @@ const completed = (requestId: number, arrival: number, first: number, finished: 
 describe("migrations", () => {
   it("apply once and are idempotent", () => {
     const db = new Database(":memory:")
-    expect(migrate(db)).toEqual([1, 2])
+    expect(migrate(db)).toEqual([1, 2, 3])
     expect(migrate(db)).toEqual([])
-    expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toEqual([1, 2])
+    expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toEqual([1, 2, 3])
     const names = db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name").pluck().all()
-    expect(names).toEqual(expect.arrayContaining(["runs", "requests", "kernels", "tokens", "request_latency", "latency_percentiles", "throughput", "worker_utilization"]))
+    expect(names).toEqual(expect.arrayContaining(["runs", "requests", "kernels", "tokens", "request_latency", "latency_percentiles", "throughput", "worker_utilization", "run_span"]))
+    // SQLite resolves a view's columns only when it is used: query each one
+    for (const v of db.prepare("SELECT name FROM sqlite_schema WHERE type = 'view'").pluck().all() as string[]) {
+      expect(() => db.prepare(`SELECT * FROM ${v} LIMIT 1`).all(), v).not.toThrow()
+    }
   })
 
   it("refuse a database from a newer moska", () => {
     const db = new Database(":memory:")
     migrate(db)
     db.prepare("INSERT INTO schema_version VALUES (99, '099_future.sql', 'x')").run()
-    expect(() => migrate(db)).toThrow(/schema version 99, newer than this moska knows \(2\)/)
+    expect(() => migrate(db)).toThrow(/schema version 99, newer than this moska knows \(3\)/)
   })
 
   it("reopening a file keeps its rows and opens in WAL mode", () => {
@@ -85,8 +89,16 @@ describe("SqliteTraceSink and the views", () => {
     const sink = new SqliteTraceSink({ open: () => ({ db, runId }) })
     for (const [i, ttft] of [30, 10, 20].entries()) sink.request(completed(i, 0, ttft * 1e6, ttft * 1e6 + 1e6, 2))
     sink.flush()
+    // a second run in the same file must not leak into the first one's figures
+    const other = runRecords.insertRun(db, start)
+    const sink2 = new SqliteTraceSink({ open: () => ({ db, runId: other }) })
+    sink2.request(completed(0, 0, 1e9, 2e9, 3))
+    sink2.flush()
     // n = 3: p50 is rank 2, p90/p99/p99.9 are rank 3
     expect(summarizeRun(db, runId).latencyMs.ttft).toMatchObject({ n: 3, p50: 20, p90: 30, p99: 30, p999: 30 })
+    expect(summarizeRun(db, runId).spanS).toBe(0.031)
+    expect(summarizeRun(db, other).latencyMs.ttft).toMatchObject({ n: 1, p50: 1000, p999: 1000 })
+    expect(summarizeRun(db, other).throughput.outputTokensPerS).toBe(1.5)
   })
 
   it("measures worker utilization as the union of busy intervals over the run span", () => {

@@ -26,9 +26,9 @@ const completed = (requestId: number, arrival: number, first: number, finished: 
 describe("migrations", () => {
   it("apply once and are idempotent", () => {
     const db = new Database(":memory:")
-    expect(migrate(db)).toEqual([1, 2, 3])
+    expect(migrate(db)).toEqual([1, 2, 3, 4])
     expect(migrate(db)).toEqual([])
-    expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toEqual([1, 2, 3])
+    expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toEqual([1, 2, 3, 4])
     const names = db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name").pluck().all()
     expect(names).toEqual(expect.arrayContaining(["runs", "requests", "kernels", "tokens", "request_latency", "latency_percentiles", "throughput", "worker_utilization", "run_span"]))
     // SQLite resolves a view's columns only when it is used: query each one
@@ -41,7 +41,7 @@ describe("migrations", () => {
     const db = new Database(":memory:")
     migrate(db)
     db.prepare("INSERT INTO schema_version VALUES (99, '099_future.sql', 'x')").run()
-    expect(() => migrate(db)).toThrow(/schema version 99, newer than this moska knows \(3\)/)
+    expect(() => migrate(db)).toThrow(/schema version 99, newer than this moska knows \(4\)/)
   })
 
   it("reopening a file keeps its rows and opens in WAL mode", () => {

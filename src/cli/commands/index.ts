@@ -1,4 +1,5 @@
 import type { Command } from "commander"
+import { registerAttention } from "./attention.js"
 import { registerCalibrate } from "./calibrate.js"
 import { registerCost } from "./cost.js"
 import { registerRepro } from "./repro.js"
@@ -9,6 +10,7 @@ import { registerQuery } from "./query.js"
 
 /** Every command of the CLI; a command module exports one `register…(program)` function. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerAttention,
   registerScenario,
   registerSim,
   registerReplay,

@@ -21,6 +21,8 @@ export interface SharedJob {
   readonly units: readonly SharedUnit[]
   /** Key splits per unit; default: enough for ~1024 workgroups when rows are few. */
   readonly splits?: number
+  /** Write partials into these buffers from slot `slotBase` on (so one merge sees unique and shared partials). */
+  readonly out?: { readonly po: GPUBuffer; readonly pl: GPUBuffer; readonly slotBase: number }
   /** Force a row-tile variant (tests); default by mean rows per unit. */
   readonly rowsPerThread?: 1 | 4
 }
@@ -29,7 +31,7 @@ export interface SharedPlan {
   readonly passes: Pass[]
   readonly po: GPUBuffer
   readonly pl: GPUBuffer
-  /** Partial slot of (unit u, stacked row i, split s) = unitSlot0[u] + s · rows_u + i. */
+  /** Partial slot of (unit u, stacked row i, split s) = unitSlot0[u] + s · rows_u + i (slotBase included). */
   readonly unitSlot0: Uint32Array
   readonly splits: number
   readonly slots: number
@@ -37,15 +39,10 @@ export interface SharedPlan {
   readonly workgroups: number
 }
 
-/**
- * Host of shared (stacked) attention: turns routed units into work items (row tiles × key
- * splits), one pass per bindable KV segment of whole chunks.
- * @example const plan = await sharedAttention(gpu, { q, kv, tokens: S, kvHeads: 8, chunkTokens: 4096, units })
- */
-export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<SharedPlan> => {
-  const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
+/** Tile variant and key splits the host will use for `job` (so callers can size partial buffers first). */
+export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">): { variant: SharedVariant; splits: number; splitKeys: number; rows: number } => {
+  const { kv, chunkTokens: C, units } = job
   const D = kv.dim
-  const nChunks = Math.ceil(S / C)
   const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
   const meanRows = units.length === 0 ? 0 : totalRows / units.length
   const RI: 1 | 4 = job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1)
@@ -58,13 +55,30 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
   const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
+  return { variant, splits, splitKeys, rows: totalRows }
+}
+
+/**
+ * Host of shared (stacked) attention: turns routed units into work items (row tiles × key
+ * splits), one pass per bindable KV segment of whole chunks.
+ * @example const plan = await sharedAttention(gpu, { q, kv, tokens: S, kvHeads: 8, chunkTokens: 4096, units })
+ */
+export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<SharedPlan> => {
+  const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
+  const D = kv.dim
+  const nChunks = Math.ceil(S / C)
+  const { variant, splits, splitKeys } = sharedShape(gpu, job)
+  const RI = variant.rowsPerThread
+  const RT = 16 * RI
+  const dk = variant.dk
 
   const rowList: number[] = []
   const unitSlot0 = new Uint32Array(units.length)
   const segs = kvSegments(gpu, kv, C * Hkv, nChunks)
   const segOf = (chunk: number): number => segs.findIndex((s) => chunk >= s.unit0 && chunk < s.unit0 + s.units)
   const itemsBySeg: number[][] = segs.map(() => [])
-  let slot = 0
+  const base = job.out?.slotBase ?? 0
+  let slot = base
   units.forEach((u, ui) => {
     if (u.chunk < 0 || u.chunk >= nChunks) throw new Error(`unit chunk ${u.chunk} outside [0, ${nChunks})`)
     const n = u.rows.length
@@ -83,8 +97,8 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     }
     slot += splits * n
   })
-  const po = gpuOps.buffer(gpu, slot * D * 4, "shared.po")
-  const pl = gpuOps.buffer(gpu, slot * 4, "shared.pl")
+  const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
+  const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
   const pipeline = await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = SHARED_BINDINGS.layout(gpu.device)
@@ -112,5 +126,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot, variant, workgroups }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups }
 }

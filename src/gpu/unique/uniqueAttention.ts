@@ -16,6 +16,8 @@ export interface UniqueJob {
   readonly qHeads: number
   /** Keys per split (a multiple of 128); default: enough splits for ~1024 workgroups. */
   readonly splitLen?: number
+  /** Extra partial slots to allocate after the unique ones (the shared partials, for one merge). */
+  readonly extraSlots?: number
 }
 
 export interface UniquePlan {
@@ -48,7 +50,7 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
   const nsplit = Math.max(1, Math.ceil(U / splitLen))
   const D = kv.dim
   const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format))
-  const slots = B * Hq * nsplit
+  const slots = B * Hq * nsplit + (job.extraSlots ?? 0)
   const po = gpuOps.buffer(gpu, slots * D * 4, "unique.po")
   const pl = gpuOps.buffer(gpu, slots * 4, "unique.pl")
   const layout = UNIQUE_BINDINGS.layout(gpu.device)

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest"
+import { gpuOps } from "../../src/gpu/gpuOps.js"
+import { uploadKv } from "../../src/gpu/kvBuffers.js"
+import { decodeKv, encodeKv, KV_FORMATS, type KvFormat } from "../../src/gpu/kvFormat.js"
+import { mergeRef } from "../../src/gpu/merge/mergeRef.js"
+import { EMPTY_LSE, type Partial } from "../../src/gpu/merge/partial.js"
+import { uniqueAttention } from "../../src/gpu/unique/uniqueAttention.js"
+import { uniqueAttentionRef } from "../../src/gpu/unique/uniqueAttentionRef.js"
+import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
+
+const gpu = useGpu()
+const seed = testSeed()
+
+interface Shape { B: number; U: number; Hkv: number; Hq: number; D: number; lens: number[]; splitLen?: number }
+const SHAPES: Shape[] = [
+  { B: 3, U: 300, Hkv: 2, Hq: 8, D: 32, lens: [300, 0, 77], splitLen: 128 },
+  { B: 2, U: 520, Hkv: 1, Hq: 1, D: 16, lens: [519, 260], splitLen: 384 },
+  { B: 1, U: 33, Hkv: 3, Hq: 6, D: 64, lens: [33] },
+]
+// int8 quantizes the query row too (dot4I8Packed), so its error against the decoded-KV reference is larger.
+const TOL: Record<KvFormat, number> = { f32: 1e-5, f16: 1e-5, int8: 2e-2 }
+
+const runUnique = async (fmt: KvFormat, s: Shape, rngLabel: string) => {
+  const rng = makeRng(seed).split(rngLabel)
+  const q = randomArray(rng, s.B * s.Hq * s.D)
+  const k = randomArray(rng, s.B * s.U * s.Hkv * s.D)
+  const v = randomArray(rng, s.B * s.U * s.Hkv * s.D)
+  const ek = encodeKv(fmt, k, s.D)
+  const ev = encodeKv(fmt, v, s.D)
+  const g = gpu()
+  const kv = uploadKv(g, ek, ev)
+  const plan = await uniqueAttention(g, { q: gpuOps.upload(g, q), kv, lens: gpuOps.upload(g, new Uint32Array(s.lens)), requests: s.B, tokens: s.U, kvHeads: s.Hkv, qHeads: s.Hq, splitLen: s.splitLen })
+  const slots = s.B * s.Hq * plan.nsplit
+  gpuOps.poison(g, plan.po, slots * s.D * 4)
+  gpuOps.poison(g, plan.pl, slots * 4)
+  await gpuOps.submit(g, "unique", plan.passes)
+  const po = await gpuOps.readF32(g, plan.po, slots * s.D)
+  const pl = await gpuOps.readF32(g, plan.pl, slots)
+  const merged: Partial[] = []
+  for (let row = 0; row < s.B * s.Hq; row++) {
+    const parts: Partial[] = []
+    for (let sp = 0; sp < plan.nsplit; sp++) {
+      const slot = row * plan.nsplit + sp
+      parts.push({ o: Float64Array.from(po.subarray(slot * s.D, (slot + 1) * s.D)), lse: pl[slot]! <= EMPTY_LSE / 2 ? -Infinity : pl[slot]! })
+    }
+    merged.push(mergeRef(parts, s.D))
+  }
+  const refInput = { q, lens: s.lens, requests: s.B, tokens: s.U, qHeads: s.Hq, kvHeads: s.Hkv, dim: s.D }
+  const ref = uniqueAttentionRef({ ...refInput, k: decodeKv(ek), v: decodeKv(ev) })
+  const exact = uniqueAttentionRef({ ...refInput, k: Float64Array.from(k), v: Float64Array.from(v) })
+  return { po, pl, merged, ref, exact }
+}
+
+const flat = (ps: Partial[], key: "o" | "lse"): number[] => ps.flatMap((p) => (key === "o" ? [...p.o] : Number.isFinite(p.lse) ? [p.lse] : [0]))
+
+describe(`unique attention (flash-decoding split-K) matches the float64 reference (seed ${seed})`, () => {
+  for (const fmt of KV_FORMATS)
+    SHAPES.forEach((s, i) =>
+      it(`writes every partial and matches for ${fmt} KV, B=${s.B} U=${s.U} Hkv=${s.Hkv} Hq=${s.Hq} D=${s.D} lens=${s.lens.join("/")}`, async () => {
+        const { po, pl, merged, ref, exact } = await runUnique(fmt, s, `${fmt}${i}`)
+        expect(po.every(Number.isFinite), "a partial output was left unwritten (NaN)").toBe(true)
+        expect(pl.every(Number.isFinite), "a partial LSE was left unwritten (NaN)").toBe(true)
+        // Requests with no valid keys give the identity partial.
+        ref.forEach((r, j) => expect(merged[j]!.lse === -Infinity, `row ${j} emptiness`).toBe(r.lse === -Infinity))
+        expect(relErr(flat(merged, "o"), flat(ref, "o"))).toBeLessThan(TOL[fmt])
+        expect(relErr(flat(merged, "lse"), flat(ref, "lse"))).toBeLessThan(TOL[fmt])
+        // The format's own error against the unquantized inputs.
+        const formatErr = relErr(flat(merged, "o"), flat(exact, "o"))
+        expect(formatErr).toBeLessThan({ f32: 1e-5, f16: 3e-3, int8: 3e-2 }[fmt])
+      }),
+    )
+})

@@ -3,54 +3,67 @@ import { setup } from "xstate"
 /** Events of a unique worker: commands in imperative, facts in past tense. */
 export type UniqueWorkerEvent =
   | { readonly type: "worker.wake" }
-  | { readonly type: "step.completed" }
-  | { readonly type: "step.failed"; readonly reason: string }
+  | { readonly type: "phase.completed" }
+  | { readonly type: "phase.failed"; readonly reason: string }
   | { readonly type: "worker.stop" }
 
 /**
- * A Unique-KV worker running continuous batching. Woken while idle, it starts a step
- * (`launchStep`: admit queued requests that fit, then a prefill step for newly admitted ones if
- * any, else one decode iteration of everyone decoding). When a step ends (`step.completed`, sent
- * by the launched work) `completeStep` accounts it in bulk, and the worker either launches the next
- * step at once or, when `willIdle` says nothing would be left to run, goes idle.
+ * A Unique-KV worker running continuous batching, as a scheduler of phases. Between phases it
+ * admits queued requests that fit (`admit`), then runs a prefill step for newly admitted ones
+ * (`launchPrefill`) if any, else a decoding phase (`startDecoding`), else idles until woken.
  *
- * `willIdle` is a pure predicate over the worker's state before the step is accounted (nothing
- * decoding after this step's finishers leave, nothing admitted waiting for prefill, nobody queued).
- * The batch itself (request sets, token counters, memory) lives with the mode's implementation,
- * not in the machine context: a step is one self-transition, O(1) however large the batch is,
- * which is what lets a run take hundreds of thousands of iterations.
+ * A decoding phase is a run of decode iterations of everyone decoding, with requests joining and
+ * leaving between iterations; it ends (`phase.completed`) when a prefill is due (newly admitted
+ * requests) or nobody is left decoding. Iterations inside a phase are the data plane: the mode's
+ * implementation chains them on executor completions and accounts tokens in bulk, so a long run
+ * costs one transition per phase, not one per iteration (hundreds of thousands of iterations).
+ * The batch itself (request sets, token counters, memory) lives with that implementation, not in
+ * the machine context.
  * @example
- * createActor(uniqueWorkerMachine.provide({ actions: { launchStep, completeStep, failStep, stopWork }, guards: { hasWork, willIdle } }), { clock })
+ * createActor(uniqueWorkerMachine.provide({ actions: { admit, launchPrefill, completePrefill, startDecoding, failPhase, stopWork }, guards: { hasPrefill, hasDecode } }), { clock })
  */
 export const uniqueWorkerMachine = setup({
   types: { events: {} as UniqueWorkerEvent },
   actions: {
-    launchStep: () => undefined,
-    completeStep: () => undefined,
-    failStep: () => undefined,
+    admit: () => undefined,
+    launchPrefill: () => undefined,
+    completePrefill: () => undefined,
+    startDecoding: () => undefined,
+    failPhase: () => undefined,
     stopWork: () => undefined,
   },
   guards: {
-    /** Something is queued or admitted (checked when woken). */
-    hasWork: () => false,
-    /** After the running step is accounted, nothing is left to run. */
-    willIdle: () => true,
+    /** Admitted requests wait for their prefill. */
+    hasPrefill: () => false,
+    /** Requests are decoding. */
+    hasDecode: () => false,
   },
 }).createMachine({
   id: "uniqueWorker",
   initial: "idle",
   on: { "worker.stop": ".stopped" },
   states: {
-    idle: {
-      on: { "worker.wake": { guard: "hasWork", target: "running", actions: "launchStep" } },
+    idle: { on: { "worker.wake": "deciding" } },
+    deciding: {
+      entry: "admit",
+      always: [
+        { guard: "hasPrefill", target: "prefilling" },
+        { guard: "hasDecode", target: "decoding" },
+        { target: "idle" },
+      ],
     },
-    running: {
+    prefilling: {
+      entry: "launchPrefill",
       on: {
-        "step.completed": [
-          { guard: "willIdle", target: "idle", actions: "completeStep" },
-          { actions: ["completeStep", "launchStep"] },
-        ],
-        "step.failed": { target: "idle", actions: "failStep" },
+        "phase.completed": { target: "deciding", actions: "completePrefill" },
+        "phase.failed": { target: "deciding", actions: "failPhase" },
+      },
+    },
+    decoding: {
+      entry: "startDecoding",
+      on: {
+        "phase.completed": "deciding",
+        "phase.failed": { target: "deciding", actions: "failPhase" },
       },
     },
     stopped: { entry: "stopWork", type: "final" },

@@ -57,7 +57,7 @@ const CASES: readonly Case[] = [
       name: "bench-poisson-100k", system: "moska",
       corpus: { sharedTokens: 1_048_576, chunkTokens: 16_384, routing: { kind: "zipf", exponent: 1 } },
       workload: {
-        kind: "poisson", ratePerS: 40, requests: 100_000,
+        kind: "poisson", ratePerS: 15, requests: 100_000,
         uniqueTokens: { kind: "lognormal", median: 4096, sigma: 0.8, max: 65_536 },
         outputTokens: { kind: "lognormal", median: 128, sigma: 0.8, max: 2048 },
       },

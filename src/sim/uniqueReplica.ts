@@ -30,7 +30,7 @@ export class UniqueReplica {
   private uniqueTotal = 0
   private uniqueMax = 0
   private maxDirty = false
-  private stepKind: "prefill" | "decode" = "decode"
+  private readonly followsMembers: boolean
   private subStep = 0
 
   constructor(
@@ -39,17 +39,20 @@ export class UniqueReplica {
     private readonly shared: SharedPool | null,
   ) {
     this.workerId = `unique-${index}`
+    this.followsMembers = ctx.routing.kind === "trace" && ctx.resolved.system === "moska"
     this.linkId = `link-${index}`
     const machine = uniqueWorkerMachine.provide({
       actions: {
-        launchStep: () => this.launchStep(),
-        completeStep: () => this.completeStep(),
-        failStep: () => this.ctx.defect(new Error(`${this.workerId}: a step failed`)),
+        admit: () => this.admit(),
+        launchPrefill: () => this.launchPrefill(),
+        completePrefill: () => this.completePrefill(),
+        startDecoding: () => this.launchDecode(),
+        failPhase: () => this.ctx.defect(new Error(`${this.workerId}: a phase failed`)),
         stopWork: () => undefined,
       },
       guards: {
-        hasWork: () => this.load > 0 || this.ctx.queueHead < this.ctx.queue.length,
-        willIdle: () => this.willIdle(),
+        hasPrefill: () => this.prefillQueue.length > 0,
+        hasDecode: () => this.decoding.length > 0,
       },
     })
     this.actor = createActor(machine, { clock: ctx.xclock })
@@ -117,7 +120,8 @@ export class UniqueReplica {
     const l = this.finishAt.get(at)
     if (l === undefined) this.finishAt.set(at, [rec])
     else l.push(rec)
-    this.ctx.router.send({ type: "router.requestJoined", worker: this.index, requestId: rec.spec.id, blocks: rec.spec.blocks })
+    // Membership matters only to a law that follows it (trace routing); random laws skip the event.
+    if (this.followsMembers) this.ctx.router.send({ type: "router.requestJoined", worker: this.index, requestId: rec.spec.id, blocks: rec.spec.blocks })
   }
 
   private leave(rec: RequestRecord): void {
@@ -131,7 +135,7 @@ export class UniqueReplica {
     rec.slot = -1
     this.uniqueTotal -= ctxTokens
     if (ctxTokens >= this.uniqueMax) this.maxDirty = true
-    this.ctx.router.send({ type: "router.requestLeft", worker: this.index, requestId: rec.spec.id })
+    if (this.followsMembers) this.ctx.router.send({ type: "router.requestLeft", worker: this.index, requestId: rec.spec.id })
   }
 
   private end(rec: RequestRecord): void {
@@ -141,30 +145,8 @@ export class UniqueReplica {
     this.ctx.onEnded(rec)
   }
 
-  private launchStep(): void {
-    this.admit()
-    if (this.prefillQueue.length > 0) this.launchPrefill()
-    else if (this.decoding.length > 0) this.launchDecode()
-    else this.ctx.defect(new Error(`${this.workerId}: launchStep with nothing to run (queue head ${this.ctx.queueHead}/${this.ctx.queue.length})`))
-  }
-
-  // Pure: what completeStep will leave behind, computed before it runs.
-  private willIdle(): boolean {
-    if (this.prefillQueue.length > 0 || this.ctx.queueHead < this.ctx.queue.length) return false
-    if (this.stepKind === "prefill") {
-      if (this.decoding.length > 0) return false
-      for (const rec of this.prefilling) if (rec.spec.outputTokens > 1) return false
-      return true
-    }
-    const finishers = this.finishAt.get(this.iter + 1)
-    let leaving = 0
-    if (finishers !== undefined) for (const rec of finishers) if (!rec.ended && rec.slot >= 0) leaving++
-    return this.decoding.length - leaving === 0
-  }
-
   private launchPrefill(): void {
     const now = this.ctx.clock.now()
-    this.stepKind = "prefill"
     this.prefilling = this.prefillQueue
     this.prefillQueue = []
     const prompts: number[] = []
@@ -174,14 +156,22 @@ export class UniqueReplica {
     }
     this.run(
       { workerId: this.workerId, label: "unique.prefill", kernels: prefillWork(this.ctx.resolved, prompts), queries: this.prefilling.length },
-      () => this.actor.send({ type: "step.completed" }),
+      () => this.actor.send({ type: "phase.completed" }),
     )
   }
 
   private launchDecode(): void {
-    this.stepKind = "decode"
     this.subStep = 0
     this.launchSubStep()
+  }
+
+  // One decode iteration ended: account it, admit between iterations, and either chain the next
+  // iteration or end the decoding phase (a prefill is due, or nobody is left decoding).
+  private iterationDone(): void {
+    this.completeDecode()
+    this.admit()
+    if (this.prefillQueue.length > 0 || this.decoding.length === 0) this.actor.send({ type: "phase.completed" })
+    else this.launchDecode()
   }
 
   private launchSubStep(): void {
@@ -217,7 +207,7 @@ export class UniqueReplica {
     const subDone = (): void => {
       this.subStep++
       if (this.subStep < r.stepsPerIteration) this.launchSubStep()
-      else this.actor.send({ type: "step.completed" })
+      else this.iterationDone()
     }
     const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B }
     if (this.shared === null) {
@@ -251,11 +241,11 @@ export class UniqueReplica {
     }
   }
 
-  private completeStep(): void {
+  private completePrefill(): void {
     const { ctx } = this
     const now = ctx.clock.now() as Ns
     const tokens = ctx.tokenRows
-    if (this.stepKind === "prefill") {
+    {
       const done = this.prefilling
       this.prefilling = []
       ctx.stats.prefills++
@@ -267,8 +257,13 @@ export class UniqueReplica {
         if (rec.spec.outputTokens <= 1) this.end(rec)
         else this.join(rec, 1)
       }
-      return
     }
+  }
+
+  private completeDecode(): void {
+    const { ctx } = this
+    const now = ctx.clock.now() as Ns
+    const tokens = ctx.tokenRows
     const B = this.decoding.length
     this.iter++
     ctx.stats.iterations++

@@ -46,6 +46,14 @@ export const randomRouting = (opts: { chunks: number; topK: number; weights: Flo
         acc[B] = (acc[B] as number) + st.size
         continue
       }
+      if (st.size <= 8) {
+        // A handful of chunks: one binomial each beats walking the count categories.
+        for (let c = 0; c < st.size; c++) {
+          const q = binomial(rng, B, st.p)
+          acc[q] = (acc[q] as number) + 1
+        }
+        continue
+      }
       const pmf = tables[s] as Float64Array
       let left = st.size
       let mass = 0

@@ -119,9 +119,11 @@ export const registerRepro = (program: Command): void => {
         })
         const crossover = { queriesPerChunk: crossoverQueries(main), ridgeQueries: ridgeQueries(main) }
         const command = `moska repro beyond${opts.quick === true ? " --quick" : ""}${opts.device !== "data/devices/H200-cal.json" ? ` --device ${opts.device}` : ""}`
-        const context = { command, device, scale, crossover, wallS: (Date.now() - t0) / 1000 }
+        const context = { command, device, scale, crossover }
         const md = renderBeyondPaper(results, context)
-        const json = { ...context, wallS: undefined, results: results.map((r) => ({ ...r, wallS: undefined })) }
+        // Wall-clock facts (and run ids of throwaway in-memory databases) stay out of the files, so they regenerate identically.
+        const json = { ...context, results: results.map((r) => ({ ...r, wallS: undefined, runId: kept === undefined ? undefined : r.runId })) }
+        process.stderr.write(`${results.length} runs in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`)
         mkdirSync(dirname(opts.out), { recursive: true })
         writeFileSync(`${opts.out}.md`, md)
         writeFileSync(`${opts.out}.json`, `${JSON.stringify(json, null, 1)}\n`)

@@ -31,7 +31,7 @@ export const renderBeyondPaper = (results: readonly BeyondResult[], c: BeyondCon
   L.push(`Every run is \`runSimulation\` with \`hardware.costModel: cycle\` on the calibrated device \`${c.device}\` (data/devices/, \`moska calibrate\`),`)
   L.push(`written through the SQLite TraceSink; throughput and TTFT/TPOT percentiles come from the database views \`throughput\``)
   L.push(`and \`latency_percentiles\` (the figures \`moska query summary\` prints; percentiles are nearest-rank), shared-pool busy`)
-  L.push(`time from \`worker_utilization\`, per-chunk batches from the \`kernels\` rows of kind \`shared.chunk\`. ${results.length} runs, one seed each;`, ``)
+  L.push(`time from \`worker_utilization\`, per-chunk batches from the \`kernels\` rows of kind \`shared.chunk\`. ${results.length} runs, one seed each;`)
   L.push(`same scenario and seed give the same figures, so this file regenerates byte for byte (the wall time goes to stderr only).`, ``)
   L.push(`Common setting: Llama 3.1 8B, FP8 weights/KV/math, 16K-token chunks, 75% sparsity (top-k = 25% of chunks), unique context`)
   L.push(`${K(s.uniqueTokens)} tokens and ${s.outputTokens} output tokens per request, 90% of HBM usable, decode only (\`policy.prefill: false\`, as in`)

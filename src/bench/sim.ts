@@ -6,7 +6,7 @@
  * SQLite sink into a temporary database).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Schema as S } from "effect"
 import { Scenario, type ScenarioInput } from "../core/scenario.js"
@@ -75,6 +75,8 @@ interface Row {
   readonly events: number
   readonly simulatedS: number
   readonly wallS: number
+  /** CPU seconds of this process during the run (the machine may be shared; wall can exceed it). */
+  readonly cpuS: number
   readonly eventsPerS: number
   readonly simSPerWallS: number
   readonly kernelRows: number
@@ -117,14 +119,17 @@ const runCase = (c: Case, sinkKind: "memory" | "sqlite"): Row => {
     }
   }
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   const r = runSimulation({ scenario, sink, ...(requests === undefined ? {} : { traceRequests: requests }) })
   const wallS = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(c0)
+  const cpuS = (cpu.user + cpu.system) / 1e6
   const kernelRows = kernelCount()
   close()
   const simulatedS = r.simulatedNs / 1e9
   return {
     case: c.name, sink: sinkKind, requests: r.requests.total, completed: r.requests.completed, outputTokens: r.outputTokens,
-    iterations: r.iterations, events: r.events, simulatedS, wallS, eventsPerS: r.events / wallS, simSPerWallS: simulatedS / wallS, kernelRows,
+    iterations: r.iterations, events: r.events, simulatedS, wallS, cpuS, eventsPerS: r.events / wallS, simSPerWallS: simulatedS / wallS, kernelRows,
   }
 }
 
@@ -136,10 +141,10 @@ for (const c of CASES) {
 }
 
 const fmt = (n: number, d = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
-const header = ["case", "sink", "requests", "completed", "out tokens", "iterations", "events", "sim s", "wall s", "events/s", "sim s / wall s"]
+const header = ["case", "sink", "requests", "completed", "out tokens", "iterations", "events", "sim s", "wall s", "cpu s", "events/s", "sim s / wall s"]
 const table = rows.map((r) => [
   r.case, r.sink, fmt(r.requests), fmt(r.completed), fmt(r.outputTokens), fmt(r.iterations), fmt(r.events),
-  fmt(r.simulatedS, 1), fmt(r.wallS, 2), fmt(r.eventsPerS), fmt(r.simSPerWallS, 1),
+  fmt(r.simulatedS, 1), fmt(r.wallS, 2), fmt(r.cpuS, 2), fmt(r.eventsPerS), fmt(r.simSPerWallS, 1),
 ])
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => (t[i] as string).length)))
 const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(" | ")} |`
@@ -147,5 +152,8 @@ console.log(line(header))
 console.log(`|${widths.map((w, i) => (i < 2 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
 for (const t of table) console.log(line(t))
 mkdirSync(".bench", { recursive: true })
-writeFileSync(".bench/sim.json", JSON.stringify({ node: process.version, cpus: "see host", rows }, null, 2) + "\n")
-console.log("\nwrote .bench/sim.json")
+writeFileSync(
+  ".bench/sim.json",
+  JSON.stringify({ node: process.version, cpus: cpus().length, loadAverage: loadavg(), rows }, null, 2) + "\n",
+)
+console.log(`\n${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end; wrote .bench/sim.json`)

@@ -42,7 +42,10 @@ interface ChunkPart {
 /** A batch ready for a Shared-KV worker. */
 interface SharedBatch {
   readonly histogram: readonly ChunkCount[]
-  readonly queries: number
+  /** Requests whose queries the batch holds (sizes the merge of their partials). */
+  readonly requests: number
+  /** Stacked query rows over all chunks (Σ queries · units), the trace's `queries`. */
+  readonly rows: number
   readonly layers: number
   /** Submissions in the batch, each with how many of its parts the batch completes. */
   readonly parts: ReadonlyMap<Submission, number>
@@ -204,7 +207,7 @@ export class SharedPool {
       this.pending.set(s, 1)
     }
     const kernels = ctx.scenario.policy.batcher.kind === "barrier" ? only.kernels : undefined
-    return { histogram, queries, layers: only.layers, parts, perChunk: undefined, ...(kernels === undefined ? {} : { kernels }) }
+    return { histogram, requests: queries, rows: stackedRows(histogram), layers: only.layers, parts, perChunk: undefined, ...(kernels === undefined ? {} : { kernels }) }
   }
 
   private exactBatch(batches: readonly KeyedBatch<number, ChunkPart>[]): SharedBatch {
@@ -223,16 +226,17 @@ export class SharedPool {
       }
     }
     const histogram = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([q, units]) => ({ queries: q, units }))
-    return { histogram, queries, layers, parts, perChunk }
+    let requests = 0
+    for (const sub of parts.keys()) requests += sub.queries
+    return { histogram, requests: Math.min(requests, queries), rows: queries, layers, parts, perChunk }
   }
 
   private dispatch(batch: SharedBatch): void {
     const { ctx } = this
-    // Requests in the batch: merged rows over the stacked queries; the merge and q/o sizes use it.
-    const kernels = batch.kernels ?? iterationWork(ctx.resolved, { decoding: Math.max(1, batch.queries), unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: batch.histogram }, batch.layers).shared
+    const kernels = batch.kernels ?? iterationWork(ctx.resolved, { decoding: Math.max(1, batch.requests), unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: batch.histogram }, batch.layers).shared
     let best = this.workers[0] as (typeof this.workers)[number]
     for (const w of this.workers) if (ctx.executor.freeAtNs(w.id) < ctx.executor.freeAtNs(best.id)) best = w
-    const item: WorkItem = { workerId: best.id, label: "shared.iteration", kernels, queries: batch.queries }
+    const item: WorkItem = { workerId: best.id, label: "shared.iteration", kernels, queries: batch.rows }
     if (kernels.length === 0) {
       this.resolveParts(batch)
       return
@@ -280,6 +284,12 @@ export class SharedPool {
       cursor = end
     })
   }
+}
+
+const stackedRows = (histogram: readonly ChunkCount[]): number => {
+  let rows = 0
+  for (const h of histogram) rows += h.queries * h.units
+  return rows
 }
 
 /** Splits chunks with more than `maxRows` queries into several units of at most `maxRows`. */

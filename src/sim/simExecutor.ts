@@ -12,8 +12,7 @@ import type { Ns } from "../core/units.js"
  * @example new SimExecutor(clock, (id) => models[id]).execute(item).subscribe(d => d.endNs)
  */
 export class SimExecutor implements GpuExecutor {
-  private readonly freeAt = new Map<string, number>()
-  private readonly busyNs = new Map<string, number>()
+  private readonly workers = new Map<string, { model: CostModel; freeAt: number; busyNs: number }>()
 
   constructor(
     private readonly clock: Clock,
@@ -22,7 +21,8 @@ export class SimExecutor implements GpuExecutor {
 
   execute(item: WorkItem): Observable<WorkDone> {
     return new Observable<WorkDone>((subscriber) => {
-      const model = this.modelOf(item.workerId)
+      const w = this.worker(item.workerId)
+      const model = w.model
       const costs: KernelCost[] = []
       let ns = 0
       let flops = 0
@@ -35,10 +35,10 @@ export class SimExecutor implements GpuExecutor {
         bytes += c.bytes
       }
       const now = this.clock.now()
-      const startNs = Math.max(now, this.freeAt.get(item.workerId) ?? 0)
+      const startNs = Math.max(now, w.freeAt)
       const endNs = startNs + ns
-      this.freeAt.set(item.workerId, endNs)
-      this.busyNs.set(item.workerId, (this.busyNs.get(item.workerId) ?? 0) + ns)
+      w.freeAt = endNs
+      w.busyNs += ns
       const done: WorkDone = { item, startNs: startNs as Ns, endNs: endNs as Ns, flops, bytes, costs }
       const handle = this.clock.schedule(
         endNs as Ns,
@@ -54,11 +54,20 @@ export class SimExecutor implements GpuExecutor {
 
   /** Time at which `workerId` finishes everything submitted so far. */
   freeAtNs(workerId: string): number {
-    return this.freeAt.get(workerId) ?? 0
+    return this.workers.get(workerId)?.freeAt ?? 0
   }
 
   /** Busy ns per worker so far (for utilization facts). */
   busy(): ReadonlyMap<string, number> {
-    return this.busyNs
+    return new Map([...this.workers].map(([id, w]) => [id, w.busyNs]))
+  }
+
+  private worker(id: string): { model: CostModel; freeAt: number; busyNs: number } {
+    let w = this.workers.get(id)
+    if (w === undefined) {
+      w = { model: this.modelOf(id), freeAt: 0, busyNs: 0 }
+      this.workers.set(id, w)
+    }
+    return w
   }
 }

@@ -2,9 +2,9 @@ import { createActor, type Actor } from "xstate"
 import type { WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
-import { iterationWork, prefillWork, type BatchState, type ChunkCount } from "./iterationWork.js"
+import { iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
 import { recordRow } from "./recordRow.js"
-import type { SharedPool } from "./sharedPool.js"
+import type { SharedPool, Submission } from "./sharedPool.js"
 import type { RequestRecord, SimContext } from "./simContext.js"
 
 const EMPTY: readonly ChunkCount[] = []
@@ -204,41 +204,56 @@ export class UniqueReplica {
     }
     const state: BatchState = { decoding: B, unique: { count: B, totalTokens: this.uniqueTotal, maxTokens: this.uniqueMax }, histogram }
     const work = iterationWork(r, state, layers)
-    const subDone = (): void => {
-      this.subStep++
-      if (this.subStep < r.stepsPerIteration) this.launchSubStep()
-      else this.iterationDone()
-    }
     const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B }
     if (this.shared === null) {
-      this.run(uniqueItem, subDone)
+      this.run(uniqueItem, this.subStepDone)
       return
     }
-    const shared = this.shared
-    const sharedPath = (done: () => void): void => {
-      this.run({ workerId: this.linkId, label: "transfer.q", kernels: work.toShared, queries: B }, () =>
-        shared.submit({
-          replica: this.index,
-          queries: B,
-          layers,
-          histogram,
-          byChunk,
-          counts: exact || ctx.scenario.policy.batcher.kind === "barrier" ? undefined : tracker?.counts(),
-          kernels: work.shared,
-          resolve: () => this.run({ workerId: this.linkId, label: "transfer.o", kernels: work.fromShared, queries: B }, done),
-        }),
-      )
+    this.step = {
+      work,
+      submission: {
+        replica: this.index,
+        queries: B,
+        layers,
+        histogram,
+        byChunk,
+        counts: exact || ctx.scenario.policy.batcher.kind === "barrier" ? undefined : tracker?.counts(),
+        kernels: work.shared,
+        resolve: this.sharedResolved,
+      },
     }
     if (ctx.scenario.policy.overlap) {
-      let pending = 2
-      const one = (): void => {
-        if (--pending === 0) subDone()
-      }
-      this.run(uniqueItem, one)
-      sharedPath(one)
+      this.pendingParts = 2
+      this.run(uniqueItem, this.partDone)
+      this.sendQueries()
     } else {
-      this.run(uniqueItem, () => sharedPath(subDone))
+      this.pendingParts = 1
+      this.run(uniqueItem, this.sendQueries)
     }
+  }
+
+  // The Shared-KV path of a sub-step: q out over the link, stacked attention, merged o back.
+  private step: { readonly work: IterationWork; readonly submission: Submission } | undefined
+  private pendingParts = 0
+  private readonly subStepDone = (): void => {
+    this.subStep++
+    if (this.subStep < this.ctx.resolved.stepsPerIteration) this.launchSubStep()
+    else this.iterationDone()
+  }
+  private readonly partDone = (): void => {
+    if (--this.pendingParts === 0) this.subStepDone()
+  }
+  private readonly sendQueries = (): void => {
+    const step = this.step as NonNullable<UniqueReplica["step"]>
+    this.run({ workerId: this.linkId, label: "transfer.q", kernels: step.work.toShared, queries: step.submission.queries }, this.submitQueries)
+  }
+  private readonly submitQueries = (): void => {
+    const step = this.step as NonNullable<UniqueReplica["step"]>
+    ;(this.shared as SharedPool).submit(step.submission)
+  }
+  private readonly sharedResolved = (): void => {
+    const step = this.step as NonNullable<UniqueReplica["step"]>
+    this.run({ workerId: this.linkId, label: "transfer.o", kernels: step.work.fromShared, queries: step.submission.queries }, this.partDone)
   }
 
   private completePrefill(): void {

@@ -109,8 +109,9 @@ describe("fast vs exact routing in a run", () => {
     const fastShared = sharedNs(fast.sink.kernels, "shared.iteration")
     const exactShared = sharedNs(exact.sink.kernels, "shared.chunk")
     expect(Math.abs(fastShared - exactShared) / exactShared).toBeLessThan(0.05)
-    // Exact rows per chunk sum to B·k per step; fast shared rows are B per step.
-    expect(sharedRows(exact.sink.kernels, "shared.chunk")).toBe(4 * sharedRows(fast.sink.kernels, "shared.iteration"))
+    // Stacked rows: exactly B·k per step in exact mode; drawn per chunk in fast mode, B·k on average.
+    const exactRows = sharedRows(exact.sink.kernels, "shared.chunk")
+    expect(Math.abs(sharedRows(fast.sink.kernels, "shared.iteration") - exactRows) / exactRows).toBeLessThan(0.03)
     expect(Math.abs(fast.result.simulatedNs - exact.result.simulatedNs) / exact.result.simulatedNs).toBeLessThan(0.03)
     expect(exact.result.iterations).toBe(fast.result.iterations)
   })

@@ -7,6 +7,7 @@ import { SqliteTraceSink } from "../db/SqliteTraceSink.js"
 import { summarizeRun, type RunSummary } from "../db/summarizeRun.js"
 import { resolveScenario } from "../sim/resolve.js"
 import { runSimulation, type SimulationResult } from "../sim/runSimulation.js"
+import { prepareHardware } from "./prepareHardware.js"
 
 /** Progress of a running simulation, as the engine reports it. */
 export interface RunProgress {
@@ -67,6 +68,7 @@ export const executeRun = (input: {
   readonly interrupted?: () => "SIGINT" | "SIGTERM" | null
 }): RunReport => {
   const { scenario } = input
+  prepareHardware(scenario, scenario.name) // device files into this thread's GPU registry
   resolveScenario(scenario) // throws CapacityExceeded before anything is written
   const t0 = input.clock()
   let opened: { db: Database.Database; runId: number } | undefined

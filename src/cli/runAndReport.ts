@@ -5,6 +5,7 @@ import { resolveScenario } from "../sim/resolve.js"
 import { codeVersion } from "./codeVersion.js"
 import type { RunReport } from "./executeRun.js"
 import { loadTraceRequests } from "./loadTraceRequests.js"
+import { prepareHardware } from "./prepareHardware.js"
 import { RunStopped, runInWorker } from "./runInWorker.js"
 
 /** Options shared by `moska sim` and `moska replay --sim`. */
@@ -48,10 +49,11 @@ export const humanSummary = (r: RunReport, dbFile: string): string => {
  * before the database is touched (the scenario is already decoded; here the trace file and the
  * capacity), runs the simulation in a worker thread with a progress bar on a TTY, then prints one
  * JSON object on stdout (`--json`) or a summary on stderr. Signals end with exit 130 / 143.
- * @example await runAndReport(scenario, { set: [], db: "moska.db", json: true })
+ * @example await runAndReport(scenario, { set: [], db: "moska.db", json: true, source: "scenarios/default.yaml" })
  */
-export const runAndReport = async (scenario: Scenario, opts: RunOptions): Promise<void> => {
+export const runAndReport = async (scenario: Scenario, opts: RunOptions & { readonly source: string }): Promise<void> => {
   const traceRequests = loadTraceRequests(scenario)
+  prepareHardware(scenario, opts.source)
   resolveScenario(scenario) // CapacityExceeded: bad input, exit 2, nothing written
   const bar = process.stderr.isTTY
     ? new SingleBar({

@@ -32,6 +32,6 @@ export const registerReplay = (program: Command): void => {
       // The trace replaces the scenario's workload; later --set workload.* overrides refine it.
       const workload = `workload={kind: trace, path: ${JSON.stringify(resolve(trace))}}`
       const scenario = loadScenarioFile(opts.scenario, [workload, ...opts.set, ...seedOverride(opts.seed)])
-      await runAndReport(scenario, opts)
+      await runAndReport(scenario, { ...opts, source: opts.scenario })
     })
 }

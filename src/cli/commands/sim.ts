@@ -19,6 +19,6 @@ export const registerSim = (program: Command): void => {
     .option("--json", "print exactly one JSON summary object on stdout")
     .action(async (file: string, opts: RunOptions) => {
       const scenario = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
-      await runAndReport(scenario, opts)
+      await runAndReport(scenario, { ...opts, source: file })
     })
 }

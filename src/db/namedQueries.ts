@@ -51,8 +51,28 @@ export const NAMED_QUERIES: Readonly<Record<string, { readonly description: stri
   },
   utilization: {
     description: "per worker: batches, busy time and busy / run span",
-    sql: `SELECT worker_id, batches, busy_ns / 1e9 AS busy_s, span_ns / 1e9 AS span_s, utilization, flops, bytes
-          FROM worker_utilization WHERE run_id = :run ORDER BY worker_id`,
+    // The worker_utilization view (db/003) with the run filter inside: SQLite does not push
+    // `run_id = ?` into window functions, and the view would rank every run's kernels first.
+    // test/db/traceDb.test.ts checks that both give the same rows.
+    sql: `WITH k AS (
+            SELECT worker_id, start_ns, end_ns, flops, bytes,
+                   MAX(end_ns) OVER (PARTITION BY worker_id ORDER BY start_ns, end_ns
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+            FROM kernels WHERE run_id = :run
+          ), b AS (
+            SELECT *, SUM(CASE WHEN prev_end IS NULL OR start_ns > prev_end THEN 1 ELSE 0 END)
+                        OVER (PARTITION BY worker_id ORDER BY start_ns, end_ns ROWS UNBOUNDED PRECEDING) AS block
+            FROM k
+          ), blocks AS (
+            SELECT worker_id, block, MIN(start_ns) AS s, MAX(end_ns) AS e, COUNT(*) AS batches,
+                   SUM(flops) AS flops, SUM(bytes) AS bytes
+            FROM b GROUP BY worker_id, block
+          )
+          SELECT w.worker_id, SUM(w.batches) AS batches, SUM(w.e - w.s) / 1e9 AS busy_s, s.span_ns / 1e9 AS span_s,
+                 CASE WHEN s.span_ns > 0 THEN SUM(w.e - w.s) * 1.0 / s.span_ns END AS utilization,
+                 SUM(w.flops) AS flops, SUM(w.bytes) AS bytes
+          FROM blocks w JOIN run_span s ON s.run_id = :run
+          GROUP BY w.worker_id ORDER BY w.worker_id`,
   },
   kernels: {
     description: "kernel batches by worker and kind: count, rows, total and mean time (ms)",

@@ -115,6 +115,9 @@ describe("SqliteTraceSink and the views", () => {
     sink.flush()
     const rows = db.prepare(NAMED_QUERIES.utilization!.sql).all({ run: runId }) as Array<{ worker_id: string; batches: number; utilization: number }>
     expect(rows.map((r) => [r.worker_id, r.batches, r.utilization])).toEqual([["shared-0", 1, 0.25], ["unique-0", 3, 0.6]])
+    // the named query is the worker_utilization view with the run filter moved inside
+    const view = db.prepare("SELECT worker_id, batches, busy_ns / 1e9 AS busy_s, span_ns / 1e9 AS span_s, utilization, flops, bytes FROM worker_utilization WHERE run_id = ? ORDER BY worker_id").all(runId)
+    expect(rows).toEqual(view)
   })
 
   it("writes in batches of batchRows, keeps kernel order, and drops rows above the trace level", () => {

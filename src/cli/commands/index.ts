@@ -1,5 +1,6 @@
 import type { Command } from "commander"
 import { registerAttention } from "./attention.js"
+import { registerBench } from "./bench.js"
 import { registerCalibrate } from "./calibrate.js"
 import { registerCost } from "./cost.js"
 import { registerRepro } from "./repro.js"
@@ -11,6 +12,7 @@ import { registerQuery } from "./query.js"
 /** Every command of the CLI; a command module exports one `register…(program)` function. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerAttention,
+  registerBench,
   registerScenario,
   registerSim,
   registerReplay,

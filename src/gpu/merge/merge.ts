@@ -25,7 +25,7 @@ export const mergePass = async (gpu: GpuContext, plan: MergePlan): Promise<Pass>
   const pipeline = await gpuOps.pipeline(gpu, `merge:${plan.dim}`, MERGE_BINDINGS, mergeWgsl(plan.dim))
   const slots = gpuOps.upload(gpu, plan.slots, "merge.slots")
   const offs = gpuOps.upload(gpu, plan.offs, "merge.offs")
-  const params = gpuOps.uniform(gpu, [rows, 0, 0, 0])
+  const params = gpuOps.uniform(gpu, [rows, 0, 0xff800000, 0])
   const group = MERGE_BINDINGS.group(gpu.device, MERGE_BINDINGS.layout(gpu.device), {
     po: { buffer: plan.po },
     pl: { buffer: plan.pl },

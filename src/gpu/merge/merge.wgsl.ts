@@ -17,7 +17,7 @@ export const MERGE_BINDINGS = defineBindings({
  * left gets o = 0 and lse = -inf (bit pattern), so no NaN leaks.
  */
 export const mergeWgsl = (dim: number): string => /* wgsl */ `
-struct Params { rows: u32, outRow0: u32, _a: u32, _b: u32 }
+struct Params { rows: u32, outRow0: u32, negInfBits: u32, _b: u32 }
 const D: u32 = ${dim}u;
 const WG: u32 = 64u;
 const EMPTY_HALF: f32 = -5e29;
@@ -32,7 +32,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   let orow = params.outRow0 + row;
   if (m <= EMPTY_HALF) {
     for (var d = t; d < D; d += WG) { out[orow * D + d] = 0.0; }
-    if (t == 0u) { lse[orow] = bitcast<f32>(0xff800000u); }
+    // -inf comes from the host (0xff800000): WGSL rejects a constant -inf.
+    if (t == 0u) { lse[orow] = bitcast<f32>(params.negInfBits); }
     return;
   }
   var sum = 0.0;

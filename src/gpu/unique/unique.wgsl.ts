@@ -47,7 +47,7 @@ export const uniqueWgsl = (dim: number, group: number, format: KvFormat): string
       }`
   return /* wgsl */ `
 ${kvWgsl(format)}
-struct Params { b0: u32, U: u32, Hkv: u32, nsplit: u32, splitLen: u32, nwg: u32, scale: f32, srow0: u32 }
+struct Params { b0: u32, U: u32, Hkv: u32, nsplit: u32, splitLen: u32, nwg: u32, scale: f32, srow0: u32, reqStride: u32, s0: u32, nsplitLocal: u32, _p: u32 }
 const D: u32 = ${dim}u;
 const G: u32 = ${group}u;
 const T: u32 = ${UNIQUE_TILE}u;
@@ -65,8 +65,11 @@ var<workgroup> oacc: array<f32, ${group * dim}>;
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32) {
   let wid = wg.x + wg.y * nw.x;
   if (wid >= params.nwg) { return; }
-  let s = wid % params.nsplit;
-  let bh = wid / params.nsplit;
+  // Splits [s0, s0 + nsplitLocal) of each request are in this dispatch; the bound K/V starts at
+  // token s0·splitLen of request b0 and holds reqStride tokens per request (0: one corpus shared by all).
+  let sl = wid % params.nsplitLocal;
+  let s = params.s0 + sl;
+  let bh = wid / params.nsplitLocal;
   let h = bh % params.Hkv;
   let bl = bh / params.Hkv;
   let b = params.b0 + bl;
@@ -74,6 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   let len = min(lens[b], params.U);
   let start = s * params.splitLen;
   let end = min(start + params.splitLen, len);
+  let base = params.s0 * params.splitLen;
   for (var i = t; i < G * D; i += T) { qs[i] = q[(b * Hq + h * G) * D + i] * params.scale; oacc[i] = 0.0; }
   workgroupBarrier();
   ${
@@ -101,7 +105,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
     let tok = t0 + t;
     var sv = array<f32, G>();
     if (tok < end) {
-      let r = (bl * params.U + tok) * params.Hkv + h;
+      let r = (bl * params.reqStride + tok - base) * params.Hkv + h;
       ${phaseA}
     } else {
       for (var g = 0u; g < G; g++) { sv[g] = NEG; }
@@ -125,7 +129,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
     for (var j = tl; j < T; j += TL) {
       let tk = t0 + j;
       if (tk >= end) { break; }
-      let r = (bl * params.U + tk) * params.Hkv + h;
+      let r = (bl * params.reqStride + tk - base) * params.Hkv + h;
       let x = unpackVec(v[r * NV + vcol]);
       let vscale = ${int8 ? "vs[params.srow0 + r]" : "1.0"};
       for (var g = 0u; g < G; g++) {

@@ -59,7 +59,7 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
     if (seg.units === 0) continue
     const nwg = seg.units * Hkv * nsplit
     const f = new Float32Array([1 / Math.sqrt(D)])
-    const params = gpuOps.uniform(gpu, [seg.unit0, U, Hkv, nsplit, splitLen, nwg, new Uint32Array(f.buffer)[0]!, seg.unit0 * U * Hkv])
+    const params = gpuOps.uniform(gpu, [seg.unit0, U, Hkv, nsplit, splitLen, nwg, new Uint32Array(f.buffer)[0]!, seg.unit0 * U * Hkv, U, 0, nsplit, 0])
     const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
       q: { buffer: job.q },
       k: { buffer: kv.k, offset: seg.offset, size: seg.size },

@@ -1,0 +1,66 @@
+import type { GpuContext } from "../device.js"
+import { gpuOps, type Pass } from "../gpuOps.js"
+import type { GpuKv } from "../kvBuffers.js"
+import { bytesPerRow } from "../kvFormat.js"
+import { UNIQUE_BINDINGS, UNIQUE_TILE, uniqueWgsl } from "./unique.wgsl.js"
+import { uniqueSplitLen, type UniquePlan } from "./uniqueAttention.js"
+
+export interface PerRequestJob {
+  readonly q: GPUBuffer
+  /** One corpus every request reads, rows [S, Hkv]. */
+  readonly kv: GpuKv
+  /** u32 [B], each S (or a shorter prefix). */
+  readonly lens: GPUBuffer
+  readonly requests: number
+  readonly tokens: number
+  readonly kvHeads: number
+  readonly qHeads: number
+  readonly splitLen?: number
+}
+
+/**
+ * The baseline MoSKA is measured against: every request attends the shared corpus on its own
+ * (decode attention, the unique kernel with request stride 0), so the corpus is streamed once
+ * per request. A corpus over the storage-binding limit is bound in segments of whole splits.
+ * @example const plan = await perRequestAttention(gpu, { q, kv: shared, lens, requests: 16, tokens: S, kvHeads: 8, qHeads: 32 })
+ */
+export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): Promise<UniquePlan> => {
+  const { kv, requests: B, tokens: S, kvHeads: Hkv, qHeads: Hq } = job
+  const G = Hq / Hkv
+  const D = kv.dim
+  const tokenBytes = Hkv * bytesPerRow(kv.format, D)
+  // A split must fit one binding (1M f16 tokens × 8 heads is exactly 2 GiB, 4 bytes over the limit).
+  const maxSplit = Math.max(UNIQUE_TILE, Math.floor(gpu.limits.maxStorageBufferBindingSize / tokenBytes / UNIQUE_TILE) * UNIQUE_TILE)
+  const splitLen = Math.min(job.splitLen ?? uniqueSplitLen(B, Hkv, S), maxSplit)
+  if (splitLen % UNIQUE_TILE !== 0) throw new Error(`splitLen must be a multiple of ${UNIQUE_TILE}`)
+  const nsplit = Math.max(1, Math.ceil(S / splitLen))
+  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format))
+  const po = gpuOps.buffer(gpu, B * Hq * nsplit * D * 4, "perreq.po")
+  const pl = gpuOps.buffer(gpu, B * Hq * nsplit * 4, "perreq.pl")
+  const splitsPerSeg = Math.max(1, Math.floor(gpu.limits.maxStorageBufferBindingSize / (tokenBytes * splitLen)))
+  const layout = UNIQUE_BINDINGS.layout(gpu.device)
+  const passes: Pass[] = []
+  const scale = new Uint32Array(new Float32Array([1 / Math.sqrt(D)]).buffer)[0]!
+  for (let s0 = 0; s0 < nsplit; s0 += splitsPerSeg) {
+    const n = Math.min(splitsPerSeg, nsplit - s0)
+    const t0 = s0 * splitLen
+    const offset = t0 * tokenBytes
+    if (offset % 256 !== 0) throw new Error(`per-request segment offset ${offset} is not 256-byte aligned`)
+    const size = Math.max(16, Math.min(n * splitLen, S - t0) * tokenBytes)
+    const nwg = B * Hkv * n
+    const params = gpuOps.uniform(gpu, [0, S, Hkv, nsplit, splitLen, nwg, scale, t0 * Hkv, 0, s0, n, 0])
+    const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
+      q: { buffer: job.q },
+      k: { buffer: kv.k, offset, size },
+      v: { buffer: kv.v, offset, size },
+      ks: { buffer: kv.ks },
+      vs: { buffer: kv.vs },
+      lens: { buffer: job.lens },
+      po: { buffer: po },
+      pl: { buffer: pl },
+      params: { buffer: params },
+    })
+    passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nwg) })
+  }
+  return { passes, nsplit, splitLen, po, pl }
+}

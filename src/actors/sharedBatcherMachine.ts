@@ -4,7 +4,7 @@ export type SharedBatcherEvent = { readonly type: "batcher.flush" } | { readonly
 
 /**
  * The SharedBatcher: groups routed queries by chunk across requests and workers under a policy
- * (per-iteration barrier, or time window with max rows). Routed queries flow through an RxJS
+ * (lockstep barrier across the replicas — or per replica —, or time window with max rows). Routed queries flow through an RxJS
  * pipeline built from the batching operators in `src/streams` (`open` subscribes it, `close`
  * completes it, flushing what is pending); the machine carries the control plane: open → closed,
  * and `batcher.flush` as a command (end of run).

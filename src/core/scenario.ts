@@ -141,7 +141,11 @@ export const Workload = S.Union(
 ).annotations({ description: "Where requests come from." })
 
 export const Batcher = S.Union(
-  S.Struct({ kind: d(S.Literal("barrier"), "Per-iteration barrier: every decode iteration flushes all routed queries.") }),
+  S.Struct({
+    kind: d(S.Literal("barrier"), "Per-step barrier: each decode step's routed queries are flushed with no time window."),
+    scope: S.optional(d(S.Literal("global", "replica"),
+      "global (the default when omitted): lockstep steps across the unique replicas sharing the Shared-KV pool; a step's shared work is one batch stacking, per chunk, the queries of every replica that is decoding (an idle or prefilling replica does not hold the barrier). replica: each replica's step is its own shared batch, nothing stacked across replicas.")),
+  }),
   S.Struct({
     kind: d(S.Literal("window"), "Time window: a chunk's batch is dispatched when it reaches maxRows or its oldest query waited windowNs."),
     windowNs: d(NonNegInt, "Longest a query waits for others, ns."),

@@ -268,7 +268,7 @@ export function runSimulation(input: SimulationInput): SimulationResult {
       topK: r.corpus.topK,
       routing: r.corpus.routing.kind,
       routingMode: scenario.policy.routingMode,
-      batcher: scenario.policy.batcher.kind,
+      batcher: scenario.policy.batcher.kind === "barrier" && scenario.policy.batcher.scope === "replica" ? "barrier (replica)" : scenario.policy.batcher.kind,
       overlap: scenario.policy.overlap,
       granularity: scenario.policy.granularity,
       prefill: scenario.policy.prefill,

@@ -6,6 +6,7 @@ import type { Ns } from "../core/units.js"
 import { sharedBatcherMachine } from "../actors/sharedBatcherMachine.js"
 import { sharedWorkerMachine } from "../actors/sharedWorkerMachine.js"
 import { barrierBatch } from "../streams/barrierBatch.js"
+import { roundBarrier, type BarrierMembership } from "../streams/roundBarrier.js"
 import { keyedWindowBatch, type KeyedBatch } from "../streams/keyedWindowBatch.js"
 import { windowBatch } from "../streams/windowBatch.js"
 import { iterationWork, type ChunkCount } from "./iterationWork.js"
@@ -20,13 +21,13 @@ export interface Submission {
   readonly queries: number
   /** Layers the step covers. */
   readonly layers: number
-  /** Fast mode: the step's per-chunk histogram (barrier policy uses it as is). */
+  /** Fast mode: the step's per-chunk histogram (a barrier batch of this submission alone uses it as is). */
   readonly histogram: readonly ChunkCount[]
-  /** Fast mode, trace routing: per-chunk counts, for merging with other submissions. */
+  /** Fast mode, trace routing: per-chunk counts, for merging with other submissions (window, global barrier with 2+ replicas). */
   readonly counts: Int32Array | undefined
   /** Exact mode: routed request ids per chunk. */
   readonly byChunk: Map<number, number[]> | undefined
-  /** Fast mode, barrier policy: the step's Shared-KV kernels as `iterationWork` priced them. */
+  /** Fast mode, barrier policy: the step's Shared-KV kernels as `iterationWork` priced them (used when alone in its batch). */
   readonly kernels?: readonly KernelSpec[]
   /** Called when every batch holding this submission's queries has finished. */
   readonly resolve: () => void
@@ -61,10 +62,18 @@ interface SharedBatch {
  * worker of the shared pool). Fast mode merges submissions by query totals (random routing: the
  * merged per-chunk counts are drawn from the law for the summed queries) or by summing per-chunk
  * counts (trace routing); exact mode batches (submission, chunk) parts per chunk.
+ *
+ * The barrier policy is global by default: the unique replicas' decode steps run in lockstep
+ * rounds (`roundBarrier`), and a round's shared work is one batch that stacks, per chunk, the
+ * queries of every replica in the decoding phase (replicas tell the pool with `hold`/`release`;
+ * an idle or prefilling replica does not hold a round). `scope: "replica"` flushes each step alone.
  */
 export class SharedPool {
   private readonly input = new Subject<Submission>()
   private readonly pending = new Map<Submission, number>()
+  private readonly members = new Subject<BarrierMembership<number>>()
+  /** Whether steps meet at a global barrier (barrier policy, scope global). */
+  readonly global: boolean
   readonly batcher: Actor<typeof sharedBatcherMachine>
   readonly workers: Array<{
     readonly id: string
@@ -75,6 +84,8 @@ export class SharedPool {
   constructor(private readonly ctx: SimContext) {
     const shared = ctx.resolved.shared
     if (shared === null) throw new Error("SharedPool needs a disaggregated scenario")
+    const batcher = ctx.scenario.policy.batcher
+    this.global = batcher.kind === "barrier" && batcher.scope !== "replica"
     for (let i = 0; i < shared.workers; i++) {
       const id = `shared-${i}`
       const batches = new Subject<{ item: WorkItem; batch: SharedBatch }>()
@@ -127,18 +138,25 @@ export class SharedPool {
     this.input.next(sub)
   }
 
+  /** A unique replica entered its decoding phase: global barrier rounds wait for its steps. */
+  hold(replica: number): void {
+    if (this.global) this.members.next({ key: replica, holds: true })
+  }
+
+  /** A unique replica left its decoding phase (prefill due, or nobody decoding): rounds stop waiting for it. */
+  release(replica: number): void {
+    if (this.global) this.members.next({ key: replica, holds: false })
+  }
+
   private pipeline(): Observable<SharedBatch> {
     const { ctx } = this
     const policy = ctx.scenario.policy
     const exact = policy.routingMode === "exact"
     const batcher = policy.batcher
+    const barrier$ = (): Observable<Submission[]> =>
+      this.global ? this.input.pipe(roundBarrier({ keyOf: (s) => s.replica, members: this.members })) : this.input.pipe(barrierBatch())
     if (!exact) {
-      if (batcher.kind === "barrier") {
-        return this.input.pipe(
-          barrierBatch(),
-          map((subs) => this.fastBatch(subs, Number.POSITIVE_INFINITY)),
-        )
-      }
+      if (batcher.kind === "barrier") return barrier$().pipe(map((subs) => this.fastBatch(subs, Number.POSITIVE_INFINITY)))
       const maxPi = ctx.routing.kind === "trace" ? 1 : Math.max(...ctx.routing.inclusion())
       const rowsOf = (s: Submission): number => {
         if (s.counts === undefined) return Math.min(batcher.maxRows, Math.max(1, Math.ceil(s.queries * maxPi)))
@@ -154,17 +172,30 @@ export class SharedPool {
     const maxRows = batcher.kind === "window" ? batcher.maxRows : Number.POSITIVE_INFINITY
     const windowNs = batcher.kind === "window" ? batcher.windowNs : 0
     if (batcher.kind === "barrier") {
-      // Barrier: all of one submission's chunks in one launch.
-      return this.input.pipe(
-        mergeMap((sub) => {
-          const parts: ChunkPart[] = []
-          for (const [chunk, ids] of sub.byChunk ?? []) parts.push({ sub, chunk, rows: ids.length })
-          this.pending.set(sub, parts.length)
-          if (parts.length === 0) {
-            sub.resolve()
-            return from([])
+      // Barrier: all chunks of a round (one step of one replica, or of every replica) in one
+      // launch, one stacked batch per chunk.
+      return barrier$().pipe(
+        mergeMap((subs) => {
+          const byKey = new Map<number, { key: number; items: ChunkPart[]; rows: number }>()
+          const empty: Submission[] = []
+          for (const sub of subs) {
+            let n = 0
+            for (const [chunk, ids] of sub.byChunk ?? []) {
+              let b = byKey.get(chunk)
+              if (b === undefined) {
+                b = { key: chunk, items: [], rows: 0 }
+                byKey.set(chunk, b)
+              }
+              b.items.push({ sub, chunk, rows: ids.length })
+              b.rows += ids.length
+              n++
+            }
+            if (n === 0) empty.push(sub)
+            else this.pending.set(sub, n)
           }
-          return from([this.exactBatch(parts.map((p) => ({ key: p.chunk, items: [p], rows: p.rows })))])
+          for (const sub of empty) sub.resolve()
+          if (byKey.size === 0) return from([])
+          return from([this.exactBatch([...byKey.values()])])
         }),
       )
     }
@@ -191,7 +222,9 @@ export class SharedPool {
     for (const s of subs) queries += s.queries
     let histogram: readonly ChunkCount[]
     const only = subs[0] as Submission
-    if (ctx.scenario.policy.batcher.kind === "barrier") {
+    const barrier = ctx.scenario.policy.batcher.kind === "barrier"
+    const alone = barrier && subs.length === 1
+    if (alone) {
       histogram = only.histogram // drawn (or tracked) by the unique worker for exactly this step
     } else if (ctx.routing.kind === "trace") {
       const sum = new Int32Array(ctx.routing.chunks)
@@ -206,7 +239,7 @@ export class SharedPool {
       parts.set(s, 1)
       this.pending.set(s, 1)
     }
-    const kernels = ctx.scenario.policy.batcher.kind === "barrier" ? only.kernels : undefined
+    const kernels = alone ? only.kernels : undefined
     return { histogram, requests: queries, rows: stackedRows(histogram), layers: only.layers, parts, perChunk: undefined, ...(kernels === undefined ? {} : { kernels }) }
   }
 

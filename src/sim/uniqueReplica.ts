@@ -31,6 +31,8 @@ export class UniqueReplica {
   private uniqueMax = 0
   private maxDirty = false
   private readonly followsMembers: boolean
+  /** Fast mode: submissions carry per-chunk counts (trace routing merged with other replicas' steps). */
+  private readonly sendsCounts: boolean
   private subStep = 0
 
   constructor(
@@ -40,13 +42,16 @@ export class UniqueReplica {
   ) {
     this.workerId = `unique-${index}`
     this.followsMembers = ctx.routing.kind === "trace" && ctx.resolved.system === "moska"
+    const policy = ctx.scenario.policy
+    this.sendsCounts = shared !== null && policy.routingMode === "fast" && ctx.routing.kind === "trace"
+      && (policy.batcher.kind === "window" || (shared.global && ctx.resolved.unique.workers > 1))
     this.linkId = `link-${index}`
     const machine = uniqueWorkerMachine.provide({
       actions: {
         admit: () => this.admit(),
         launchPrefill: () => this.launchPrefill(),
         completePrefill: () => this.completePrefill(),
-        startDecoding: () => this.launchDecode(),
+        startDecoding: () => this.startDecoding(),
         failPhase: () => this.ctx.defect(new Error(`${this.workerId}: a phase failed`)),
         stopWork: () => undefined,
       },
@@ -160,6 +165,13 @@ export class UniqueReplica {
     )
   }
 
+  // The first iteration of a decoding phase: from here until the phase ends, this worker's steps
+  // hold the global barrier's rounds.
+  private startDecoding(): void {
+    this.shared?.hold(this.index)
+    this.launchDecode()
+  }
+
   private launchDecode(): void {
     this.subStep = 0
     this.launchSubStep()
@@ -170,8 +182,10 @@ export class UniqueReplica {
   private iterationDone(): void {
     this.completeDecode()
     this.admit()
-    if (this.prefillQueue.length > 0 || this.decoding.length === 0) this.actor.send({ type: "phase.completed" })
-    else this.launchDecode()
+    if (this.prefillQueue.length > 0 || this.decoding.length === 0) {
+      this.shared?.release(this.index)
+      this.actor.send({ type: "phase.completed" })
+    } else this.launchDecode()
   }
 
   private launchSubStep(): void {
@@ -217,7 +231,7 @@ export class UniqueReplica {
         layers,
         histogram,
         byChunk,
-        counts: exact || ctx.scenario.policy.batcher.kind === "barrier" ? undefined : tracker?.counts(),
+        counts: this.sendsCounts ? tracker?.counts() : undefined,
         kernels: work.shared,
         resolve: this.sharedResolved,
       },

@@ -124,6 +124,7 @@ const scenarioArb = fc.record({
   maxBatch: fc.integer({ min: 1, max: 12 }),
   replicas: fc.integer({ min: 1, max: 3 }),
   window: fc.boolean(),
+  replicaScope: fc.boolean(),
   maxRows: fc.integer({ min: 1, max: 6 }),
   exact: fc.boolean(),
   prefill: fc.boolean(),
@@ -148,7 +149,7 @@ describe("simulation invariants (properties)", () => {
           policy: {
             maxBatch: p.maxBatch,
             routingMode: p.exact ? "exact" : "fast",
-            batcher: p.window ? { kind: "window", windowNs: 20_000, maxRows: p.maxRows } : { kind: "barrier" },
+            batcher: p.window ? { kind: "window", windowNs: 20_000, maxRows: p.maxRows } : { kind: "barrier", scope: p.replicaScope ? "replica" : "global" },
             prefill: p.prefill,
             overlap: p.overlap,
           },

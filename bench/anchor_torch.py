@@ -87,10 +87,10 @@ for B in (16, 64, 256):
     # top-k 25%: every request reads a quarter of the chunks; with B >= 16 nearly every chunk is
     # touched by someone, so a dense kernel over the touched chunks with 25% of the FLOPs is the
     # anchor's best: emulate it with the packed kernel over S/4 tokens (a lower bound on its time).
-    kq, vq = k[:, :, : S // 4], v[:, :, : S // 4]
-    t = min(bench(lambda: packed_split(qp, kq.contiguous(), vq.contiguous(), ns)) for ns in (8, 32, 128))
+    kq, vq = k[:, :, : S // 4].contiguous(), v[:, :, : S // 4].contiguous()
+    t = min(bench(lambda: packed_split(qp, kq, vq, ns)) for ns in (8, 32, 128))
     rec(f"shared top25 S={S} B={B}", t, 2 * kq.numel() * 2, 4 * B * Hq * (S // 4) * D)
-    del q, qp
+    del q, qp, kq, vq
     torch.cuda.empty_cache()
 
 for B in (16, 64):

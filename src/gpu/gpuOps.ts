@@ -92,7 +92,10 @@ const poison = (gpu: GpuContext, b: GPUBuffer, bytes: number): void => {
 const pipeline = async <N extends string>(gpu: GpuContext, key: string, bindings: BindingLayout<N>, code: string): Promise<GPUComputePipeline> => {
   const hit = gpu.pipelines.get(key)
   if (hit !== undefined) return hit
-  const full = `${bindings.wgsl}\n${code}`
+  // WGSL directives (`enable ...;`) must precede every declaration, the bindings included.
+  const lines = code.split("\n")
+  const directives = lines.filter((l) => /^\s*enable\s/.test(l))
+  const full = [...directives, bindings.wgsl, ...lines.filter((l) => !/^\s*enable\s/.test(l))].join("\n")
   const p = await checked(gpu, `compiling ${key}`, () => {
     const module = gpu.device.createShaderModule({ label: key, code: full })
     const layout = gpu.device.createPipelineLayout({ bindGroupLayouts: [bindings.layout(gpu.device)] })

@@ -24,7 +24,7 @@ export const UNIQUE_TILE = 128
  * threads split the V row in vec4 columns and the tile's keys in lanes, so V reads are coalesced.
  * int8 scores use dot4I8Packed against the row-quantized query.
  */
-export const uniqueWgsl = (dim: number, group: number, format: KvFormat): string => {
+export const uniqueWgsl = (dim: number, group: number, format: KvFormat, subgroups = false): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
   const int8 = format === "int8"
@@ -45,7 +45,31 @@ export const uniqueWgsl = (dim: number, group: number, format: KvFormat): string
           for (var g = 0u; g < G; g++) { sv[g] = fma(qs[g * D + c * E + e], x[e], sv[g]); }
         }
       }`
+  // With subgroups, a tile's max is one subgroupMax plus one exchange of per-subgroup maxima
+  // (2 barriers) instead of a 7-step workgroup tree (7 barriers); subgroups are assumed to be
+  // consecutive invocation ranges, as on NVIDIA and lavapipe.
+  const tileMax = subgroups
+    ? `for (var g = 0u; g < G; g++) {
+      let sm = subgroupMax(sv[g]);
+      if (sgi == 0u) { red[g * T + t / sgs] = sm; }
+    }
+    workgroupBarrier();
+    var tm: array<f32, G>;
+    for (var g = 0u; g < G; g++) {
+      var x = NEG;
+      for (var i = 0u; i < T / sgs; i++) { x = max(x, red[g * T + i]); }
+      tm[g] = x;
+    }`
+    : `for (var g = 0u; g < G; g++) { red[g * T + t] = sv[g]; }
+    workgroupBarrier();
+    for (var st = T / 2u; st > 0u; st >>= 1u) {
+      if (t < st) { for (var g = 0u; g < G; g++) { red[g * T + t] = max(red[g * T + t], red[g * T + t + st]); } }
+      workgroupBarrier();
+    }
+    var tm: array<f32, G>;
+    for (var g = 0u; g < G; g++) { tm[g] = red[g * T]; }`
   return /* wgsl */ `
+${subgroups ? "enable subgroups;" : ""}
 ${kvWgsl(format)}
 struct Params { b0: u32, U: u32, Hkv: u32, nsplit: u32, splitLen: u32, nwg: u32, scale: f32, srow0: u32, reqStride: u32, s0: u32, nsplitLocal: u32, _p: u32 }
 const D: u32 = ${dim}u;
@@ -62,7 +86,7 @@ var<workgroup> red: array<f32, ${group * UNIQUE_TILE}>;
 var<workgroup> oacc: array<f32, ${group * dim}>;
 
 @compute @workgroup_size(${UNIQUE_TILE})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32${subgroups ? ", @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32" : ""}) {
   let wid = wg.x + wg.y * nw.x;
   if (wid >= params.nwg) { return; }
   // Splits [s0, s0 + nsplitLocal) of each request are in this dispatch; the bound K/V starts at
@@ -110,14 +134,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
     } else {
       for (var g = 0u; g < G; g++) { sv[g] = NEG; }
     }
-    for (var g = 0u; g < G; g++) { sc[g * T + t] = sv[g]; red[g * T + t] = sv[g]; }
-    workgroupBarrier();
-    for (var st = T / 2u; st > 0u; st >>= 1u) {
-      if (t < st) { for (var g = 0u; g < G; g++) { red[g * T + t] = max(red[g * T + t], red[g * T + t + st]); } }
-      workgroupBarrier();
-    }
+    ${tileMax}
     for (var g = 0u; g < G; g++) {
-      let mn = max(m[g], red[g * T]);
+      let mn = max(m[g], tm[g]);
       let alpha = exp(m[g] - mn);
       m[g] = mn;
       let p = exp(sv[g] - mn);

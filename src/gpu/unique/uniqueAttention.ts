@@ -14,7 +14,7 @@ export interface UniqueJob {
   readonly tokens: number
   readonly kvHeads: number
   readonly qHeads: number
-  /** Keys per split (a multiple of 128); default: enough splits for ~1024 workgroups. */
+  /** Keys per split (a multiple of 128); default: enough splits for ~4096 workgroups. */
   readonly splitLen?: number
   /** Extra partial slots to allocate after the unique ones (the shared partials, for one merge). */
   readonly extraSlots?: number
@@ -29,10 +29,10 @@ export interface UniquePlan {
   readonly pl: GPUBuffer
 }
 
-/** Default split: about 1024 workgroups in flight, at least one 128-key tile per split. */
-export const uniqueSplitLen = (requests: number, kvHeads: number, tokens: number): number => {
+/** Default split: about `targetWorkgroups` workgroups (several per SM on an H200), at least one 128-key tile per split. */
+export const uniqueSplitLen = (requests: number, kvHeads: number, tokens: number, targetWorkgroups = 4096): number => {
   const tiles = Math.max(1, Math.ceil(tokens / UNIQUE_TILE))
-  const nsplit = Math.min(tiles, Math.max(1, Math.ceil(1024 / Math.max(1, requests * kvHeads))))
+  const nsplit = Math.min(tiles, Math.max(1, Math.ceil(targetWorkgroups / Math.max(1, requests * kvHeads))))
   return Math.ceil(tiles / nsplit) * UNIQUE_TILE
 }
 
@@ -49,7 +49,8 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
   if (splitLen % UNIQUE_TILE !== 0 || splitLen <= 0) throw new Error(`splitLen must be a positive multiple of ${UNIQUE_TILE} (got ${splitLen})`)
   const nsplit = Math.max(1, Math.ceil(U / splitLen))
   const D = kv.dim
-  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format))
+  const sg = gpu.features.has("subgroups")
+  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg))
   const slots = B * Hq * nsplit + (job.extraSlots ?? 0)
   const po = gpuOps.buffer(gpu, slots * D * 4, "unique.po")
   const pl = gpuOps.buffer(gpu, slots * 4, "unique.pl")

@@ -85,7 +85,8 @@ export class SharedPool {
     const shared = ctx.resolved.shared
     if (shared === null) throw new Error("SharedPool needs a disaggregated scenario")
     const batcher = ctx.scenario.policy.batcher
-    this.global = batcher.kind === "barrier" && batcher.scope !== "replica"
+    // With one unique replica a round is each step alone: the per-item barrier, without the rounds' bookkeeping.
+    this.global = batcher.kind === "barrier" && batcher.scope !== "replica" && ctx.resolved.unique.workers > 1
     for (let i = 0; i < shared.workers; i++) {
       const id = `shared-${i}`
       const batches = new Subject<{ item: WorkItem; batch: SharedBatch }>()

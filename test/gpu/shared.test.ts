@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest"
+import { gpuOps } from "../../src/gpu/gpuOps.js"
+import { uploadKv } from "../../src/gpu/kvBuffers.js"
+import { decodeKv, encodeKv, KV_FORMATS } from "../../src/gpu/kvFormat.js"
+import { mergeRef } from "../../src/gpu/merge/mergeRef.js"
+import { EMPTY_LSE, type Partial } from "../../src/gpu/merge/partial.js"
+import { sharedAttention, type SharedUnit } from "../../src/gpu/shared/sharedAttention.js"
+import { sharedAttentionRef } from "../../src/gpu/shared/sharedAttentionRef.js"
+import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
+
+const gpu = useGpu()
+const seed = testSeed()
+
+// Ragged corpus (last chunk 100 of 300 tokens), a unit with no rows, units with 8, 20 and 70 stacked rows.
+const B = 5
+const S = 1000
+const Hkv = 2
+const Hq = 8
+const D = 32
+const C = 300
+const UNITS: SharedUnit[] = [
+  { chunk: 0, kvHead: 1, rows: [4, 5, 6, 7, 36, 37, 38, 39] },
+  { chunk: 3, kvHead: 0, rows: Array.from({ length: 20 }, (_, i) => (i % 5) * 8 + (i % 4)) },
+  { chunk: 2, kvHead: 1, rows: [] },
+  { chunk: 1, kvHead: 1, rows: Array.from({ length: 70 }, (_, i) => (i % 5) * 8 + 4 + (i % 4)) },
+]
+
+describe(`shared stacked attention matches the float64 reference per (chunk, KV head) unit (seed ${seed})`, () => {
+  for (const fmt of KV_FORMATS)
+    for (const splits of [1, 3])
+      it(`writes every partial of every stacked row for ${fmt} KV with ${splits} key split(s), ragged last chunk`, async () => {
+        const rng = makeRng(seed).split(`${fmt}${splits}`)
+        const q = randomArray(rng, B * Hq * D)
+        const ek = encodeKv(fmt, randomArray(rng, S * Hkv * D), D)
+        const ev = encodeKv(fmt, randomArray(rng, S * Hkv * D), D)
+        const g = gpu()
+        // 16-row tiles: the 64-row variant takes minutes to compile on lavapipe; the H200 bench checks it.
+        const plan = await sharedAttention(g, { q: gpuOps.upload(g, q), kv: uploadKv(g, ek, ev), tokens: S, kvHeads: Hkv, chunkTokens: C, units: UNITS, splits, rowsPerThread: 1 })
+        gpuOps.poison(g, plan.po, plan.slots * D * 4)
+        gpuOps.poison(g, plan.pl, plan.slots * 4)
+        await gpuOps.submit(g, "shared", plan.passes)
+        const po = await gpuOps.readF32(g, plan.po, plan.slots * D)
+        const pl = await gpuOps.readF32(g, plan.pl, plan.slots)
+        expect(po.every(Number.isFinite) && pl.every(Number.isFinite), "unwritten partial (NaN poison survived)").toBe(true)
+        const ref = sharedAttentionRef({ q, k: decodeKv(ek), v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
+        const got: number[] = []
+        const want: number[] = []
+        UNITS.forEach((u, ui) =>
+          u.rows.forEach((_, i) => {
+            const parts: Partial[] = []
+            for (let s = 0; s < plan.splits; s++) {
+              const slot = plan.unitSlot0[ui]! + s * u.rows.length + i
+              parts.push({ o: Float64Array.from(po.subarray(slot * D, (slot + 1) * D)), lse: pl[slot]! <= EMPTY_LSE / 2 ? -Infinity : pl[slot]! })
+            }
+            const m = mergeRef(parts, D)
+            got.push(...m.o, m.lse)
+            want.push(...ref[ui]![i]!.o, ref[ui]![i]!.lse)
+          }),
+        )
+        expect(relErr(got, want)).toBeLessThan(1e-5)
+      })
+})

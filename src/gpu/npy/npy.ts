@@ -47,7 +47,9 @@ export const parseNpy = <D extends NpyDtype>(bytes: Uint8Array, file: string, wa
   const have = bytes.length - start
   if (have < need) throw bad(`truncated: shape (${shape.join(", ")}) needs ${need} data bytes, file has ${have}`)
   if (have > need) throw bad(`${have - need} bytes of data beyond shape (${shape.join(", ")})`)
-  const copy = bytes.slice(start, start + need)
+  // A fresh copy at offset 0 (Node's Buffer.slice is a view into a shared pool, not a copy).
+  const copy = new Uint8Array(need)
+  copy.set(bytes.subarray(start, start + need))
   const data = want === "<f4" ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count)
   return { dtype: want, shape, data: data as D extends "<f4" ? Float32Array : Int32Array }
 }

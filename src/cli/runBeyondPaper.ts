@@ -13,7 +13,7 @@ export interface ChunkStats {
   readonly meanRows: number
   readonly p99Rows: number
   readonly maxRows: number
-  /** Chunk GEMMs per unique decode step (= chunks touched per replica iteration under the barrier policy). */
+  /** Chunk GEMMs per unique decode step (under the global barrier: one round's chunks divided by the replicas in the round). */
   readonly chunksPerStep: number
 }
 

@@ -1,7 +1,7 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import type { GpuKv } from "../kvBuffers.js"
-import { bytesPerRow } from "../kvFormat.js"
+import { bytesPerRow, elemsPerVec } from "../kvFormat.js"
 import { UNIQUE_BINDINGS, UNIQUE_TILE, uniqueWgsl } from "./unique.wgsl.js"
 import { uniqueSplitLen, type UniquePlan } from "./uniqueAttention.js"
 
@@ -35,7 +35,10 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
   if (splitLen % UNIQUE_TILE !== 0) throw new Error(`splitLen must be a multiple of ${UNIQUE_TILE}`)
   const nsplit = Math.max(1, Math.ceil(S / splitLen))
   const sg = gpu.features.has("subgroups")
-  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg))
+  // Coalesced scoring needs a key row's vec4 columns (a power of two) inside the smallest subgroup.
+  const nv = D / elemsPerVec(kv.format)
+  const co = sg && process.env.MOSKA_UNIQUE_COALESCED !== "0" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
+  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}:${co}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg, co))
   const po = gpuOps.buffer(gpu, B * Hq * nsplit * D * 4, "perreq.po")
   const pl = gpuOps.buffer(gpu, B * Hq * nsplit * 4, "perreq.pl")
   const splitsPerSeg = Math.max(1, Math.floor(gpu.limits.maxStorageBufferBindingSize / (tokenBytes * splitLen)))

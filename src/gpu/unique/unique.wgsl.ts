@@ -24,7 +24,7 @@ export const UNIQUE_TILE = 128
  * threads split the V row in vec4 columns and the tile's keys in lanes, so V reads are coalesced.
  * int8 scores use dot4I8Packed against the row-quantized query.
  */
-export const uniqueWgsl = (dim: number, group: number, format: KvFormat, subgroups = false): string => {
+export const uniqueWgsl = (dim: number, group: number, format: KvFormat, subgroups = false, coalescedScores = false): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
   const int8 = format === "int8"
@@ -45,6 +45,36 @@ export const uniqueWgsl = (dim: number, group: number, format: KvFormat, subgrou
           for (var g = 0u; g < G; g++) { sv[g] = fma(qs[g * D + c * E + e], x[e], sv[g]); }
         }
       }`
+  // Coalesced scoring (float formats, when a key row's NV vec4 columns fit in one subgroup): threads
+  // take the same (token lane, column) layout as phase B, so a row is read as NV consecutive 16-byte
+  // loads by NV lanes, and the partial dots are summed with subgroupShuffleXor.
+  const coalesced = coalescedScores && subgroups && !int8
+  const scoreTile = coalesced
+    ? `for (var i = 0u; i < T / TL; i++) {
+      let j = tl + i * TL;
+      let tk = t0 + j;
+      var pv: array<f32, G>;
+      for (var g = 0u; g < G; g++) { pv[g] = 0.0; }
+      if (tk < end) {
+        let r = (bl * params.reqStride + tk - base) * params.Hkv + h;
+        let x = unpackVec(k[r * NV + vcol]);
+        for (var e = 0u; e < E; e++) { for (var g = 0u; g < G; g++) { pv[g] = fma(qr[g * E + e], x[e], pv[g]); } }
+      }
+      for (var off = NV / 2u; off > 0u; off >>= 1u) { for (var g = 0u; g < G; g++) { pv[g] += subgroupShuffleXor(pv[g], off); } }
+      if (vcol == 0u) { for (var g = 0u; g < G; g++) { sc[g * T + j] = select(NEG, pv[g], tk < end); } }
+    }
+    workgroupBarrier();
+    var sv: array<f32, G>;
+    for (var g = 0u; g < G; g++) { sv[g] = sc[g * T + t]; }`
+    : `let tok = t0 + t;
+    var sv = array<f32, G>();
+    for (var g = 0u; g < G; g++) { sv[g] = 0.0; }
+    if (tok < end) {
+      let r = (bl * params.reqStride + tok - base) * params.Hkv + h;
+      PHASE_A
+    } else {
+      for (var g = 0u; g < G; g++) { sv[g] = NEG; }
+    }`
   // With subgroups, a tile's max is one subgroupMax plus one exchange of per-subgroup maxima
   // (2 barriers) instead of a 7-step workgroup tree (7 barriers); subgroups are assumed to be
   // consecutive invocation ranges, as on NVIDIA and lavapipe.
@@ -125,15 +155,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   for (var g = 0u; g < G; g++) { m[g] = NEG; }
   let vcol = t % NV;
   let tl = t / NV;
+  ${coalesced ? `var qr: array<f32, ${group * E}>;
+  for (var g = 0u; g < G; g++) { for (var e = 0u; e < E; e++) { qr[g * E + e] = qs[g * D + vcol * E + e]; } }` : ""}
   for (var t0 = start; t0 < end; t0 += T) {
-    let tok = t0 + t;
-    var sv = array<f32, G>();
-    if (tok < end) {
-      let r = (bl * params.reqStride + tok - base) * params.Hkv + h;
-      ${phaseA}
-    } else {
-      for (var g = 0u; g < G; g++) { sv[g] = NEG; }
-    }
+    ${scoreTile.replace("PHASE_A", phaseA)}
     ${tileMax}
     for (var g = 0u; g < G; g++) {
       let mn = max(m[g], tm[g]);

@@ -1,6 +1,7 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
+import { elemsPerVec } from "../kvFormat.js"
 import { UNIQUE_BINDINGS, UNIQUE_TILE, uniqueWgsl } from "./unique.wgsl.js"
 
 export interface UniqueJob {
@@ -50,7 +51,10 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
   const nsplit = Math.max(1, Math.ceil(U / splitLen))
   const D = kv.dim
   const sg = gpu.features.has("subgroups")
-  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg))
+  // Coalesced scoring needs a key row's vec4 columns (a power of two) inside the smallest subgroup.
+  const nv = D / elemsPerVec(kv.format)
+  const co = sg && process.env.MOSKA_UNIQUE_COALESCED !== "0" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
+  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}:${co}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg, co))
   const slots = B * Hq * nsplit + (job.extraSlots ?? 0)
   const po = gpuOps.buffer(gpu, slots * D * 4, "unique.po")
   const pl = gpuOps.buffer(gpu, slots * 4, "unique.pl")

@@ -70,3 +70,17 @@ describe(`unique attention (flash-decoding split-K) matches the float64 referenc
       }),
     )
 })
+
+describe(`unique attention with coalesced scoring (opt-in variant, seed ${seed})`, () => {
+  it("matches the float64 reference when key rows are scored by column lanes and subgroup shuffles", async () => {
+    process.env.MOSKA_UNIQUE_COALESCED = "1"
+    try {
+      for (const fmt of ["f32", "f16"] as const) {
+        const { merged, ref } = await runUnique(fmt, SHAPES[0]!, `co${fmt}`)
+        expect(relErr(flat(merged, "o"), flat(ref, "o"))).toBeLessThan(1e-5)
+      }
+    } finally {
+      delete process.env.MOSKA_UNIQUE_COALESCED
+    }
+  })
+})

@@ -37,7 +37,8 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
   const sg = gpu.features.has("subgroups")
   // Coalesced scoring needs a key row's vec4 columns (a power of two) inside the smallest subgroup.
   const nv = D / elemsPerVec(kv.format)
-  const co = sg && process.env.MOSKA_UNIQUE_COALESCED !== "0" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
+  // Off by default: on the H200 it was slower (3.3 ms vs 2.0 ms, docs/kernels-h200.md run 3); MOSKA_UNIQUE_COALESCED=1 enables it.
+  const co = sg && process.env.MOSKA_UNIQUE_COALESCED === "1" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
   const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}:${co}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg, co))
   const po = gpuOps.buffer(gpu, B * Hq * nsplit * D * 4, "perreq.po")
   const pl = gpuOps.buffer(gpu, B * Hq * nsplit * 4, "perreq.pl")

@@ -48,7 +48,7 @@ export const uniqueWgsl = (dim: number, group: number, format: KvFormat, subgrou
   // Coalesced scoring (float formats, when a key row's NV vec4 columns fit in one subgroup): threads
   // take the same (token lane, column) layout as phase B, so a row is read as NV consecutive 16-byte
   // loads by NV lanes, and the partial dots are summed with subgroupShuffleXor.
-  const coalesced = coalescedScores && subgroups && !int8
+  const coalesced = coalescedScores && subgroups && !int8 // tested on lavapipe; slower on the H200 (run 3)
   const scoreTile = coalesced
     ? `for (var i = 0u; i < T / TL; i++) {
       let j = tl + i * TL;

@@ -1,4 +1,4 @@
-import { Effect, Exit, Scope } from "effect"
+import { Cause, Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { acquireGpu, type GpuContext } from "../../src/gpu/device.js"
 import { makeRng, type Rng } from "../../src/core/rng.js"
@@ -13,7 +13,7 @@ export const useGpu = (): (() => GpuContext) => {
   beforeAll(async () => {
     scope = Effect.runSync(Scope.make())
     const exit = await Effect.runPromiseExit(Scope.extend(acquireGpu(), scope))
-    if (Exit.isFailure(exit)) throw new Error(`WebGPU unavailable${process.env.CI === "true" ? " in CI" : ""}: ${JSON.stringify(exit.cause)}`)
+    if (Exit.isFailure(exit)) throw new Error(`WebGPU unavailable${process.env.CI === "true" ? " in CI (a failure, not a skip)" : ""}: ${String((Cause.squash(exit.cause) as { message?: string }).message ?? Cause.pretty(exit.cause))}`)
     gpu = exit.value
   })
   afterAll(async () => {

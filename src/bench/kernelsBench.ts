@@ -42,6 +42,8 @@ export interface KernelsBenchOptions {
   readonly quick: boolean
   readonly formats: readonly KvFormat[]
   readonly anchor?: { rows: Record<string, { ms: number }> }
+  /** Run only these kernel groups (unique, shared, perreq); default all. */
+  readonly only?: readonly string[]
   readonly log: (line: string) => void
 }
 
@@ -112,8 +114,9 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
   const S = quick ? 16384 : 1 << 20
   const C = quick ? 1024 : 4096
   const N = S / C
-  const UNIQUE_B = quick ? [2] : [16, 64]
-  const SHARED_B = quick ? [4, 16] : [16, 64, 256]
+  const want = (g: string): boolean => opts.only === undefined || opts.only.includes(g)
+  const UNIQUE_B = !want("unique") ? [] : quick ? [2] : [16, 64]
+  const SHARED_B = !want("shared") && !want("perreq") ? [] : quick ? [4, 16] : [16, 64, 256]
   const rows: BenchRow[] = []
   const ceilings = await measureCeilings(gpu, quick)
   log(`device: ${gpu.name}; subgroup-matrix int8: ${gpu.int8SubgroupMatrix}`)
@@ -152,7 +155,7 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
     for (const B of SHARED_B) {
       const q = await f32Rows(gpu, B * Hq, SEED_Q)
       let denseOut: Float32Array | undefined
-      for (const K of [N, N / 4]) {
+      for (const K of want("shared") ? [N, N / 4] : []) {
         const label = K === N ? "dense" : "top25"
         const router = await routerPass(gpu, { q, centroids, requests: B, qHeads: Hq, kvHeads: Hkv, dim: D, chunks: N, topK: K })
         await gpuOps.submit(gpu, "router", [router.pass])
@@ -200,13 +203,17 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
           }
         }
         const touched = new Set(units.map((u) => u.chunk)).size
-        add({ key: `shared ${label} S=${S} B=${B}`, kv: fmt, ms, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: Math.sqrt(e2 / n2), errNote: "2 units × 2 stacked rows, partials over one chunk", note: `${units.length} units, ${plan.variant.rowsPerThread * 16}-row tiles, ${plan.splits} splits, ${plan.workgroups} workgroups` })
+        add({ key: `shared ${label} S=${S} B=${B}`, kv: fmt, ms, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: Math.sqrt(e2 / n2), errNote: "2 units × 2 stacked rows, partials over one chunk", note: `${plan.kernel} kernel, ${units.length} units, ${plan.variant.rowsPerThread * 16}-row tiles, ${plan.splits} splits, ${plan.workgroups} workgroups` })
         const e2e = await timePasses(gpu, [router.pass, ...plan.passes, merge])
         if (K === N) denseOut = await gpuOps.readF32(gpu, out, B * Hq * D)
         add({ key: `moska ${label} S=${S} B=${B}`, kv: fmt, ms: e2e, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: null, errNote: "router + shared + merge; host bucketing of the router's choice not timed" })
         for (const x of [router.out, plan.po, plan.pl, out, lse]) x.destroy()
       }
       // Per-request baseline: every request streams the whole corpus.
+      if (!want("perreq")) {
+        q.destroy()
+        continue
+      }
       const lens = gpuOps.upload(gpu, new Uint32Array(B).fill(S))
       const pr = await perRequestAttention(gpu, { q, kv, lens, requests: B, tokens: S, kvHeads: Hkv, qHeads: Hq })
       const m = await mergeSplits(gpu, pr.po, pr.pl, B * Hq, pr.nsplit)

@@ -1,6 +1,8 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
+import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
+import { SHARED_INT8_BINDINGS, sharedInt8Wgsl } from "../sharedInt8/sharedInt8.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
 
 /** The query rows (global row index b·Hq + hq) stacked onto one (chunk, KV head) unit. */
@@ -25,6 +27,8 @@ export interface SharedJob {
   readonly out?: { readonly po: GPUBuffer; readonly pl: GPUBuffer; readonly slotBase: number }
   /** Force a row-tile variant (tests); default by mean rows per unit. */
   readonly rowsPerThread?: 1 | 4
+  /** Use the int8 tensor-core kernel when it can run (default true; see sharedInt8/int8Mma.ts). */
+  readonly int8Mma?: boolean
 }
 
 export interface SharedPlan {
@@ -37,25 +41,29 @@ export interface SharedPlan {
   readonly slots: number
   readonly variant: SharedVariant
   readonly workgroups: number
+  /** Which kernel runs: f32 math (SIMT) or int8 subgroup matrices (tensor cores). */
+  readonly kernel: "f32" | "int8-mma"
 }
 
 /** Tile variant and key splits the host will use for `job` (so callers can size partial buffers first). */
-export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">): { variant: SharedVariant; splits: number; splitKeys: number; rows: number } => {
+export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean } => {
   const { kv, chunkTokens: C, units } = job
   const D = kv.dim
   const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
   const meanRows = units.length === 0 ? 0 : totalRows / units.length
-  const RI: 1 | 4 = job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1)
+  // The int8 tensor-core kernel always works on 64-row × 64-key tiles (the RI = 4 item layout).
+  const mma = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined
+  const RI: 1 | 4 = mma ? 4 : (job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1))
   const RT = 16 * RI
   const wgLimit = gpu.limits.maxComputeWorkgroupStorageSize
   const dk: 16 | 32 = D % 32 === 0 && sharedWorkgroupBytes({ dim: D, format: kv.format, rowsPerThread: RI, dk: 32 }) <= wgLimit ? 32 : 16
   const variant: SharedVariant = { dim: D, format: kv.format, rowsPerThread: RI, dk }
-  if (sharedWorkgroupBytes(variant) > wgLimit) throw new Error(`shared attention needs ${sharedWorkgroupBytes(variant)} B of workgroup memory; the device allows ${wgLimit}`)
+  if (!mma && sharedWorkgroupBytes(variant) > wgLimit) throw new Error(`shared attention needs ${sharedWorkgroupBytes(variant)} B of workgroup memory; the device allows ${wgLimit}`)
   const tiles = units.reduce((a, u) => a + Math.ceil(u.rows.length / RT), 0)
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
   const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
-  return { variant, splits, splitKeys, rows: totalRows }
+  return { variant, splits, splitKeys, rows: totalRows, mma }
 }
 
 /**
@@ -67,7 +75,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
   const D = kv.dim
   const nChunks = Math.ceil(S / C)
-  const { variant, splits, splitKeys } = sharedShape(gpu, job)
+  const { variant, splits, splitKeys, mma } = sharedShape(gpu, job)
   const RI = variant.rowsPerThread
   const RT = 16 * RI
   const dk = variant.dk
@@ -99,9 +107,12 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   })
   const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
   const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
-  const pipeline = await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
+  const B = mma ? SHARED_INT8_BINDINGS : SHARED_BINDINGS
+  const pipeline = mma
+    ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}`, SHARED_INT8_BINDINGS, sharedInt8Wgsl(Hkv))
+    : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
-  const layout = SHARED_BINDINGS.layout(gpu.device)
+  const layout = B.layout(gpu.device)
   const passes: Pass[] = []
   let workgroups = 0
   segs.forEach((seg, i) => {
@@ -112,7 +123,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     const items = gpuOps.upload(gpu, new Uint32Array(words), "shared.items")
     const f = new Float32Array([1 / Math.sqrt(D)])
     const params = gpuOps.uniform(gpu, [Hkv, nitems, new Uint32Array(f.buffer)[0]!, seg.unit0 * C * Hkv])
-    const group = SHARED_BINDINGS.group(gpu.device, layout, {
+    const group = B.group(gpu.device, layout, {
       q: { buffer: job.q },
       rows: { buffer: rows },
       items: { buffer: items },
@@ -126,5 +137,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, kernel: mma ? "int8-mma" : "f32" }
 }

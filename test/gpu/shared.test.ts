@@ -6,6 +6,7 @@ import { mergeRef } from "../../src/gpu/merge/mergeRef.js"
 import { EMPTY_LSE, type Partial } from "../../src/gpu/merge/partial.js"
 import { sharedAttention, type SharedUnit } from "../../src/gpu/shared/sharedAttention.js"
 import { sharedAttentionRef } from "../../src/gpu/shared/sharedAttentionRef.js"
+import { int8MmaBlocker } from "../../src/gpu/sharedInt8/int8Mma.js"
 import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
 
 const gpu = useGpu()
@@ -36,6 +37,8 @@ describe(`shared stacked attention matches the float64 reference per (chunk, KV 
         const g = gpu()
         // 16-row tiles: the 64-row variant takes minutes to compile on lavapipe; the H200 bench checks it.
         const plan = await sharedAttention(g, { q: gpuOps.upload(g, q), kv: uploadKv(g, ek, ev), tokens: S, kvHeads: Hkv, chunkTokens: C, units: UNITS, splits, rowsPerThread: 1 })
+        // D = 32: the int8 tensor-core kernel (D = 128 only) must not be picked; the f32 kernel runs.
+        expect(plan.kernel).toBe("f32")
         gpuOps.poison(g, plan.po, plan.slots * D * 4)
         gpuOps.poison(g, plan.pl, plan.slots * 4)
         await gpuOps.submit(g, "shared", plan.passes)
@@ -59,4 +62,16 @@ describe(`shared stacked attention matches the float64 reference per (chunk, KV 
         )
         expect(relErr(got, want)).toBeLessThan(1e-5)
       })
+})
+
+describe("the int8 tensor-core path is picked only where it can run", () => {
+  it("names why it cannot run (format, head dim, device) and otherwise falls back to the f32 kernel", () => {
+    const g = gpu()
+    expect(int8MmaBlocker(g, { format: "f16", dim: 128 })).toMatch(/KV format f16/)
+    expect(int8MmaBlocker(g, { format: "int8", dim: 64 })).toMatch(/head dim 64/)
+    const onDevice = int8MmaBlocker(g, { format: "int8", dim: 128 })
+    // lavapipe has no subgroup matrices: the reason must say so; an H200 runs the path (checked in the bench).
+    if (!g.int8SubgroupMatrix) expect(onDevice).toMatch(/subgroup matrices/)
+    else expect(onDevice).toBeUndefined()
+  })
 })

@@ -108,8 +108,10 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
   const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
   const B = mma ? SHARED_INT8_BINDINGS : SHARED_BINDINGS
+  // Q matrices held in registers across the key loop (MOSKA_SHARED_INT8_QREG=0: reloaded per tile, run 4's kernel).
+  const qReg = process.env.MOSKA_SHARED_INT8_QREG !== "0"
   const pipeline = mma
-    ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}`, SHARED_INT8_BINDINGS, sharedInt8Wgsl(Hkv))
+    ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${qReg}`, SHARED_INT8_BINDINGS, sharedInt8Wgsl(Hkv, qReg))
     : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = B.layout(gpu.device)

@@ -34,13 +34,28 @@ export const INT8_DIM = 128
  *   tile (scale = row max / 127), since V's per-token scale cannot leave the key sum otherwise;
  * - O_tile = P·V on subgroup matrices into i32, then each invocation (one output column) rescales
  *   its 64 f32 accumulators by the softmax correction and adds the dequantized tile.
+ * With `qInRegisters` the 16 Q matrices (4 row blocks × 4 head-dim steps) are loaded once before the
+ * key loop instead of once per key tile (i8 matrix loads, not the multiplies, were the cost on the H200).
  * Only for D = 128, subgroup size 32, and a device with i8 16×16×32 subgroup matrices.
  */
-export const sharedInt8Wgsl = (kvHeads: number): string => {
+export const sharedInt8Wgsl = (kvHeads: number, qInRegisters: boolean): string => {
   const D = INT8_DIM
   const RT = INT8_ROW_TILE
   const KT = INT8_KEY_TILE
   const KS = kvHeads * D
+  const qLoadMma = `      for (var d0 = 0u; d0 < D; d0 += 32u) {
+        let b = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&k, kb + d0, true, KS);
+        c0 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 0u * D + d0, false, D), b, c0);
+        c1 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 16u * D + d0, false, D), b, c1);
+        c2 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 32u * D + d0, false, D), b, c2);
+        c3 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 48u * D + d0, false, D), b, c3);
+      }
+`
+  const qRegMma = Array.from({ length: 4 }, (_, d) => {
+    const lines = [`      let b${d} = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&k, kb + ${d * 32}u, true, KS);`]
+    for (let rb = 0; rb < 4; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(qm${d * 4 + rb}, b${d}, c${rb});`)
+    return lines.join("\n")
+  }).join("\n") + "\n"
   return /* wgsl */ `
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -92,6 +107,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
     }
     if (hf == 0u) { sq[r] = select(0.0, amax / 127.0 * params.scale, r < nrows); }
   }
+  workgroupBarrier();
+${qInRegisters ? Array.from({ length: 16 }, (_, i) => `  let qm${i} = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, ${(i % 4) * 16}u * D + ${Math.floor(i / 4) * 32}u, false, D);`).join("\n") : ""}
   var mrun = NEG;
   var lrun = 0.0;
   var o: array<f32, ${RT}>;
@@ -110,14 +127,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
       var c2 = subgroup_matrix_result<i32, 16, 16>();
       var c3 = subgroup_matrix_result<i32, 16, 16>();
       let kb = kbase + (k0 + sg * 16u) * KS;
-      for (var d0 = 0u; d0 < D; d0 += 32u) {
-        let b = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&k, kb + d0, true, KS);
-        c0 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 0u * D + d0, false, D), b, c0);
-        c1 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 16u * D + d0, false, D), b, c1);
-        c2 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 32u * D + d0, false, D), b, c2);
-        c3 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 48u * D + d0, false, D), b, c3);
-      }
-      subgroupMatrixStore(&big, 0u * KT + sg * 16u, c0, false, KT);
+${qInRegisters ? qRegMma : qLoadMma}      subgroupMatrixStore(&big, 0u * KT + sg * 16u, c0, false, KT);
       subgroupMatrixStore(&big, 16u * KT + sg * 16u, c1, false, KT);
       subgroupMatrixStore(&big, 32u * KT + sg * 16u, c2, false, KT);
       subgroupMatrixStore(&big, 48u * KT + sg * 16u, c3, false, KT);

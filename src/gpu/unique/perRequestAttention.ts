@@ -1,8 +1,9 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import type { GpuKv } from "../kvBuffers.js"
-import { bytesPerRow, elemsPerVec } from "../kvFormat.js"
-import { UNIQUE_BINDINGS, UNIQUE_TILE, uniqueWgsl } from "./unique.wgsl.js"
+import { bytesPerRow } from "../kvFormat.js"
+import { UNIQUE_BINDINGS, UNIQUE_TILE } from "./unique.wgsl.js"
+import { uniquePipeline } from "./uniquePipeline.js"
 import { uniqueSplitLen, type UniquePlan } from "./uniqueAttention.js"
 
 export interface PerRequestJob {
@@ -34,12 +35,7 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
   const splitLen = Math.min(job.splitLen ?? uniqueSplitLen(B, Hkv, S), maxSplit)
   if (splitLen % UNIQUE_TILE !== 0) throw new Error(`splitLen must be a multiple of ${UNIQUE_TILE}`)
   const nsplit = Math.max(1, Math.ceil(S / splitLen))
-  const sg = gpu.features.has("subgroups")
-  // Coalesced scoring needs a key row's vec4 columns (a power of two) inside the smallest subgroup.
-  const nv = D / elemsPerVec(kv.format)
-  // Off by default: on the H200 it was slower (3.3 ms vs 2.0 ms, docs/kernels-h200.md run 3); MOSKA_UNIQUE_COALESCED=1 enables it.
-  const co = sg && process.env.MOSKA_UNIQUE_COALESCED === "1" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
-  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}:${co}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg, co))
+  const { pipeline, variant } = await uniquePipeline(gpu, D, G, kv.format)
   const po = gpuOps.buffer(gpu, B * Hq * nsplit * D * 4, "perreq.po")
   const pl = gpuOps.buffer(gpu, B * Hq * nsplit * 4, "perreq.pl")
   const splitsPerSeg = Math.max(1, Math.floor(gpu.limits.maxStorageBufferBindingSize / (tokenBytes * splitLen)))
@@ -67,5 +63,5 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nwg) })
   }
-  return { passes, nsplit, splitLen, po, pl }
+  return { passes, nsplit, splitLen, po, pl, variant }
 }

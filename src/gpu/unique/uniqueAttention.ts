@@ -1,8 +1,8 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
-import { elemsPerVec } from "../kvFormat.js"
-import { UNIQUE_BINDINGS, UNIQUE_TILE, uniqueWgsl } from "./unique.wgsl.js"
+import { UNIQUE_BINDINGS, UNIQUE_TILE } from "./unique.wgsl.js"
+import { uniquePipeline, type UniqueVariant } from "./uniquePipeline.js"
 
 export interface UniqueJob {
   /** Queries f32 [B, Hq, D]. */
@@ -28,10 +28,12 @@ export interface UniquePlan {
   /** Partials [B·Hq·nsplit, D] and LSEs; slot of (b, hq, s) = (b·Hq + hq)·nsplit + s. */
   readonly po: GPUBuffer
   readonly pl: GPUBuffer
+  /** The kernel that runs (see uniquePipeline). */
+  readonly variant: UniqueVariant
 }
 
 /** Default split: about `targetWorkgroups` workgroups (several per SM on an H200), at least one 128-key tile per split. */
-export const uniqueSplitLen = (requests: number, kvHeads: number, tokens: number, targetWorkgroups = 4096): number => {
+export const uniqueSplitLen = (requests: number, kvHeads: number, tokens: number, targetWorkgroups = Number(process.env.MOSKA_UNIQUE_TARGET_WG ?? 4096)): number => {
   const tiles = Math.max(1, Math.ceil(tokens / UNIQUE_TILE))
   const nsplit = Math.min(tiles, Math.max(1, Math.ceil(targetWorkgroups / Math.max(1, requests * kvHeads))))
   return Math.ceil(tiles / nsplit) * UNIQUE_TILE
@@ -50,12 +52,7 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
   if (splitLen % UNIQUE_TILE !== 0 || splitLen <= 0) throw new Error(`splitLen must be a positive multiple of ${UNIQUE_TILE} (got ${splitLen})`)
   const nsplit = Math.max(1, Math.ceil(U / splitLen))
   const D = kv.dim
-  const sg = gpu.features.has("subgroups")
-  // Coalesced scoring needs a key row's vec4 columns (a power of two) inside the smallest subgroup.
-  const nv = D / elemsPerVec(kv.format)
-  // Off by default: on the H200 it was slower (3.3 ms vs 2.0 ms, docs/kernels-h200.md run 3); MOSKA_UNIQUE_COALESCED=1 enables it.
-  const co = sg && process.env.MOSKA_UNIQUE_COALESCED === "1" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
-  const pipeline = await gpuOps.pipeline(gpu, `unique:${D}:${G}:${kv.format}:${sg}:${co}`, UNIQUE_BINDINGS, uniqueWgsl(D, G, kv.format, sg, co))
+  const { pipeline, variant } = await uniquePipeline(gpu, D, G, kv.format)
   const slots = B * Hq * nsplit + (job.extraSlots ?? 0)
   const po = gpuOps.buffer(gpu, slots * D * 4, "unique.po")
   const pl = gpuOps.buffer(gpu, slots * 4, "unique.pl")
@@ -79,5 +76,5 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nwg) })
   }
-  return { passes, nsplit, splitLen, po, pl }
+  return { passes, nsplit, splitLen, po, pl, variant }
 }

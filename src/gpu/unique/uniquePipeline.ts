@@ -1,0 +1,31 @@
+import type { GpuContext } from "../device.js"
+import { gpuOps } from "../gpuOps.js"
+import { elemsPerVec, type KvFormat } from "../kvFormat.js"
+import { UNIQUE_BINDINGS, uniqueWgsl } from "./unique.wgsl.js"
+import { LANES_WG, lanesFit, uniqueLanesWgsl } from "./uniqueLanes.wgsl.js"
+
+/** Which unique-attention kernel runs: `lanes` (coalesced lane groups, the default where it fits), `tile` (a key per thread), `tile-coalesced`. */
+export type UniqueVariant = "lanes" | "tile" | "tile-coalesced"
+
+/**
+ * Picks and compiles the unique-attention kernel for (D, G, format) on this device. The lane-group
+ * kernel needs subgroups whose minimum size holds a key row's vec4 columns; otherwise the
+ * key-per-thread tile kernel runs. MOSKA_UNIQUE_KERNEL=tile forces the tile kernel (and
+ * MOSKA_UNIQUE_COALESCED=1 its coalesced-scoring variant, slower on the H200: docs/kernels-h200.md).
+ * @example const { pipeline, variant } = await uniquePipeline(gpu, 128, 4, "f16")
+ */
+export const uniquePipeline = async (gpu: GpuContext, dim: number, group: number, format: KvFormat): Promise<{ pipeline: GPUComputePipeline; variant: UniqueVariant }> => {
+  const sg = gpu.features.has("subgroups")
+  const forced = process.env.MOSKA_UNIQUE_KERNEL
+  if (forced !== "tile" && lanesFit(dim, format, sg, gpu.subgroupMinSize)) {
+    // MOSKA_UNIQUE_WG: workgroup size for tuning runs (64, 128 or 256; default LANES_WG).
+    const wg = Number(process.env.MOSKA_UNIQUE_WG ?? LANES_WG)
+    if (![64, 128, 256].includes(wg)) throw new Error(`MOSKA_UNIQUE_WG must be 64, 128 or 256 (got ${process.env.MOSKA_UNIQUE_WG})`)
+    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg))
+    return { pipeline, variant: "lanes" }
+  }
+  const nv = dim / elemsPerVec(format)
+  const co = sg && process.env.MOSKA_UNIQUE_COALESCED === "1" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
+  const pipeline = await gpuOps.pipeline(gpu, `unique:${dim}:${group}:${format}:${sg}:${co}`, UNIQUE_BINDINGS, uniqueWgsl(dim, group, format, sg, co))
+  return { pipeline, variant: co ? "tile-coalesced" : "tile" }
+}

@@ -3,7 +3,19 @@ import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
 import { SHARED_INT8_BINDINGS, sharedInt8Wgsl } from "../sharedInt8/sharedInt8.wgsl.js"
+import { INT8_WIDE_KEY_TILE, sharedInt8WideWgsl } from "../sharedInt8/sharedInt8Wide.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
+
+/**
+ * Which int8 tensor-core kernel: "wide" (8 subgroups, 128-key tiles) or "narrow" (4 subgroups, 64-key
+ * tiles). On the H200 (docs/kernels-h200.md, runs 5-6) narrow was faster with one 64-row tile per unit
+ * (B = 16: 7.8 vs 8.3 ms) and wide with several (B = 64 / 256 dense: 26.9 vs 29.5, 103 vs 107 ms).
+ * `MOSKA_SHARED_INT8_KERNEL=wide|narrow` forces one.
+ */
+const int8Wide = (meanRows: number): boolean => {
+  const forced = process.env.MOSKA_SHARED_INT8_KERNEL
+  return forced === "wide" || (forced !== "narrow" && meanRows > 64)
+}
 
 /** The query rows (global row index b·Hq + hq) stacked onto one (chunk, KV head) unit. */
 export interface SharedUnit {
@@ -42,11 +54,11 @@ export interface SharedPlan {
   readonly variant: SharedVariant
   readonly workgroups: number
   /** Which kernel runs: f32 math (SIMT) or int8 subgroup matrices (tensor cores). */
-  readonly kernel: "f32" | "int8-mma"
+  readonly kernel: "f32" | "int8-mma" | "int8-mma-wide"
 }
 
 /** Tile variant and key splits the host will use for `job` (so callers can size partial buffers first). */
-export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean } => {
+export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean; wide: boolean } => {
   const { kv, chunkTokens: C, units } = job
   const D = kv.dim
   const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
@@ -62,8 +74,10 @@ export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">):
   const tiles = units.reduce((a, u) => a + Math.ceil(u.rows.length / RT), 0)
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
-  const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
-  return { variant, splits, splitKeys, rows: totalRows, mma }
+  const wide = mma && int8Wide(meanRows)
+  const KT = wide ? INT8_WIDE_KEY_TILE : SHARED_KEY_TILE
+  const splitKeys = Math.ceil(Math.ceil(C / splits) / KT) * KT
+  return { variant, splits, splitKeys, rows: totalRows, mma, wide }
 }
 
 /**
@@ -75,7 +89,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
   const D = kv.dim
   const nChunks = Math.ceil(S / C)
-  const { variant, splits, splitKeys, mma } = sharedShape(gpu, job)
+  const { variant, splits, splitKeys, mma, wide } = sharedShape(gpu, job)
   const RI = variant.rowsPerThread
   const RT = 16 * RI
   const dk = variant.dk
@@ -111,7 +125,9 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   // Q matrices held in registers across the key loop (MOSKA_SHARED_INT8_QREG=0: reloaded per tile, run 4's kernel).
   const qReg = process.env.MOSKA_SHARED_INT8_QREG !== "0"
   const pipeline = mma
-    ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${qReg}`, SHARED_INT8_BINDINGS, sharedInt8Wgsl(Hkv, qReg))
+    ? wide
+      ? await gpuOps.pipeline(gpu, `shared-int8-mma-wide:${Hkv}`, SHARED_INT8_BINDINGS, sharedInt8WideWgsl(Hkv))
+      : await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${qReg}`, SHARED_INT8_BINDINGS, sharedInt8Wgsl(Hkv, qReg))
     : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = B.layout(gpu.device)
@@ -139,5 +155,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, kernel: mma ? "int8-mma" : "f32" }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, kernel: mma ? (wide ? "int8-mma-wide" : "int8-mma") : "f32" }
 }

@@ -6,6 +6,7 @@ import { mergeRef } from "../../src/gpu/merge/mergeRef.js"
 import { EMPTY_LSE, type Partial } from "../../src/gpu/merge/partial.js"
 import { uniqueAttention } from "../../src/gpu/unique/uniqueAttention.js"
 import { uniqueAttentionRef } from "../../src/gpu/unique/uniqueAttentionRef.js"
+import { lanesFit } from "../../src/gpu/unique/uniqueLanes.wgsl.js"
 import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
 
 const gpu = useGpu()
@@ -48,7 +49,7 @@ const runUnique = async (fmt: KvFormat, s: Shape, rngLabel: string) => {
   const refInput = { q, lens: s.lens, requests: s.B, tokens: s.U, qHeads: s.Hq, kvHeads: s.Hkv, dim: s.D }
   const ref = uniqueAttentionRef({ ...refInput, k: decodeKv(ek), v: decodeKv(ev) })
   const exact = uniqueAttentionRef({ ...refInput, k: Float64Array.from(k), v: Float64Array.from(v) })
-  return { po, pl, merged, ref, exact }
+  return { po, pl, merged, ref, exact, variant: plan.variant }
 }
 
 const flat = (ps: Partial[], key: "o" | "lse"): number[] => ps.flatMap((p) => (key === "o" ? [...p.o] : Number.isFinite(p.lse) ? [p.lse] : [0]))
@@ -57,7 +58,10 @@ describe(`unique attention (flash-decoding split-K) matches the float64 referenc
   for (const fmt of KV_FORMATS)
     SHAPES.forEach((s, i) =>
       it(`writes every partial and matches for ${fmt} KV, B=${s.B} U=${s.U} Hkv=${s.Hkv} Hq=${s.Hq} D=${s.D} lens=${s.lens.join("/")}`, async () => {
-        const { po, pl, merged, ref, exact } = await runUnique(fmt, s, `${fmt}${i}`)
+        const { po, pl, merged, ref, exact, variant } = await runUnique(fmt, s, `${fmt}${i}`)
+        // The lane-group kernel is the default wherever a key row fits one subgroup.
+        const g = gpu()
+        expect(variant).toBe(lanesFit(s.D, fmt, g.features.has("subgroups"), g.subgroupMinSize) ? "lanes" : "tile")
         expect(po.every(Number.isFinite), "a partial output was left unwritten (NaN)").toBe(true)
         expect(pl.every(Number.isFinite), "a partial LSE was left unwritten (NaN)").toBe(true)
         // Requests with no valid keys give the identity partial.
@@ -71,9 +75,25 @@ describe(`unique attention (flash-decoding split-K) matches the float64 referenc
     )
 })
 
+describe(`unique attention with the key-per-thread tile kernel (MOSKA_UNIQUE_KERNEL=tile, seed ${seed})`, () => {
+  it("matches the float64 reference for f16 and int8 KV", async () => {
+    process.env.MOSKA_UNIQUE_KERNEL = "tile"
+    try {
+      for (const fmt of ["f16", "int8"] as const) {
+        const { merged, ref, variant } = await runUnique(fmt, SHAPES[0]!, `tile${fmt}`)
+        expect(variant).toBe("tile")
+        expect(relErr(flat(merged, "o"), flat(ref, "o"))).toBeLessThan(TOL[fmt])
+      }
+    } finally {
+      delete process.env.MOSKA_UNIQUE_KERNEL
+    }
+  })
+})
+
 describe(`unique attention with coalesced scoring (opt-in variant, seed ${seed})`, () => {
   it("matches the float64 reference when key rows are scored by column lanes and subgroup shuffles", async () => {
     process.env.MOSKA_UNIQUE_COALESCED = "1"
+    process.env.MOSKA_UNIQUE_KERNEL = "tile"
     try {
       for (const fmt of ["f32", "f16"] as const) {
         const { merged, ref } = await runUnique(fmt, SHAPES[0]!, `co${fmt}`)
@@ -81,6 +101,7 @@ describe(`unique attention with coalesced scoring (opt-in variant, seed ${seed})
       }
     } finally {
       delete process.env.MOSKA_UNIQUE_COALESCED
+      delete process.env.MOSKA_UNIQUE_KERNEL
     }
   })
 })

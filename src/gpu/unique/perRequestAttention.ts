@@ -32,7 +32,7 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
   const tokenBytes = Hkv * bytesPerRow(kv.format, D)
   // A split must fit one binding (1M f16 tokens × 8 heads is exactly 2 GiB, 4 bytes over the limit).
   const maxSplit = Math.max(UNIQUE_TILE, Math.floor(gpu.limits.maxStorageBufferBindingSize / tokenBytes / UNIQUE_TILE) * UNIQUE_TILE)
-  const splitLen = Math.min(job.splitLen ?? uniqueSplitLen(B, Hkv, S), maxSplit)
+  const splitLen = Math.min(job.splitLen ?? uniqueSplitLen(B, Hkv, S, 4096), maxSplit)
   if (splitLen % UNIQUE_TILE !== 0) throw new Error(`splitLen must be a multiple of ${UNIQUE_TILE}`)
   const nsplit = Math.max(1, Math.ceil(S / splitLen))
   const { pipeline, variant } = await uniquePipeline(gpu, D, G, kv.format)

@@ -32,11 +32,23 @@ export interface UniquePlan {
   readonly variant: UniqueVariant
 }
 
-/** Default split: about `targetWorkgroups` workgroups (several per SM on an H200), at least one 128-key tile per split. */
-export const uniqueSplitLen = (requests: number, kvHeads: number, tokens: number, targetWorkgroups = Number(process.env.MOSKA_UNIQUE_TARGET_WG ?? 4096)): number => {
+/**
+ * Default split: about `targetWorkgroups` workgroups, but at least `minSplit` keys (or all of them)
+ * per split, since each workgroup pays a fixed prologue/epilogue. On the H200 (lane-group kernel,
+ * f16) 8192 workgroups of 4096 keys beat 4096 of 8192 at B = 64, while splits under 2048 keys lost
+ * at B = 16 (docs/kernels-h200.md). MOSKA_UNIQUE_TARGET_WG / MOSKA_UNIQUE_MIN_SPLIT override for tuning runs.
+ */
+export const uniqueSplitLen = (
+  requests: number,
+  kvHeads: number,
+  tokens: number,
+  targetWorkgroups = Number(process.env.MOSKA_UNIQUE_TARGET_WG ?? 8192),
+  minSplit = Number(process.env.MOSKA_UNIQUE_MIN_SPLIT ?? 2048),
+): number => {
   const tiles = Math.max(1, Math.ceil(tokens / UNIQUE_TILE))
   const nsplit = Math.min(tiles, Math.max(1, Math.ceil(targetWorkgroups / Math.max(1, requests * kvHeads))))
-  return Math.ceil(tiles / nsplit) * UNIQUE_TILE
+  const minTiles = Math.min(tiles, Math.max(1, Math.ceil(minSplit / UNIQUE_TILE)))
+  return Math.max(minTiles, Math.ceil(tiles / nsplit)) * UNIQUE_TILE
 }
 
 /**

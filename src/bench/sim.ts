@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { Schema as S } from "effect"
+import * as S from "effect/Schema"
 import { Scenario, type ScenarioInput } from "../core/scenario.js"
 import type { TraceSink } from "../core/trace.js"
 import type { RequestSpec } from "../core/workload.js"

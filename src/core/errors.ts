@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * Every expected failure of moska, in one place. Defects (broken invariants) are thrown as plain

@@ -1,4 +1,4 @@
-import { Schema as S } from "effect"
+import * as S from "effect/Schema"
 import { DTYPES } from "./dtype.js"
 import { GPU_PRESETS, LINK_PRESETS } from "./hardware.js"
 import { MODEL_PRESETS } from "./model.js"

@@ -1,5 +1,8 @@
 import { create, globals } from "webgpu"
-import { Cause, Effect, Exit, type Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
 import { GpuUnavailable } from "../core/errors.js"
 
 /** What the acquired device offers, read once so kernels can pick a path. */

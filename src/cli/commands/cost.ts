@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs"
 import type { Command } from "commander"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { InputFileInvalid, UsageError } from "../../core/errors.js"
 import type { GpuSpec } from "../../core/hardware.js"
 import type { KernelKind } from "../../core/kernels.js"

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import type { Command } from "commander"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { GPU_PRESETS, type GpuSpec } from "../../core/hardware.js"
 import { loadDeviceFile } from "../../sim/hw/deviceFile.js"
 import { crossoverQueries, ridgeQueries } from "../../sim/hw/paper/crossover.js"

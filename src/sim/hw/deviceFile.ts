@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs"
-import { Either, Schema as S } from "effect"
+import * as Either from "effect/Either"
+import * as S from "effect/Schema"
 import { DTYPES } from "../../core/dtype.js"
 import { InputFileInvalid } from "../../core/errors.js"
 import type { GpuSpec } from "../../core/hardware.js"

@@ -1,4 +1,6 @@
-import { Either, ParseResult, Schema as S } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as S from "effect/Schema"
 import { DTYPES } from "../../core/dtype.js"
 import { LINK_PRESETS, type LinkSpec } from "../../core/hardware.js"
 import type { KernelSpec } from "../../core/kernels.js"

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { InputFileInvalid } from "../../core/errors.js"
 import type { KernelSpec } from "../../core/kernels.js"
 import { decodeKernelSpec } from "./kernelSpecSchema.js"

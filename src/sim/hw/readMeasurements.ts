@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { InputFileInvalid } from "../../core/errors.js"
 import { decodeMeasurementFile, type Measurement } from "./measurementFile.js"
 

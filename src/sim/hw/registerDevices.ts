@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from "node:path"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { InputFileInvalid } from "../../core/errors.js"
 import { GPU_REGISTRY } from "../costModels.js"
 import { loadDeviceFile } from "./deviceFile.js"

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { Scenario, ScenarioInput } from "../../../core/scenario.js"
 import { decodeScenario } from "../../../core/scenarioLoader.js"
 

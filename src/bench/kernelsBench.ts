@@ -15,6 +15,7 @@ import { perRequestAttention } from "../gpu/unique/perRequestAttention.js"
 import { uniqueAttention } from "../gpu/unique/uniqueAttention.js"
 import { measureCeilings } from "./kernelsCeilings.js"
 import { timePasses } from "./kernelsTiming.js"
+import { relErr } from "../gpu/relErr.js"
 
 export interface BenchRow {
   readonly key: string
@@ -67,16 +68,6 @@ const readRows = async (gpu: GpuContext, buf: GPUBuffer, row0: number, rows: num
 
 const toPartial = (o: Float32Array, lse: number): Partial => ({ o: Float64Array.from(o), lse: lse <= EMPTY_LSE / 2 ? -Infinity : lse })
 
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let e = 0
-  let n = 0
-  for (let i = 0; i < b.length; i++) {
-    if (!Number.isFinite(a[i]!)) return Infinity
-    e += (a[i]! - b[i]!) ** 2
-    n += b[i]! ** 2
-  }
-  return Math.sqrt(e / n)
-}
 
 /** Reference partials for the G query rows of (request b, KV head h) over tokens [t0, t1) of a KV laid out [*, T, Hkv]. */
 const refGroup = (fmt: KvFormat, b: number, h: number, reqRow0: number, t0: number, t1: number, seedK: number): Partial[] => {
@@ -143,7 +134,7 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
       const h = Hkv - 1
       const got = await readRows(gpu, m.out, b * Hq + h * G, G)
       const ref = refGroup(fmt, b, h, b * U, 0, U, SEED_K)
-      add({ key: `unique U=${U} B=${B}`, kv: fmt, ms, bytes: 2 * B * U * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * U * D, err: rel(got, ref.flatMap((p) => [...p.o])), errNote: `request ${b}, KV head ${h} (${G} rows), all ${U} keys`, note: `${plan.nsplit} splits of ${plan.splitLen}` })
+      add({ key: `unique U=${U} B=${B}`, kv: fmt, ms, bytes: 2 * B * U * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * U * D, err: relErr(got, ref.flatMap((p) => [...p.o])), errNote: `request ${b}, KV head ${h} (${G} rows), all ${U} keys`, note: `${plan.nsplit} splits of ${plan.splitLen}` })
       destroyKv(kv)
       for (const x of [q, lens, plan.po, plan.pl, m.out, m.lse]) x.destroy()
     }
@@ -221,7 +212,7 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
       const ms = await timePasses(gpu, [...pr.passes, m.pass], 150, 3)
       const all = await gpuOps.readF32(gpu, m.out, B * Hq * D)
       // Check: the baseline equals MoSKA dense on every row (both are dense attention over S).
-      add({ key: `perreq S=${S} B=${B}`, kv: fmt, ms, bytes: B * 2 * S * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * S * D, err: denseOut === undefined ? null : rel(all, denseOut), errNote: "vs MoSKA dense output, all rows", note: `${pr.nsplit} splits` })
+      add({ key: `perreq S=${S} B=${B}`, kv: fmt, ms, bytes: B * 2 * S * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * S * D, err: denseOut === undefined ? null : relErr(all, denseOut), errNote: "vs MoSKA dense output, all rows", note: `${pr.nsplit} splits` })
       for (const x of [q, lens, pr.po, pr.pl, m.out, m.lse]) x.destroy()
     }
     destroyKv(kv)

@@ -32,14 +32,4 @@ export const randomArray = (rng: Rng, n: number, amp = 1): Float32Array => Float
 
 export { makeRng }
 
-/** ‖a − b‖ / ‖b‖ over finite values; NaN anywhere in `a` gives Infinity. */
-export const relErr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let e = 0
-  let n = 0
-  for (let i = 0; i < b.length; i++) {
-    if (!Number.isFinite(a[i]!)) return Infinity
-    e += (a[i]! - b[i]!) ** 2
-    n += b[i]! ** 2
-  }
-  return Math.sqrt(e / Math.max(n, 1e-300))
-}
+export { relErr } from "../../src/gpu/relErr.js"

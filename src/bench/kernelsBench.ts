@@ -43,7 +43,7 @@ export interface KernelsBenchOptions {
   readonly quick: boolean
   readonly formats: readonly KvFormat[]
   readonly anchor?: { rows: Record<string, { ms: number }> }
-  /** Run only these kernel groups (unique, shared, perreq); default all. */
+  /** Run only these kernel groups (unique, shared, moska, perreq); default all. */
   readonly only?: readonly string[]
   readonly log: (line: string) => void
 }
@@ -195,9 +195,8 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
         }
         const touched = new Set(units.map((u) => u.chunk)).size
         add({ key: `shared ${label} S=${S} B=${B}`, kv: fmt, ms, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: Math.sqrt(e2 / n2), errNote: "2 units × 2 stacked rows, partials over one chunk", note: `${plan.kernel} kernel, ${units.length} units, ${plan.variant.rowsPerThread * 16}-row tiles, ${plan.splits} splits, ${plan.workgroups} workgroups` })
-        const e2e = await timePasses(gpu, [router.pass, ...plan.passes, merge])
         if (K === N) denseOut = await gpuOps.readF32(gpu, out, B * Hq * D)
-        add({ key: `moska ${label} S=${S} B=${B}`, kv: fmt, ms: e2e, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: null, errNote: "router + shared + merge; host bucketing of the router's choice not timed" })
+        if (want("moska")) add({ key: `moska ${label} S=${S} B=${B}`, kv: fmt, ms: await timePasses(gpu, [router.pass, ...plan.passes, merge]), bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: null, errNote: "router + shared + merge; host bucketing of the router's choice not timed" })
         for (const x of [router.out, plan.po, plan.pl, out, lse]) x.destroy()
       }
       // Per-request baseline: every request streams the whole corpus.

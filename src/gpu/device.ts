@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import { GpuUnavailable } from "../core/errors.js"
+import { SGM_TEMPLATE_PROBE, type SgmSpelling } from "./sharedInt8/sgm.js"
 
 /** What the acquired device offers, read once so kernels can pick a path. */
 export interface GpuContext {
@@ -16,6 +17,8 @@ export interface GpuContext {
   /** True when subgroup matrices with i8·i8→i32 16×16×32 (or 16×8×32) configs are usable. */
   readonly int8SubgroupMatrix: boolean
   readonly subgroupMinSize: number
+  /** How this compiler wants subgroup-matrix loads/stores spelled (see sharedInt8/sgm.ts). */
+  readonly sgmSpelling: SgmSpelling
   /** Pipelines cached per device by the kernel hosts (key: kernel name + template parameters). */
   readonly pipelines: Map<string, GPUComputePipeline>
   /** Set when the device is lost; every submission checks it. */
@@ -46,15 +49,28 @@ const instances = new Map<string, GPU>()
 
 const WANTED_FEATURES = ["shader-f16", "subgroups", "timestamp-query", "chromium-experimental-subgroup-matrix"]
 
+/** "template" when the compiler accepts `subgroupMatrixLoad<T, row_major>(...)`, else "legacy". */
+const probeSgmSpelling = async (device: GPUDevice): Promise<SgmSpelling> => {
+  device.pushErrorScope("validation")
+  const module = device.createShaderModule({ code: SGM_TEMPLATE_PROBE })
+  const info = await module.getCompilationInfo()
+  const err = await device.popErrorScope()
+  return err === null && !info.messages.some((m) => m.type === "error") ? "template" : "legacy"
+}
+
 const open = async (backend: string): Promise<GpuContext> => {
   installGlobals()
   // allow_unsafe_apis unlocks chromium-experimental-subgroup-matrix on Vulkan; harmless elsewhere.
   // One Dawn instance per backend for the whole process: if the instance object is garbage
   // collected while a device lives, Dawn tears down under it and Node crashes (seen on lavapipe).
-  let gpu = instances.get(backend)
+  // MOSKA_GPU_ROBUSTNESS=0 turns off Dawn's bounds clamping of every buffer and workgroup-array access
+  // (as CUDA kernels run); the kernels clamp their own indices. On the H200 it made workgroup-memory
+  // matrix loads 3× faster (bench/sgm-ops-probe.mjs).
+  const toggles = ["allow_unsafe_apis", ...(process.env.MOSKA_GPU_ROBUSTNESS === "0" ? ["disable_robustness"] : [])].join(",")
+  let gpu = instances.get(`${backend}|${toggles}`)
   if (gpu === undefined) {
-    gpu = create([`backend=${backend}`, "enable-dawn-features=allow_unsafe_apis"])
-    instances.set(backend, gpu)
+    gpu = create([`backend=${backend}`, `enable-dawn-features=${toggles}`])
+    instances.set(`${backend}|${toggles}`, gpu)
   }
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" })
   if (adapter === null) throw new GpuUnavailable({ message: `no WebGPU adapter on backend '${backend}'; ${LAVAPIPE_HINT}` })
@@ -74,6 +90,7 @@ const open = async (backend: string): Promise<GpuContext> => {
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits })
   const hasSgm = device.features.has("chromium-experimental-subgroup-matrix")
+  const sgmSpelling = hasSgm ? await probeSgmSpelling(device) : "legacy"
   const ctx: GpuContext = {
     device,
     name: [info.vendor, info.architecture, info.device, info.description].filter((s) => s !== "").join(" | "),
@@ -82,6 +99,7 @@ const open = async (backend: string): Promise<GpuContext> => {
     limits: device.limits,
     int8SubgroupMatrix: hasSgm && configs.some((c) => c.componentType === "i8" && c.resultComponentType === "i32" && c.M === 16 && c.N === 16 && c.K === 32),
     subgroupMinSize: info.subgroupMinSize ?? 0,
+    sgmSpelling,
     pipelines: new Map(),
     lostReason: undefined,
   }

@@ -22,14 +22,14 @@ export const registerBench = (program: Command): void => {
     .option("--json", "print the results as JSON on stdout (progress and the table go to stderr)")
     .option("--quick", "small shapes (a smoke run on lavapipe)")
     .option("--kv <formats>", `comma-separated KV formats (${KV_FORMATS.join(", ")})`, "f16")
-    .option("--only <groups>", "comma-separated kernel groups to run (unique, shared, perreq); default all")
+    .option("--only <groups>", "comma-separated kernel groups to run (unique, shared, moska, perreq; moska = router + shared + merge end to end, needs shared); default all")
     .option("--anchor <file>", "JSON written by bench/anchor_torch.py: adds anchor times and ours/anchor ratios")
     .action(async (opts: { json?: boolean; quick?: boolean; kv: string; anchor?: string; only?: string }) => {
       const formats = opts.kv.split(",").map((s) => s.trim())
       const badFmt = formats.find((f) => !KV_FORMATS.includes(f as KvFormat))
       if (badFmt !== undefined) throw new UsageError({ message: `--kv: unknown format '${badFmt}' (use ${KV_FORMATS.join(", ")})` })
-      const badOnly = opts.only?.split(",").map((s) => s.trim()).find((g) => !["unique", "shared", "perreq"].includes(g))
-      if (badOnly !== undefined) throw new UsageError({ message: `--only: unknown kernel group '${badOnly}' (use unique, shared, perreq)` })
+      const badOnly = opts.only?.split(",").map((s) => s.trim()).find((g) => !["unique", "shared", "moska", "perreq"].includes(g))
+      if (badOnly !== undefined) throw new UsageError({ message: `--only: unknown kernel group '${badOnly}' (use unique, shared, moska, perreq)` })
       let anchor: { rows: Record<string, { ms: number }> } | undefined
       if (opts.anchor !== undefined) {
         try {

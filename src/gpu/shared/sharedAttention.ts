@@ -2,19 +2,35 @@ import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
-import { SHARED_INT8_BINDINGS, sharedInt8Wgsl } from "../sharedInt8/sharedInt8.wgsl.js"
+import { SHARED_INT8_BINDINGS, SHARED_INT8_STAGE_KV_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
 import { INT8_WIDE_KEY_TILE, sharedInt8WideWgsl } from "../sharedInt8/sharedInt8Wide.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
 
 /**
- * Which int8 tensor-core kernel: "wide" (8 subgroups, 128-key tiles) or "narrow" (4 subgroups, 64-key
- * tiles). On the H200 (docs/kernels-h200.md, runs 5-6) narrow was faster with one 64-row tile per unit
- * (B = 16: 7.8 vs 8.3 ms) and wide with several (B = 64 / 256 dense: 26.9 vs 29.5, 103 vs 107 ms).
+ * Which int8 tensor-core kernel: "wide" (8 subgroups, 128-key tiles, K/V matrix-loaded from storage) or
+ * "narrow" (4 subgroups, 64-key tiles). Narrow when it can stage K/V through workgroup memory; without
+ * staging, wide was faster with several 64-row tiles per unit on the H200 (docs/kernels-h200.md, runs 5-6).
  * `MOSKA_SHARED_INT8_KERNEL=wide|narrow` forces one.
  */
-const int8Wide = (meanRows: number): boolean => {
+const int8Wide = (meanRows: number, staged: boolean): boolean => {
   const forced = process.env.MOSKA_SHARED_INT8_KERNEL
-  return forced === "wide" || (forced !== "narrow" && meanRows > 64)
+  return forced === "wide" || (forced !== "narrow" && !staged && meanRows > 64)
+}
+
+/**
+ * Options of the narrow int8 kernel: K/V staged through workgroup memory with the next tile prefetched
+ * and padded S/O rows where the device has the workgroup memory for it, else the unstaged kernel.
+ * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=0|1,
+ * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SGM_SPELLING=legacy.
+ */
+const int8Options = (gpu: GpuContext): SharedInt8Options => {
+  const env = process.env
+  const spelling = env.MOSKA_SGM_SPELLING === "legacy" ? "legacy" : gpu.sgmSpelling
+  const oStride = Number(env.MOSKA_SHARED_INT8_OSTRIDE ?? 136)
+  if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH !== "0", oStride }
+  const fits = sharedInt8WorkgroupBytes(staged) <= gpu.limits.maxComputeWorkgroupStorageSize
+  return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false } : staged
 }
 
 /** The query rows (global row index b·Hq + hq) stacked onto one (chunk, KV head) unit. */
@@ -54,7 +70,7 @@ export interface SharedPlan {
   readonly variant: SharedVariant
   readonly workgroups: number
   /** Which kernel runs: f32 math (SIMT) or int8 subgroup matrices (tensor cores). */
-  readonly kernel: "f32" | "int8-mma" | "int8-mma-wide"
+  readonly kernel: string
 }
 
 /** Tile variant and key splits the host will use for `job` (so callers can size partial buffers first). */
@@ -74,7 +90,7 @@ export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">):
   const tiles = units.reduce((a, u) => a + Math.ceil(u.rows.length / RT), 0)
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
-  const wide = mma && int8Wide(meanRows)
+  const wide = mma && int8Wide(meanRows, int8Options(gpu).stage === "kv")
   const KT = wide ? INT8_WIDE_KEY_TILE : SHARED_KEY_TILE
   const splitKeys = Math.ceil(Math.ceil(C / splits) / KT) * KT
   return { variant, splits, splitKeys, rows: totalRows, mma, wide }
@@ -121,13 +137,13 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   })
   const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
   const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
-  const B = mma ? SHARED_INT8_BINDINGS : SHARED_BINDINGS
-  // Q matrices held in registers across the key loop (MOSKA_SHARED_INT8_QREG=0: reloaded per tile, run 4's kernel).
-  const qReg = process.env.MOSKA_SHARED_INT8_QREG !== "0"
+  const i8 = int8Options(gpu)
+  const stage = mma && !wide ? i8.stage : "none"
+  const B = !mma ? SHARED_BINDINGS : stage === "kv" ? SHARED_INT8_STAGE_KV_BINDINGS : SHARED_INT8_BINDINGS
   const pipeline = mma
     ? wide
-      ? await gpuOps.pipeline(gpu, `shared-int8-mma-wide:${Hkv}`, SHARED_INT8_BINDINGS, sharedInt8WideWgsl(Hkv))
-      : await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${qReg}`, SHARED_INT8_BINDINGS, sharedInt8Wgsl(Hkv, qReg))
+      ? await gpuOps.pipeline(gpu, `shared-int8-mma-wide:${Hkv}:${i8.spelling}`, B, sharedInt8WideWgsl(Hkv, i8.spelling))
+      : await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, sharedInt8Wgsl(Hkv, i8))
     : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = B.layout(gpu.device)
@@ -155,5 +171,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, kernel: mma ? (wide ? "int8-mma-wide" : "int8-mma") : "f32" }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, kernel: !mma ? "f32" : wide ? "int8-mma-wide" : stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}` }
 }

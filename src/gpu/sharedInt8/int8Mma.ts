@@ -1,9 +1,9 @@
 import type { GpuContext } from "../device.js"
 import type { GpuKv } from "../kvBuffers.js"
-import { INT8_DIM, INT8_KEY_TILE, INT8_ROW_TILE } from "./sharedInt8.wgsl.js"
+import { INT8_DIM, sharedInt8WorkgroupBytes } from "./sharedInt8.wgsl.js"
 
-/** Workgroup memory of the int8 tensor-core kernel, in bytes (Q i8, S/O i32, P i8, 7 per-row/key f32 arrays). */
-export const INT8_WORKGROUP_BYTES = INT8_ROW_TILE * INT8_DIM + 4 * INT8_ROW_TILE * INT8_DIM + INT8_ROW_TILE * INT8_KEY_TILE + 4 * 7 * 64
+/** Workgroup memory of the smallest int8 tensor-core kernel (unstaged), in bytes. */
+export const INT8_WORKGROUP_BYTES = sharedInt8WorkgroupBytes({ stage: "none", oStride: INT8_DIM })
 
 /**
  * Why the int8 tensor-core path cannot run for this KV on this device, or undefined when it can:

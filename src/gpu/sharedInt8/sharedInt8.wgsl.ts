@@ -1,4 +1,5 @@
 import { defineBindings } from "../bindings.js"
+import { sgmLoad, sgmStore, type SgmSpelling } from "./sgm.js"
 
 /**
  * Bindings of the int8 tensor-core shared attention: as the f32 kernel's, but K/V bound as
@@ -17,45 +18,108 @@ export const SHARED_INT8_BINDINGS = defineBindings({
   params: "uniform",
 })
 
+/** Bindings when K and V are both staged through workgroup memory. */
+export const SHARED_INT8_STAGE_KV_BINDINGS = defineBindings({
+  q: "read<f32>",
+  rows: "read<u32>",
+  items: "read<u32>",
+  k: "read<vec4<u32>>",
+  v: "read<vec4<u32>>",
+  ks: "read<f32>",
+  vs: "read<f32>",
+  po: "rw<f32>",
+  pl: "rw<f32>",
+  params: "uniform",
+})
+
 /** Stacked rows per workgroup (four 16-row matrix tiles). */
 export const INT8_ROW_TILE = 64
 /** Keys per tile (four subgroups × 16 key columns). */
 export const INT8_KEY_TILE = 64
 /** Head dim the kernel is written for (one column per invocation in the rescale step). */
 export const INT8_DIM = 128
+/** Row stride, in bytes, of a K or V tile staged in workgroup memory: 128 + 16 so rows start on different banks. */
+export const INT8_STAGE_STRIDE = 144
+
+/** Where the narrow kernel reads K and V from: straight from storage by matrix loads, or staged through workgroup memory. */
+export type Int8Stage = "none" | "kv"
+
+export interface SharedInt8Options {
+  readonly stage: Int8Stage
+  readonly spelling: SgmSpelling
+  /** Staged only: issue the next tile's K/V loads one phase ahead (held in registers). */
+  readonly prefetch: boolean
+  /** Row stride (i32 words) of the O tile in workgroup memory: 128 + 8 (default) or + 4, against bank conflicts. */
+  readonly oStride: number
+}
+
+/** Row stride (i32 words) of the S tile in workgroup memory (64 + 8: rows start 8 banks apart). */
+export const INT8_S_STRIDE = 72
+
+/** Workgroup memory of the narrow kernel for these options, in bytes. */
+export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" | "oStride">): number => {
+  const D = INT8_DIM
+  const RT = INT8_ROW_TILE
+  const KT = INT8_KEY_TILE
+  const stageBytes = opts.stage === "kv" ? KT * INT8_STAGE_STRIDE : 0
+  const oStride = opts.stage === "kv" ? opts.oStride : D
+  const sStride = opts.stage === "kv" ? INT8_S_STRIDE : KT
+  return Math.max(RT * D, stageBytes) + 4 * RT * Math.max(oStride, sStride) + RT * KT + 4 * (2 * KT + 2 * RT)
+}
 
 /**
  * Shared (stacked) attention on int8 subgroup matrices (tensor cores), one workgroup of four
  * subgroups per work item (≤ 64 stacked rows × a key range of one chunk and KV head):
- * - Q rows are quantized to i8 once (per-row scale, 1/√D folded in) into workgroup memory;
- * - S = Q·Kᵀ: subgroup s multiplies all 64 rows by keys 16s..16s+15, K read straight from storage
- *   as a column-major right matrix (per-token K scales applied after, in f32);
+ * - Q rows are quantized to i8 once (per-row scale, 1/√D folded in); the 16 Q matrices (4 row blocks ×
+ *   4 head-dim steps) stay in registers for the whole key loop;
+ * - S = Q·Kᵀ: subgroup s multiplies all 64 rows by keys 16s..16s+15 (per-token K scales applied after, in f32);
  * - online softmax in f32, two invocations per row; P·diag(v scale) is quantized to i8 per row and
  *   tile (scale = row max / 127), since V's per-token scale cannot leave the key sum otherwise;
  * - O_tile = P·V on subgroup matrices into i32, then each invocation (one output column) rescales
  *   its 64 f32 accumulators by the softmax correction and adds the dequantized tile.
- * With `qInRegisters` the 16 Q matrices (4 row blocks × 4 head-dim steps) are loaded once before the
- * key loop instead of once per key tile (i8 matrix loads, not the multiplies, were the cost on the H200).
+ * `stage: "kv"`: K and V tiles are read with coalesced 16-byte loads (optionally one phase ahead,
+ * in registers) and written to workgroup memory with 144-byte rows; the matrix loads read them there,
+ * and S/O are stored with padded rows (72 / oStride words). On the H200 a matrix load from storage costs
+ * several times one from workgroup memory, and unpadded rows cost 2-4× in bank conflicts
+ * (bench/sgm-ops-probe.mjs). "none" is the first version: K/V matrix-loaded from storage, rows unpadded.
  * Only for D = 128, subgroup size 32, and a device with i8 16×16×32 subgroup matrices.
  */
-export const sharedInt8Wgsl = (kvHeads: number, qInRegisters: boolean): string => {
+export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string => {
   const D = INT8_DIM
   const RT = INT8_ROW_TILE
   const KT = INT8_KEY_TILE
   const KS = kvHeads * D
-  const qLoadMma = `      for (var d0 = 0u; d0 < D; d0 += 32u) {
-        let b = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&k, kb + d0, true, KS);
-        c0 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 0u * D + d0, false, D), b, c0);
-        c1 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 16u * D + d0, false, D), b, c1);
-        c2 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 32u * D + d0, false, D), b, c2);
-        c3 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, 48u * D + d0, false, D), b, c3);
-      }
-`
-  const qRegMma = Array.from({ length: 4 }, (_, d) => {
-    const lines = [`      let b${d} = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&k, kb + ${d * 32}u, true, KS);`]
+  const SST = INT8_STAGE_STRIDE
+  const sp = opts.spelling
+  const st = opts.stage === "kv"
+  const SS = st ? INT8_S_STRIDE : KT
+  const OS = st ? opts.oStride : D
+  const pre = st && opts.prefetch
+  const left = "subgroup_matrix_left<i8, 32, 16>"
+  const right = "subgroup_matrix_right<i8, 16, 32>"
+  const qm = Array.from({ length: 16 }, (_, i) => `  let qm${i} = ${sgmLoad(sp, left, "&qb", `${(i % 4) * 16}u * D + ${Math.floor(i / 4) * 32}u`, false, "D")};`).join("\n")
+  const sMma = Array.from({ length: 4 }, (_, d) => {
+    const b = st ? sgmLoad(sp, right, "&qb", `sg * 16u * SST + ${d * 32}u`, true, "SST") : sgmLoad(sp, right, "&k", `kbase + (k0 + sg * 16u) * KS + ${d * 32}u`, true, "KS")
+    const lines = [`      let b${d} = ${b};`]
     for (let rb = 0; rb < 4; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(qm${d * 4 + rb}, b${d}, c${rb});`)
     return lines.join("\n")
-  }).join("\n") + "\n"
+  }).join("\n")
+  const vLoad = (j0: string, plus: string): string =>
+    st ? sgmLoad(sp, right, "&qb", `${j0} * SST + sg * 32u${plus}`, false, "SST") : sgmLoad(sp, right, "&v", `kbase + (k0 + ${j0}) * KS + sg * 32u${plus}`, false, "KS")
+  // Staging: invocation t moves 16-byte column t % 8 of keys t / 8 + 16j (j < 4) of a 64-key tile.
+  const gidx = (j: number, k0: string): string => `((key0 + min(${k0} + t / 8u + ${16 * j}u, nkeys - 1u)) * params.Hkv + h) * 8u + t % 8u`
+  const fetch = (reg: string, buf: string, k0: string): string => Array.from({ length: 4 }, (_, j) => `${reg}${j} = ${buf}[${gidx(j, k0)}];`).join(" ")
+  const put = (reg: string): string =>
+    Array.from({ length: 4 }, (_, j) => {
+      const o = `(t / 8u + ${16 * j}u) * ${SST / 4}u + (t % 8u) * 4u`
+      return `{ let so = ${o}; qb[so] = bitcast<i32>(${reg}${j}.x); qb[so + 1u] = bitcast<i32>(${reg}${j}.y); qb[so + 2u] = bitcast<i32>(${reg}${j}.z); qb[so + 3u] = bitcast<i32>(${reg}${j}.w); }`
+    }).join("\n    ")
+  // Without prefetch the tile is loaded right where it is written (latency hidden by other workgroups).
+  const stageK = !st ? "" : pre ? `    ${put("kr")}\n` : `    ${fetch("kr", "k", "k0")}\n    ${put("kr")}\n`
+  const nextK = pre ? `    if (k0 + KT < nkeys) { ${fetch("kr", "k", "k0 + KT")} }\n` : ""
+  const stageV = !st ? "" : pre ? `    ${put("vr")}\n    if (k0 + KT < nkeys) { ${fetch("vr", "v", "k0 + KT")} }\n` : `    ${fetch("vr", "v", "k0")}\n    ${put("vr")}\n`
+  const qbWords = Math.max((RT * D) / 4, st ? (KT * SST) / 4 : 0)
+  const store = (off: string, m: string, stride: string): string => `${sgmStore(sp, "&big", off, m, false, stride)};`
   return /* wgsl */ `
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -64,17 +128,17 @@ const D: u32 = ${D}u;
 const RT: u32 = ${RT}u;
 const KT: u32 = ${KT}u;
 const KS: u32 = ${KS}u;
+const SST: u32 = ${SST}u;
+const SS: u32 = ${SS}u;
+const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
-var<workgroup> qb: array<i32, ${(RT * D) / 4}>;
-var<workgroup> big: array<i32, ${RT * D}>;
+var<workgroup> qb: array<i32, ${qbWords}>;
+var<workgroup> big: array<i32, ${RT * Math.max(SS, OS)}>;
 var<workgroup> pb: array<i32, ${(RT * KT) / 4}>;
-var<workgroup> sq: array<f32, ${RT}>;
 var<workgroup> skw: array<f32, ${KT}>;
 var<workgroup> svw: array<f32, ${KT}>;
-var<workgroup> aw: array<f32, ${RT}>;
-var<workgroup> pw: array<f32, ${RT}>;
-var<workgroup> lw: array<f32, ${RT}>;
-var<workgroup> mw: array<f32, ${RT}>;
+// Per row: (softmax correction, P scale) of the current tile; (l, m) at the end.
+var<workgroup> apw: array<vec2<f32>, ${RT}>;
 
 fn packQ(a: f32, b: f32, c: f32, d: f32) -> i32 {
   let x = vec4<i32>(round(vec4<f32>(a, b, c, d)));
@@ -92,9 +156,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   let nkeys = items[it + 3u];
   let h = items[it + 4u];
   let slot0 = items[it + 5u];
+${st ? "  var kr0: vec4<u32>; var kr1: vec4<u32>; var kr2: vec4<u32>; var kr3: vec4<u32>;\n  var vr0: vec4<u32>; var vr1: vec4<u32>; var vr2: vec4<u32>; var vr3: vec4<u32>;" : ""}
+${pre ? `  ${fetch("kr", "k", "0u")}\n  ${fetch("vr", "v", "0u")}` : ""}
   // Softmax / quantization role: row r, half hf of its keys (or of its head dims).
   let r = t / 2u;
   let hf = t % 2u;
+  var sr = 0.0;
   {
     var amax = 0.0;
     let qbase = rows[row0 + min(r, nrows - 1u)] * D + hf * 64u;
@@ -105,11 +172,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
       let b = qbase + 4u * w;
       qb[r * (D / 4u) + hf * 16u + w] = packQ(q[b] * inv, q[b + 1u] * inv, q[b + 2u] * inv, q[b + 3u] * inv);
     }
-    if (hf == 0u) { sq[r] = select(0.0, amax / 127.0 * params.scale, r < nrows); }
+    sr = select(0.0, amax / 127.0 * params.scale, r < nrows);
   }
   workgroupBarrier();
-${qInRegisters ? Array.from({ length: 16 }, (_, i) => `  let qm${i} = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qb, ${(i % 4) * 16}u * D + ${Math.floor(i / 4) * 32}u, false, D);`).join("\n") : ""}
-  var mrun = NEG;
+${qm}
+${st ? "  workgroupBarrier();\n" : ""}  var mrun = NEG;
   var lrun = 0.0;
   var o: array<f32, ${RT}>;
   for (var i = 0u; i < RT; i++) { o[i] = 0.0; }
@@ -120,29 +187,28 @@ ${qInRegisters ? Array.from({ length: 16 }, (_, i) => `  let qm${i} = subgroupMa
       skw[t] = ks[kr];
       svw[t] = vs[kr];
     }
-    workgroupBarrier();
-    {
+${stageK}    workgroupBarrier();
+${nextK}    {
       var c0 = subgroup_matrix_result<i32, 16, 16>();
       var c1 = subgroup_matrix_result<i32, 16, 16>();
       var c2 = subgroup_matrix_result<i32, 16, 16>();
       var c3 = subgroup_matrix_result<i32, 16, 16>();
-      let kb = kbase + (k0 + sg * 16u) * KS;
-${qInRegisters ? qRegMma : qLoadMma}      subgroupMatrixStore(&big, 0u * KT + sg * 16u, c0, false, KT);
-      subgroupMatrixStore(&big, 16u * KT + sg * 16u, c1, false, KT);
-      subgroupMatrixStore(&big, 32u * KT + sg * 16u, c2, false, KT);
-      subgroupMatrixStore(&big, 48u * KT + sg * 16u, c3, false, KT);
+${sMma}
+      ${store("0u * SS + sg * 16u", "c0", "SS")}
+      ${store("16u * SS + sg * 16u", "c1", "SS")}
+      ${store("32u * SS + sg * 16u", "c2", "SS")}
+      ${store("48u * SS + sg * 16u", "c3", "SS")}
     }
     workgroupBarrier();
     {
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
       var sc: array<f32, 32>;
       var mx = NEG;
-      let sr = sq[r];
       for (var g = 0u; g < 8u; g++) {
         let gg = (g + r) % 8u;
         for (var e = 0u; e < 4u; e++) {
           let key = hf * 32u + gg * 4u + e;
-          var s = f32(big[r * KT + key]) * sr * skw[key];
+          var s = f32(big[r * SS + key]) * sr * skw[key];
           if (k0 + key >= nkeys) { s = NEG; }
           sc[g * 4u + e] = s;
           mx = max(mx, s);
@@ -170,9 +236,9 @@ ${qInRegisters ? qRegMma : qLoadMma}      subgroupMatrixStore(&big, 0u * KT + sg
         let gg = (g + r) % 8u;
         pb[r * (KT / 4u) + hf * 8u + gg] = packQ(sc[g * 4u] * inv, sc[g * 4u + 1u] * inv, sc[g * 4u + 2u] * inv, sc[g * 4u + 3u] * inv);
       }
-      if (hf == 0u) { aw[r] = alpha; pw[r] = pmax / 127.0; }
+      if (hf == 0u) { apw[r] = vec2<f32>(alpha, pmax / 127.0); }
     }
-    workgroupBarrier();
+${stageV}    workgroupBarrier();
     {
       var c00 = subgroup_matrix_result<i32, 16, 16>();
       var c01 = subgroup_matrix_result<i32, 16, 16>();
@@ -183,13 +249,12 @@ ${qInRegisters ? qRegMma : qLoadMma}      subgroupMatrixStore(&big, 0u * KT + sg
       var c30 = subgroup_matrix_result<i32, 16, 16>();
       var c31 = subgroup_matrix_result<i32, 16, 16>();
       for (var j0 = 0u; j0 < KT; j0 += 32u) {
-        let vb = kbase + (k0 + j0) * KS + sg * 32u;
-        let b0 = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&v, vb, false, KS);
-        let b1 = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&v, vb + 16u, false, KS);
-        let a0 = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&pb, 0u * KT + j0, false, KT);
-        let a1 = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&pb, 16u * KT + j0, false, KT);
-        let a2 = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&pb, 32u * KT + j0, false, KT);
-        let a3 = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&pb, 48u * KT + j0, false, KT);
+        let b0 = ${vLoad("j0", "")};
+        let b1 = ${vLoad("j0", " + 16u")};
+        let a0 = ${sgmLoad(sp, left, "&pb", "0u * KT + j0", false, "KT")};
+        let a1 = ${sgmLoad(sp, left, "&pb", "16u * KT + j0", false, "KT")};
+        let a2 = ${sgmLoad(sp, left, "&pb", "32u * KT + j0", false, "KT")};
+        let a3 = ${sgmLoad(sp, left, "&pb", "48u * KT + j0", false, "KT")};
         c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
         c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
         c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
@@ -200,27 +265,30 @@ ${qInRegisters ? qRegMma : qLoadMma}      subgroupMatrixStore(&big, 0u * KT + sg
         c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
       }
       let ob = sg * 32u;
-      subgroupMatrixStore(&big, 0u * D + ob, c00, false, D);
-      subgroupMatrixStore(&big, 0u * D + ob + 16u, c01, false, D);
-      subgroupMatrixStore(&big, 16u * D + ob, c10, false, D);
-      subgroupMatrixStore(&big, 16u * D + ob + 16u, c11, false, D);
-      subgroupMatrixStore(&big, 32u * D + ob, c20, false, D);
-      subgroupMatrixStore(&big, 32u * D + ob + 16u, c21, false, D);
-      subgroupMatrixStore(&big, 48u * D + ob, c30, false, D);
-      subgroupMatrixStore(&big, 48u * D + ob + 16u, c31, false, D);
+      ${store("0u * OS + ob", "c00", "OS")}
+      ${store("0u * OS + ob + 16u", "c01", "OS")}
+      ${store("16u * OS + ob", "c10", "OS")}
+      ${store("16u * OS + ob + 16u", "c11", "OS")}
+      ${store("32u * OS + ob", "c20", "OS")}
+      ${store("32u * OS + ob + 16u", "c21", "OS")}
+      ${store("48u * OS + ob", "c30", "OS")}
+      ${store("48u * OS + ob + 16u", "c31", "OS")}
     }
     workgroupBarrier();
-    for (var i = 0u; i < RT; i++) { o[i] = fma(o[i], aw[i], pw[i] * f32(big[i * D + t])); }
+    for (var i = 0u; i < RT; i++) {
+      let f = apw[i];
+      o[i] = fma(o[i], f.x, f.y * f32(big[i * OS + t]));
+    }
     workgroupBarrier();
   }
   let lt = lrun + subgroupShuffleXor(lrun, 1u);
-  if (hf == 0u) { lw[r] = lt; mw[r] = mrun; }
+  if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
   workgroupBarrier();
   for (var i = 0u; i < RT; i++) {
     if (i < nrows) {
-      let l = lw[i];
-      po[(slot0 + i) * D + t] = select(0.0, o[i] / l, l > 0.0);
-      if (t == 0u) { pl[slot0 + i] = select(NEG, mw[i] + log(l), l > 0.0); }
+      let lm = apw[i];
+      po[(slot0 + i) * D + t] = select(0.0, o[i] / lm.x, lm.x > 0.0);
+      if (t == 0u) { pl[slot0 + i] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); }
     }
   }
 }

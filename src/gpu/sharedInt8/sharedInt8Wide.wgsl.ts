@@ -1,3 +1,4 @@
+import { sgmLoad, sgmStore, type SgmSpelling } from "./sgm.js"
 import { INT8_DIM, INT8_ROW_TILE } from "./sharedInt8.wgsl.js"
 
 /** Keys per tile of the wide kernel (eight subgroups × 16 key columns). */
@@ -9,16 +10,16 @@ export const INT8_WIDE_KEY_TILE = 128
  * quantized per row and tile), but twice the warps per workgroup to hide latency, half the barriers
  * per key, and the softmax/rescale work split four ways per row. Q's 16 matrices stay in registers;
  * its workgroup copy is then reused for P. Keys past `nkeys` in the last tile are masked (p = 0).
- * @example const code = sharedInt8WideWgsl(8)
+ * @example const code = sharedInt8WideWgsl(8, gpu.sgmSpelling)
  */
-export const sharedInt8WideWgsl = (kvHeads: number): string => {
+export const sharedInt8WideWgsl = (kvHeads: number, sp: SgmSpelling): string => {
   const D = INT8_DIM
   const RT = INT8_ROW_TILE
   const KT = INT8_WIDE_KEY_TILE
   const KS = kvHeads * D
-  const qm = Array.from({ length: 16 }, (_, i) => `  let qm${i} = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qp, ${(i % 4) * 16}u * D + ${Math.floor(i / 4) * 32}u, false, D);`).join("\n")
+  const qm = Array.from({ length: 16 }, (_, i) => `  let qm${i} = ${sgmLoad(sp, "subgroup_matrix_left<i8, 32, 16>", "&qp", `${(i % 4) * 16}u * D + ${Math.floor(i / 4) * 32}u`, false, "D")};`).join("\n")
   const sMma = Array.from({ length: 4 }, (_, d) => {
-    const lines = [`      let b${d} = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&k, kb + ${d * 32}u, true, KS);`]
+    const lines = [`      let b${d} = ${sgmLoad(sp, "subgroup_matrix_right<i8, 16, 32>", "&k", `kb + ${d * 32}u`, true, "KS")};`]
     for (let rb = 0; rb < 4; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(qm${d * 4 + rb}, b${d}, c${rb});`)
     return lines.join("\n")
   }).join("\n")
@@ -96,10 +97,10 @@ ${qm}
       var c3 = subgroup_matrix_result<i32, 16, 16>();
       let kb = kbase + (k0 + sg * 16u) * KS;
 ${sMma}
-      subgroupMatrixStore(&big, 0u * KT + sg * 16u, c0, false, KT);
-      subgroupMatrixStore(&big, 16u * KT + sg * 16u, c1, false, KT);
-      subgroupMatrixStore(&big, 32u * KT + sg * 16u, c2, false, KT);
-      subgroupMatrixStore(&big, 48u * KT + sg * 16u, c3, false, KT);
+      ${sgmStore(sp, "&big", "0u * KT + sg * 16u", "c0", false, "KT")};
+      ${sgmStore(sp, "&big", "16u * KT + sg * 16u", "c1", false, "KT")};
+      ${sgmStore(sp, "&big", "32u * KT + sg * 16u", "c2", false, "KT")};
+      ${sgmStore(sp, "&big", "48u * KT + sg * 16u", "c3", false, "KT")};
     }
     workgroupBarrier();
     {
@@ -150,16 +151,16 @@ ${sMma}
       var c2 = subgroup_matrix_result<i32, 16, 16>();
       var c3 = subgroup_matrix_result<i32, 16, 16>();
       for (var j0 = 0u; j0 < KT; j0 += 32u) {
-        let b = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>>(&v, kbase + (k0 + j0) * KS + sg * 16u, false, KS);
-        c0 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qp, 0u * KT + j0, false, KT), b, c0);
-        c1 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qp, 16u * KT + j0, false, KT), b, c1);
-        c2 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qp, 32u * KT + j0, false, KT), b, c2);
-        c3 = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>>(&qp, 48u * KT + j0, false, KT), b, c3);
+        let b = ${sgmLoad(sp, "subgroup_matrix_right<i8, 16, 32>", "&v", "kbase + (k0 + j0) * KS + sg * 16u", false, "KS")};
+        c0 = subgroupMatrixMultiplyAccumulate(${sgmLoad(sp, "subgroup_matrix_left<i8, 32, 16>", "&qp", "0u * KT + j0", false, "KT")}, b, c0);
+        c1 = subgroupMatrixMultiplyAccumulate(${sgmLoad(sp, "subgroup_matrix_left<i8, 32, 16>", "&qp", "16u * KT + j0", false, "KT")}, b, c1);
+        c2 = subgroupMatrixMultiplyAccumulate(${sgmLoad(sp, "subgroup_matrix_left<i8, 32, 16>", "&qp", "32u * KT + j0", false, "KT")}, b, c2);
+        c3 = subgroupMatrixMultiplyAccumulate(${sgmLoad(sp, "subgroup_matrix_left<i8, 32, 16>", "&qp", "48u * KT + j0", false, "KT")}, b, c3);
       }
-      subgroupMatrixStore(&big, 0u * D + sg * 16u, c0, false, D);
-      subgroupMatrixStore(&big, 16u * D + sg * 16u, c1, false, D);
-      subgroupMatrixStore(&big, 32u * D + sg * 16u, c2, false, D);
-      subgroupMatrixStore(&big, 48u * D + sg * 16u, c3, false, D);
+      ${sgmStore(sp, "&big", "0u * D + sg * 16u", "c0", false, "D")};
+      ${sgmStore(sp, "&big", "16u * D + sg * 16u", "c1", false, "D")};
+      ${sgmStore(sp, "&big", "32u * D + sg * 16u", "c2", false, "D")};
+      ${sgmStore(sp, "&big", "48u * D + sg * 16u", "c3", false, "D")};
     }
     workgroupBarrier();
     for (var i = 0u; i < 32u; i++) {

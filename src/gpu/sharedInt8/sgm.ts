@@ -1,0 +1,38 @@
+/**
+ * How subgroup-matrix loads and stores are spelled in WGSL. Dawn's current form names the layout as a
+ * template argument (`subgroupMatrixLoad<T, row_major>(&p, offset, stride)`); the older form passes a
+ * `col_major` bool and still compiles, with a "use of deprecated builtin" warning that Dawn prints on
+ * stdout at pipeline creation. The device probes which one its compiler accepts (device.ts).
+ */
+export type SgmSpelling = "template" | "legacy"
+
+/**
+ * A subgroup-matrix load of matrix type `type` from the 32-bit array `ptr`, at `offset` with rows `stride`
+ * apart, both counted in matrix elements (i8 for i8 matrices). The legacy spelling counts them so; the
+ * template spelling counts array elements (Dawn's validator says so), hence the division by 4 for 8-bit
+ * matrices (offsets and strides are multiples of 4 bytes throughout).
+ */
+export const sgmLoad = (sp: SgmSpelling, type: string, ptr: string, offset: string, colMajor: boolean, stride: string): string => {
+  if (sp === "legacy") return `subgroupMatrixLoad<${type}>(${ptr}, ${offset}, ${colMajor}, ${stride})`
+  const bytes = /<[iu]8,/.test(type)
+  const o = bytes ? `(${offset}) / 4u` : offset
+  const s = bytes ? `(${stride}) / 4u` : stride
+  return `subgroupMatrixLoad<${type}, ${colMajor ? "col_major" : "row_major"}>(${ptr}, ${o}, ${s})`
+}
+
+/** A subgroup-matrix store of the 32-bit matrix `m` into the 32-bit array `ptr` at element `offset`, rows `stride` apart. */
+export const sgmStore = (sp: SgmSpelling, ptr: string, offset: string, m: string, colMajor: boolean, stride: string): string =>
+  sp === "template"
+    ? `subgroupMatrixStore<${colMajor ? "col_major" : "row_major"}>(${ptr}, ${offset}, ${m}, ${stride})`
+    : `subgroupMatrixStore(${ptr}, ${offset}, ${m}, ${colMajor}, ${stride})`
+
+/** A one-line shader that compiles only where the template spelling is understood (the device's probe). */
+export const SGM_TEMPLATE_PROBE = `enable chromium_experimental_subgroup_matrix;
+@group(0) @binding(0) var<storage, read_write> b: array<i32>;
+@compute @workgroup_size(32) fn main() {
+  let m = ${sgmLoad("template", "subgroup_matrix_left<i8, 32, 16>", "&b", "0u", false, "32u")};
+  var c = subgroup_matrix_result<i32, 16, 16>();
+  c = subgroupMatrixMultiplyAccumulate(m, subgroup_matrix_right<i8, 16, 32>(), c);
+  ${sgmStore("template", "&b", "0u", "c", false, "16u")};
+}
+`

@@ -5,8 +5,8 @@
 //                  row- or column-major, offsets walk the buffer per iteration and subgroup) + 1 MMA into
 //                  its own accumulator (8 accumulators, so MMAs don't form one dependent chain);
 //                  the -4M variants walk only 4 MiB (L2-resident)
-//   sload-*        same, from a 16 KiB var<workgroup> array<i32, 4096> filled once (strides 64/80 row-major,
-//                  128/144 column-major; the odd ones are padded against bank conflicts)
+//   sload-*        same, from a 24 KiB var<workgroup> array<i32> filled once: right row-major (strides 64-144 i8),
+//                  right column-major (128/144), left row-major (64/80/144); non-powers of two pad against bank conflicts
 //   sstore-s64/72  per iteration 4x: MMA + subgroupMatrixStore of result<i32,16,16> to workgroup memory
 //   vec4-stage     per stage: each invocation loads one vec4 from storage (coalesced), 4 scalar stores to
 //                  workgroup memory, workgroupBarrier, then a right matrix load from there + 1 MMA (double-buffered)
@@ -51,8 +51,10 @@ const S = GPUBufferUsage.STORAGE, CD = GPUBufferUsage.COPY_DST;
 
 // ---- WGSL helpers ----
 const LT = 'subgroup_matrix_left<i8, 32, 16>', RT = 'subgroup_matrix_right<i8, 16, 32>', CT = 'subgroup_matrix_result<i32, 16, 16>';
+// Offsets and strides below count i8 elements. The new spelling counts elements of the (32-bit) array
+// instead, so they are divided by 4 there (every offset and stride here is a multiple of 4).
 const ld = (sp, T, ptr, off, col, stride) => sp === 'new'
-  ? `subgroupMatrixLoad<${T}, ${col ? 'col_major' : 'row_major'}>(${ptr}, ${off}, ${stride})`
+  ? `subgroupMatrixLoad<${T}, ${col ? 'col_major' : 'row_major'}>(${ptr}, (${off}) / 4u, (${stride}) / 4u)`
   : `subgroupMatrixLoad<${T}>(${ptr}, ${off}, ${col}, ${stride})`;
 const st = (sp, ptr, off, m, col, stride) => sp === 'new'
   ? `subgroupMatrixStore<${col ? 'col_major' : 'row_major'}>(${ptr}, ${off}, ${m}, ${stride});`
@@ -76,7 +78,8 @@ ${body}
 const loadA = sp => `  let a = ${ld(sp, LT, '&out', '(g & 63u) * 512u', false, '32u')};`;
 const accs = n => range(n).map(j => `  var c${j} = ${CT}();`).join('\n');
 const storeAccs = (sp, n) => range(n).map(j => '  ' + st(sp, '&out', `((g & 63u) * 8u + ${j}u) * 256u`, `c${j}`, false, '16u')).join('\n');
-const fillWsm = wg => `  for (var k = 0u; k < ${4096 / wg}u; k++) { wsm[k * ${wg}u + lid] = src[(wid.x * 4096u + k * ${wg}u + lid) & 0xFFFFFFu]; }
+const SLOAD_WORDS = 6144; // 24 KiB: room for a 4x4 grid of row-major tiles at stride 144
+const fillWsm = wg => `  for (var k = 0u; k < ${SLOAD_WORDS / wg}u; k++) { wsm[k * ${wg}u + lid] = src[(wid.x * 4096u + k * ${wg}u + lid) & 0xFFFFFFu]; }
   workgroupBarrier();`;
 
 const ITER = { mma: 1024, gload: 128, sload: 128, sstore: 256, stage: 256 };
@@ -110,20 +113,22 @@ ${storeAccs(sp, 8)}`;
   return { name: `gload-${col ? 'colmajor' : 'rowmajor'}${mib === 64 ? '' : `-${mib}M`}`, sp, make: wg => wgsl(wg, 'i32', body),
     mmas: ITER.gload * 8, memops: ITER.gload * 8, bytes: 512 };
 }
-function sload(sp, col, stride) {
+function sload(sp, col, stride, left = false) {
   // 4x4 grid of tiles inside the 16 KiB: row-major steps 16 i8 across, 32*stride down;
-  // column-major steps 32 i8 along K, 16*stride across N.
-  const [cs, rs] = col ? [32, 16 * stride] : [16, 32 * stride];
+  // column-major steps 32 i8 along K, 16*stride across N. A left matrix (16 rows x 32 i8, row-major)
+  // steps 32 i8 across and 16*stride down. Strides up to 144 keep the grid inside the 16 KiB.
+  const [cs, rs] = left ? [32, 16 * stride] : col ? [32, 16 * stride] : [16, 32 * stride];
   const body = `${loadA(sp)}
+  let bb = ${ld(sp, RT, '&src', '(g & 1023u) * 512u', false, '16u')};
 ${accs(8)}
   for (var i = 0u; i < ${ITER.sload}u; i++) {
 ${range(8).map(j => `    let t${j} = i * 5u + sg * 3u + ${j}u;
-    let b${j} = ${ld(sp, RT, '&wsm', `((t${j} >> 2u) & 3u) * ${rs}u + (t${j} & 3u) * ${cs}u`, col, `${stride}u`)};
-    ${mma(`c${j}`, 'a', `b${j}`)}`).join('\n')}
+    let b${j} = ${ld(sp, left ? LT : RT, '&wsm', `((t${j} >> 2u) & 3u) * ${rs}u + (t${j} & 3u) * ${cs}u`, col, `${stride}u`)};
+    ${left ? mma(`c${j}`, `b${j}`, 'bb') : mma(`c${j}`, 'a', `b${j}`)}`).join('\n')}
   }
 ${storeAccs(sp, 8)}`;
-  return { name: `sload-${col ? 'col' : 'row'}-s${stride}`, sp, mmas: ITER.sload * 8, memops: ITER.sload * 8, bytes: 512,
-    make: wg => wgsl(wg, 'i32', `${fillWsm(wg)}\n${body}`) };
+  return { name: `sload-${left ? 'left' : col ? 'col' : 'row'}-s${stride}`, sp, mmas: ITER.sload * 8, memops: ITER.sload * 8, bytes: 512,
+    make: wg => wgsl(wg, 'i32', `${fillWsm(wg)}\n${body}`, SLOAD_WORDS) };
 }
 function sstore(sp, stride) {
   // wsm as 64 rows x stride i32 = 4x4 tiles of 16x16; subgroup sg only touches tiles sg + nsg*k (no races).
@@ -189,8 +194,10 @@ const spellings = newc.err ? ['old'] : ['old', 'new'];
 cases.push(mmaReg(sp));
 for (const s of spellings) for (const col of [false, true]) cases.push(gload(s, col));
 for (const col of [false, true]) cases.push(gload(sp, col, 4));
-for (const [col, stride] of [[false, 64], [false, 80], [true, 128], [true, 144]]) cases.push(sload(sp, col, stride));
-cases.push(sstore(sp, 64), sstore(sp, 72), vec4Stage(sp));
+// Row-major right (V in the attention kernel), left (P; or K as the left operand), column-major right (K).
+for (const [col, stride] of [[false, 64], [false, 80], [false, 128], [false, 144], [true, 128], [true, 144]]) cases.push(sload(sp, col, stride));
+for (const stride of [64, 80, 144]) cases.push(sload(sp, false, stride, true));
+cases.push(sstore(sp, 64), sstore(sp, 72), sstore(sp, 136), vec4Stage(sp));
 
 // ---- buffers ----
 const SRC_BYTES = 64 << 20, OUT_BYTES = 512 << 10;

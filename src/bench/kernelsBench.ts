@@ -194,7 +194,7 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
           }
         }
         const touched = new Set(units.map((u) => u.chunk)).size
-        add({ key: `shared ${label} S=${S} B=${B}`, kv: fmt, ms, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: Math.sqrt(e2 / n2), errNote: "2 units × 2 stacked rows, partials over one chunk", note: `${plan.kernel} kernel, ${units.length} units, ${plan.variant.rowsPerThread * 16}-row tiles, ${plan.splits} splits, ${plan.workgroups} workgroups` })
+        add({ key: `shared ${label} S=${S} B=${B}`, kv: fmt, ms, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: Math.sqrt(e2 / n2), errNote: "2 units × 2 stacked rows, partials over one chunk", note: `${plan.kernel} kernel, ${units.length} units, ${plan.rowTile}-row tiles, ${plan.splits} splits, ${plan.workgroups} workgroups` })
         if (K === N) denseOut = await gpuOps.readF32(gpu, out, B * Hq * D)
         if (want("moska")) add({ key: `moska ${label} S=${S} B=${B}`, kv: fmt, ms: await timePasses(gpu, [router.pass, ...plan.passes, merge]), bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: null, errNote: "router + shared + merge; host bucketing of the router's choice not timed" })
         for (const x of [router.out, plan.po, plan.pl, out, lse]) x.destroy()

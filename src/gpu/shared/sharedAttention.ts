@@ -18,9 +18,11 @@ const int8Wide = (meanRows: number, staged: boolean): boolean => {
 }
 
 /**
- * Options of the narrow int8 kernel: K/V staged through workgroup memory with the next tile prefetched
- * and padded S/O rows where the device has the workgroup memory for it, else the unstaged kernel.
- * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=0|1,
+ * Options of the narrow int8 kernel: K/V staged through workgroup memory with padded S/O rows and 64-row
+ * tiles where the device has the workgroup memory for it, else the unstaged kernel. Prefetching the next
+ * tile into registers and 32-row tiles were not faster on the H200 (docs/kernels-h200.md, sweeps 7-9).
+ * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=1,
+ * MOSKA_SHARED_INT8_ROWS=32|64, MOSKA_SHARED_INT8_ST=1 (Sᵀ = K·Qᵀ),
  * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SGM_SPELLING=legacy.
  */
 const int8Options = (gpu: GpuContext): SharedInt8Options => {
@@ -28,9 +30,11 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   const spelling = env.MOSKA_SGM_SPELLING === "legacy" ? "legacy" : gpu.sgmSpelling
   const oStride = Number(env.MOSKA_SHARED_INT8_OSTRIDE ?? 136)
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH !== "0", oStride }
+  const forcedRows = env.MOSKA_SHARED_INT8_ROWS
+  const rows = forcedRows === "32" ? 32 : 64
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1" }
   const fits = sharedInt8WorkgroupBytes(staged) <= gpu.limits.maxComputeWorkgroupStorageSize
-  return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false } : staged
+  return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64 } : staged
 }
 
 /** The query rows (global row index b·Hq + hq) stacked onto one (chunk, KV head) unit. */
@@ -69,20 +73,27 @@ export interface SharedPlan {
   readonly slots: number
   readonly variant: SharedVariant
   readonly workgroups: number
+  /** Stacked rows per work item. */
+  readonly rowTile: number
   /** Which kernel runs: f32 math (SIMT) or int8 subgroup matrices (tensor cores). */
   readonly kernel: string
 }
 
 /** Tile variant and key splits the host will use for `job` (so callers can size partial buffers first). */
-export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean; wide: boolean } => {
+export const sharedShape = (
+  gpu: GpuContext,
+  job: Omit<SharedJob, "q" | "out">,
+): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean; wide: boolean; rowTile: number; i8: SharedInt8Options } => {
   const { kv, chunkTokens: C, units } = job
   const D = kv.dim
   const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
   const meanRows = units.length === 0 ? 0 : totalRows / units.length
-  // The int8 tensor-core kernel always works on 64-row × 64-key tiles (the RI = 4 item layout).
+  // The int8 tensor-core kernels work on 64-key tiles of 32 or 64 rows (wide: 128 keys × 64 rows).
   const mma = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined
+  const i8 = int8Options(gpu)
+  const wide = mma && int8Wide(meanRows, i8.stage === "kv")
   const RI: 1 | 4 = mma ? 4 : (job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1))
-  const RT = 16 * RI
+  const RT = mma && !wide ? i8.rows : 16 * RI
   const wgLimit = gpu.limits.maxComputeWorkgroupStorageSize
   const dk: 16 | 32 = D % 32 === 0 && sharedWorkgroupBytes({ dim: D, format: kv.format, rowsPerThread: RI, dk: 32 }) <= wgLimit ? 32 : 16
   const variant: SharedVariant = { dim: D, format: kv.format, rowsPerThread: RI, dk }
@@ -90,10 +101,9 @@ export const sharedShape = (gpu: GpuContext, job: Omit<SharedJob, "q" | "out">):
   const tiles = units.reduce((a, u) => a + Math.ceil(u.rows.length / RT), 0)
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
-  const wide = mma && int8Wide(meanRows, int8Options(gpu).stage === "kv")
   const KT = wide ? INT8_WIDE_KEY_TILE : SHARED_KEY_TILE
   const splitKeys = Math.ceil(Math.ceil(C / splits) / KT) * KT
-  return { variant, splits, splitKeys, rows: totalRows, mma, wide }
+  return { variant, splits, splitKeys, rows: totalRows, mma, wide, rowTile: RT, i8 }
 }
 
 /**
@@ -105,9 +115,8 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
   const D = kv.dim
   const nChunks = Math.ceil(S / C)
-  const { variant, splits, splitKeys, mma, wide } = sharedShape(gpu, job)
+  const { variant, splits, splitKeys, mma, wide, rowTile: RT, i8 } = sharedShape(gpu, job)
   const RI = variant.rowsPerThread
-  const RT = 16 * RI
   const dk = variant.dk
 
   const rowList: number[] = []
@@ -137,7 +146,6 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   })
   const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
   const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
-  const i8 = int8Options(gpu)
   const stage = mma && !wide ? i8.stage : "none"
   const B = !mma ? SHARED_BINDINGS : stage === "kv" ? SHARED_INT8_STAGE_KV_BINDINGS : SHARED_INT8_BINDINGS
   const pipeline = mma
@@ -171,5 +179,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, kernel: !mma ? "f32" : wide ? "int8-mma-wide" : stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !mma ? "f32" : wide ? "int8-mma-wide" : stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
 }

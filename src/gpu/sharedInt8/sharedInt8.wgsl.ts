@@ -51,20 +51,25 @@ export interface SharedInt8Options {
   readonly prefetch: boolean
   /** Row stride (i32 words) of the O tile in workgroup memory: 128 + 8 (default) or + 4, against bank conflicts. */
   readonly oStride: number
+  /** Stacked rows per workgroup: 64 (four 16-row blocks) or 32 (two; for units with few rows). */
+  readonly rows: 32 | 64
+  /** Compute Sᵀ = K·Qᵀ (K as a row-major left matrix) instead of S = Q·Kᵀ (K column-major). */
+  readonly transposeS: boolean
 }
 
 /** Row stride (i32 words) of the S tile in workgroup memory (64 + 8: rows start 8 banks apart). */
 export const INT8_S_STRIDE = 72
 
 /** Workgroup memory of the narrow kernel for these options, in bytes. */
-export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" | "oStride">): number => {
+export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" | "oStride" | "rows" | "transposeS">): number => {
   const D = INT8_DIM
-  const RT = INT8_ROW_TILE
+  const RT = opts.rows
   const KT = INT8_KEY_TILE
   const stageBytes = opts.stage === "kv" ? KT * INT8_STAGE_STRIDE : 0
   const oStride = opts.stage === "kv" ? opts.oStride : D
   const sStride = opts.stage === "kv" ? INT8_S_STRIDE : KT
-  return Math.max(RT * D, stageBytes) + 4 * RT * Math.max(oStride, sStride) + RT * KT + 4 * (2 * KT + 2 * RT)
+  const small = RT * KT + 4 * (2 * KT + 2 * RT)
+  return Math.max(RT * D, stageBytes) + 4 * Math.max(RT * oStride, (opts.transposeS ? KT : RT) * sStride) + small
 }
 
 /**
@@ -86,24 +91,39 @@ export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" |
  */
 export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string => {
   const D = INT8_DIM
-  const RT = INT8_ROW_TILE
+  const RT = opts.rows
+  const RB = RT / 16
+  // Softmax role: TPR invocations per row, each over KPT keys in NG groups of 4.
+  const TPR = 128 / RT
   const KT = INT8_KEY_TILE
+  const KPT = KT / TPR
+  const NG = KPT / 4
   const KS = kvHeads * D
   const SST = INT8_STAGE_STRIDE
   const sp = opts.spelling
+  const xor = (v: string): string => (TPR === 4 ? `${v} = max(${v}, subgroupShuffleXor(${v}, 1u));\n      ${v} = max(${v}, subgroupShuffleXor(${v}, 2u));` : `${v} = max(${v}, subgroupShuffleXor(${v}, 1u));`)
   const st = opts.stage === "kv"
   const SS = st ? INT8_S_STRIDE : KT
   const OS = st ? opts.oStride : D
   const pre = st && opts.prefetch
+  // Per-row and per-key code is emitted unrolled with constant indices, so o[] and sc[] cannot end up
+  // in local memory on a compiler that only partly unrolls (the H200's driver timed the same either way).
+  const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
   const left = "subgroup_matrix_left<i8, 32, 16>"
   const right = "subgroup_matrix_right<i8, 16, 32>"
-  const qm = Array.from({ length: 16 }, (_, i) => `  let qm${i} = ${sgmLoad(sp, left, "&qb", `${(i % 4) * 16}u * D + ${Math.floor(i / 4) * 32}u`, false, "D")};`).join("\n")
+  // Q matrices: left (rows × head dims) for S = Q·Kᵀ, or right (head dims × rows, i.e. Q read
+  // column-major) for Sᵀ = K·Qᵀ, where K is a row-major left matrix (key rows are contiguous).
+  const tr = opts.transposeS
+  const qm = Array.from({ length: 4 * RB }, (_, i) => `  let qm${i} = ${sgmLoad(sp, tr ? right : left, "&qb", `${(i % RB) * 16}u * D + ${Math.floor(i / RB) * 32}u`, tr, "D")};`).join("\n")
   const sMma = Array.from({ length: 4 }, (_, d) => {
-    const b = st ? sgmLoad(sp, right, "&qb", `sg * 16u * SST + ${d * 32}u`, true, "SST") : sgmLoad(sp, right, "&k", `kbase + (k0 + sg * 16u) * KS + ${d * 32}u`, true, "KS")
+    const kType = tr ? left : right
+    const b = st ? sgmLoad(sp, kType, "&qb", `sg * 16u * SST + ${d * 32}u`, !tr, "SST") : sgmLoad(sp, kType, "&k", `kbase + (k0 + sg * 16u) * KS + ${d * 32}u`, !tr, "KS")
     const lines = [`      let b${d} = ${b};`]
-    for (let rb = 0; rb < 4; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(qm${d * 4 + rb}, b${d}, c${rb});`)
+    for (let rb = 0; rb < RB; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(${tr ? `b${d}, qm${d * RB + rb}` : `qm${d * RB + rb}, b${d}`}, c${rb});`)
     return lines.join("\n")
   }).join("\n")
+  // Where score (row r, key) sits in workgroup memory: S rows, or Sᵀ rows (one per key).
+  const sAt = (key: string): string => (tr ? `big[${key} * SS + r]` : `big[r * SS + ${key}]`)
   const vLoad = (j0: string, plus: string): string =>
     st ? sgmLoad(sp, right, "&qb", `${j0} * SST + sg * 32u${plus}`, false, "SST") : sgmLoad(sp, right, "&v", `kbase + (k0 + ${j0}) * KS + sg * 32u${plus}`, false, "KS")
   // Staging: invocation t moves 16-byte column t % 8 of keys t / 8 + 16j (j < 4) of a 64-key tile.
@@ -119,6 +139,15 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const nextK = pre ? `    if (k0 + KT < nkeys) { ${fetch("kr", "k", "k0 + KT")} }\n` : ""
   const stageV = !st ? "" : pre ? `    ${put("vr")}\n    if (k0 + KT < nkeys) { ${fetch("vr", "v", "k0 + KT")} }\n` : `    ${fetch("vr", "v", "k0")}\n    ${put("vr")}\n`
   const qbWords = Math.max((RT * D) / 4, st ? (KT * SST) / 4 : 0)
+  // P rows of 64 bytes. 80-byte rows (faster matrix loads in bench/sgm-ops-probe.mjs) made the whole
+  // kernel 27% slower on the H200 (docs/kernels-h200.md, sweep 11), so they are not used.
+  const PST = KT
+  const skw = (k: string): string => `skw[${k}]`
+  const svw = (k: string): string => `svw[${k}]`
+  const wrSkw = (k: string, v: string): string => `skw[${k}] = ${v};`
+  const wrSvw = (k: string, v: string): string => `svw[${k}] = ${v};`
+  const apw = (r: string): string => `apw[${r}]`
+  const wrApw = (r: string, a: string, b: string): string => `apw[${r}] = vec2<f32>(${a}, ${b});`
   const store = (off: string, m: string, stride: string): string => `${sgmStore(sp, "&big", off, m, false, stride)};`
   return /* wgsl */ `
 enable subgroups;
@@ -133,8 +162,8 @@ const SS: u32 = ${SS}u;
 const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
 var<workgroup> qb: array<i32, ${qbWords}>;
-var<workgroup> big: array<i32, ${RT * Math.max(SS, OS)}>;
-var<workgroup> pb: array<i32, ${(RT * KT) / 4}>;
+var<workgroup> big: array<i32, ${Math.max(RT * OS, (tr ? KT : RT) * SS)}>;
+var<workgroup> pb: array<i32, ${(RT * PST) / 4}>;
 var<workgroup> skw: array<f32, ${KT}>;
 var<workgroup> svw: array<f32, ${KT}>;
 // Per row: (softmax correction, P scale) of the current tile; (l, m) at the end.
@@ -158,19 +187,19 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   let slot0 = items[it + 5u];
 ${st ? "  var kr0: vec4<u32>; var kr1: vec4<u32>; var kr2: vec4<u32>; var kr3: vec4<u32>;\n  var vr0: vec4<u32>; var vr1: vec4<u32>; var vr2: vec4<u32>; var vr3: vec4<u32>;" : ""}
 ${pre ? `  ${fetch("kr", "k", "0u")}\n  ${fetch("vr", "v", "0u")}` : ""}
-  // Softmax / quantization role: row r, half hf of its keys (or of its head dims).
-  let r = t / 2u;
-  let hf = t % 2u;
+  // Softmax / quantization role: row r, part hf of its keys (or of its head dims), ${TPR} invocations per row.
+  let r = t / ${TPR}u;
+  let hf = t % ${TPR}u;
   var sr = 0.0;
   {
     var amax = 0.0;
-    let qbase = rows[row0 + min(r, nrows - 1u)] * D + hf * 64u;
-    for (var i = 0u; i < 64u; i++) { amax = max(amax, abs(q[qbase + i])); }
-    amax = max(amax, subgroupShuffleXor(amax, 1u));
+    let qbase = rows[row0 + min(r, nrows - 1u)] * D + hf * ${D / TPR}u;
+    for (var i = 0u; i < ${D / TPR}u; i++) { amax = max(amax, abs(q[qbase + i])); }
+    ${xor("amax")}
     let inv = select(0.0, 127.0 / amax, amax > 0.0 && r < nrows);
-    for (var w = 0u; w < 16u; w++) {
+    for (var w = 0u; w < ${D / TPR / 4}u; w++) {
       let b = qbase + 4u * w;
-      qb[r * (D / 4u) + hf * 16u + w] = packQ(q[b] * inv, q[b + 1u] * inv, q[b + 2u] * inv, q[b + 3u] * inv);
+      qb[r * (D / 4u) + hf * ${D / TPR / 4}u + w] = packQ(q[b] * inv, q[b + 1u] * inv, q[b + 2u] * inv, q[b + 3u] * inv);
     }
     sr = select(0.0, amax / 127.0 * params.scale, r < nrows);
   }
@@ -179,118 +208,60 @@ ${qm}
 ${st ? "  workgroupBarrier();\n" : ""}  var mrun = NEG;
   var lrun = 0.0;
   var o: array<f32, ${RT}>;
-  for (var i = 0u; i < RT; i++) { o[i] = 0.0; }
+${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
   let kbase = (key0 * params.Hkv + h) * D;
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
     if (t < KT) {
       let kr = params.srow0 + (key0 + min(k0 + t, nkeys - 1u)) * params.Hkv + h;
-      skw[t] = ks[kr];
-      svw[t] = vs[kr];
+      ${wrSkw("t", "ks[kr]")}
+      ${wrSvw("t", "vs[kr]")}
     }
 ${stageK}    workgroupBarrier();
 ${nextK}    {
-      var c0 = subgroup_matrix_result<i32, 16, 16>();
-      var c1 = subgroup_matrix_result<i32, 16, 16>();
-      var c2 = subgroup_matrix_result<i32, 16, 16>();
-      var c3 = subgroup_matrix_result<i32, 16, 16>();
+${Array.from({ length: RB }, (_, rb) => `      var c${rb} = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
 ${sMma}
-      ${store("0u * SS + sg * 16u", "c0", "SS")}
-      ${store("16u * SS + sg * 16u", "c1", "SS")}
-      ${store("32u * SS + sg * 16u", "c2", "SS")}
-      ${store("48u * SS + sg * 16u", "c3", "SS")}
+${Array.from({ length: RB }, (_, rb) => `      ${tr ? store(`sg * 16u * SS + ${rb * 16}u`, `c${rb}`, "SS") : store(`${rb * 16}u * SS + sg * 16u`, `c${rb}`, "SS")}`).join("\n")}
     }
     workgroupBarrier();
     {
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
-      var sc: array<f32, 32>;
+      var sc: array<f32, ${KPT}>;
       var mx = NEG;
-      for (var g = 0u; g < 8u; g++) {
-        let gg = (g + r) % 8u;
-        for (var e = 0u; e < 4u; e++) {
-          let key = hf * 32u + gg * 4u + e;
-          var s = f32(big[r * SS + key]) * sr * skw[key];
-          if (k0 + key >= nkeys) { s = NEG; }
-          sc[g * 4u + e] = s;
-          mx = max(mx, s);
-        }
-      }
-      mx = max(mx, subgroupShuffleXor(mx, 1u));
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(f32(${sAt("key")}) * sr * ${skw("key")}, NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
+      ${xor("mx")}
       let mn = max(mrun, mx);
       let alpha = exp(mrun - mn);
       mrun = mn;
       lrun *= alpha;
       var pmax = 0.0;
-      for (var g = 0u; g < 8u; g++) {
-        let gg = (g + r) % 8u;
-        for (var e = 0u; e < 4u; e++) {
-          let p = exp(sc[g * 4u + e] - mn);
-          lrun += p;
-          let pv = p * svw[hf * 32u + gg * 4u + e];
-          sc[g * 4u + e] = pv;
-          pmax = max(pmax, pv);
-        }
-      }
-      pmax = max(pmax, subgroupShuffleXor(pmax, 1u));
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = exp(sc[${g * 4 + e}] - mn); lrun += p; let pv = p * ${svw(`kb + ${e}u`)}; sc[${g * 4 + e}] = pv; pmax = max(pmax, pv); }`)}\n      }`)}
+      ${xor("pmax")}
       let inv = select(0.0, 127.0 / pmax, pmax > 0.0);
-      for (var g = 0u; g < 8u; g++) {
-        let gg = (g + r) % 8u;
-        pb[r * (KT / 4u) + hf * 8u + gg] = packQ(sc[g * 4u] * inv, sc[g * 4u + 1u] * inv, sc[g * 4u + 2u] * inv, sc[g * 4u + 3u] * inv);
-      }
-      if (hf == 0u) { apw[r] = vec2<f32>(alpha, pmax / 127.0); }
+${unroll(NG, (g) => `      pb[r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG}u] = packQ(sc[${4 * g}] * inv, sc[${4 * g + 1}] * inv, sc[${4 * g + 2}] * inv, sc[${4 * g + 3}] * inv);`)}
+      if (hf == 0u) { ${wrApw("r", "alpha", "pmax / 127.0")} }
     }
 ${stageV}    workgroupBarrier();
     {
-      var c00 = subgroup_matrix_result<i32, 16, 16>();
-      var c01 = subgroup_matrix_result<i32, 16, 16>();
-      var c10 = subgroup_matrix_result<i32, 16, 16>();
-      var c11 = subgroup_matrix_result<i32, 16, 16>();
-      var c20 = subgroup_matrix_result<i32, 16, 16>();
-      var c21 = subgroup_matrix_result<i32, 16, 16>();
-      var c30 = subgroup_matrix_result<i32, 16, 16>();
-      var c31 = subgroup_matrix_result<i32, 16, 16>();
+${Array.from({ length: RB }, (_, rb) => `      var c${rb}0 = subgroup_matrix_result<i32, 16, 16>();\n      var c${rb}1 = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
       for (var j0 = 0u; j0 < KT; j0 += 32u) {
         let b0 = ${vLoad("j0", "")};
         let b1 = ${vLoad("j0", " + 16u")};
-        let a0 = ${sgmLoad(sp, left, "&pb", "0u * KT + j0", false, "KT")};
-        let a1 = ${sgmLoad(sp, left, "&pb", "16u * KT + j0", false, "KT")};
-        let a2 = ${sgmLoad(sp, left, "&pb", "32u * KT + j0", false, "KT")};
-        let a3 = ${sgmLoad(sp, left, "&pb", "48u * KT + j0", false, "KT")};
-        c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
-        c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
-        c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
-        c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
-        c20 = subgroupMatrixMultiplyAccumulate(a2, b0, c20);
-        c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
-        c30 = subgroupMatrixMultiplyAccumulate(a3, b0, c30);
-        c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
+${Array.from({ length: RB }, (_, rb) => `        let a${rb} = ${sgmLoad(sp, left, "&pb", `${rb * 16 * PST}u + j0`, false, `${PST}u`)};`).join("\n")}
+${Array.from({ length: RB }, (_, rb) => `        c${rb}0 = subgroupMatrixMultiplyAccumulate(a${rb}, b0, c${rb}0);\n        c${rb}1 = subgroupMatrixMultiplyAccumulate(a${rb}, b1, c${rb}1);`).join("\n")}
       }
       let ob = sg * 32u;
-      ${store("0u * OS + ob", "c00", "OS")}
-      ${store("0u * OS + ob + 16u", "c01", "OS")}
-      ${store("16u * OS + ob", "c10", "OS")}
-      ${store("16u * OS + ob + 16u", "c11", "OS")}
-      ${store("32u * OS + ob", "c20", "OS")}
-      ${store("32u * OS + ob + 16u", "c21", "OS")}
-      ${store("48u * OS + ob", "c30", "OS")}
-      ${store("48u * OS + ob + 16u", "c31", "OS")}
+${Array.from({ length: RB }, (_, rb) => `      ${store(`${rb * 16}u * OS + ob`, `c${rb}0`, "OS")}\n      ${store(`${rb * 16}u * OS + ob + 16u`, `c${rb}1`, "OS")}`).join("\n")}
     }
     workgroupBarrier();
-    for (var i = 0u; i < RT; i++) {
-      let f = apw[i];
-      o[i] = fma(o[i], f.x, f.y * f32(big[i * OS + t]));
-    }
-    workgroupBarrier();
+${unroll(RT, (i) => `    { let f = ${apw(`${i}u`)}; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[${i}u * OS + t])); }`)}
+    // No barrier here: the next tile's first barrier orders these reads before its S stores into big.
   }
-  let lt = lrun + subgroupShuffleXor(lrun, 1u);
-  if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
   workgroupBarrier();
-  for (var i = 0u; i < RT; i++) {
-    if (i < nrows) {
-      let lm = apw[i];
-      po[(slot0 + i) * D + t] = select(0.0, o[i] / lm.x, lm.x > 0.0);
-      if (t == 0u) { pl[slot0 + i] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); }
-    }
-  }
+  var lt = lrun + subgroupShuffleXor(lrun, 1u);
+${TPR === 4 ? "  lt += subgroupShuffleXor(lt, 2u);" : ""}
+  if (hf == 0u) { ${wrApw("r", "lt", "mrun")} }
+  workgroupBarrier();
+${unroll(RT, (i) => `  if (${i}u < nrows) { let lm = ${apw(`${i}u`)}; po[(slot0 + ${i}u) * D + t] = select(0.0, o[${i}] / lm.x, lm.x > 0.0); if (t == 0u) { pl[slot0 + ${i}u] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } }`)}
 }
 `
 }

@@ -3,26 +3,14 @@ import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
 import { SHARED_INT8_BINDINGS, SHARED_INT8_STAGE_KV_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
-import { INT8_WIDE_KEY_TILE, sharedInt8WideWgsl } from "../sharedInt8/sharedInt8Wide.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
-
-/**
- * Which int8 tensor-core kernel: "wide" (8 subgroups, 128-key tiles, K/V matrix-loaded from storage) or
- * "narrow" (4 subgroups, 64-key tiles). Narrow when it can stage K/V through workgroup memory; without
- * staging, wide was faster with several 64-row tiles per unit on the H200 (docs/kernels-h200.md, runs 5-6).
- * `MOSKA_SHARED_INT8_KERNEL=wide|narrow` forces one.
- */
-const int8Wide = (meanRows: number, staged: boolean): boolean => {
-  const forced = process.env.MOSKA_SHARED_INT8_KERNEL
-  return forced === "wide" || (forced !== "narrow" && !staged && meanRows > 64)
-}
 
 /**
  * Options of the narrow int8 kernel: K/V staged through workgroup memory with padded S/O rows and 64-row
  * tiles where the device has the workgroup memory for it, else the unstaged kernel. Prefetching the next
  * tile into registers and 32-row tiles were not faster on the H200 (docs/kernels-h200.md, sweeps 7-9).
  * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=1,
- * MOSKA_SHARED_INT8_ROWS=32|64, MOSKA_SHARED_INT8_ST=1 (Sᵀ = K·Qᵀ),
+ * MOSKA_SHARED_INT8_ROWS=32|64, MOSKA_SHARED_INT8_ST=1 (Sᵀ = K·Qᵀ), MOSKA_SHARED_INT8_PSTRIDE=80,
  * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SGM_SPELLING=legacy.
  */
 const int8Options = (gpu: GpuContext): SharedInt8Options => {
@@ -32,9 +20,10 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
   const forcedRows = env.MOSKA_SHARED_INT8_ROWS
   const rows = forcedRows === "32" ? 32 : 64
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1" }
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64 }
   const fits = sharedInt8WorkgroupBytes(staged) <= gpu.limits.maxComputeWorkgroupStorageSize
-  return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64 } : staged
+  if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${gpu.limits.maxComputeWorkgroupStorageSize}`)
+  return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64, pStride: 64 } : staged
 }
 
 /** The query rows (global row index b·Hq + hq) stacked onto one (chunk, KV head) unit. */
@@ -83,17 +72,16 @@ export interface SharedPlan {
 export const sharedShape = (
   gpu: GpuContext,
   job: Omit<SharedJob, "q" | "out">,
-): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean; wide: boolean; rowTile: number; i8: SharedInt8Options } => {
+): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean; rowTile: number; i8: SharedInt8Options } => {
   const { kv, chunkTokens: C, units } = job
   const D = kv.dim
   const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
   const meanRows = units.length === 0 ? 0 : totalRows / units.length
-  // The int8 tensor-core kernels work on 64-key tiles of 32 or 64 rows (wide: 128 keys × 64 rows).
+  // The int8 tensor-core kernel works on 64-key tiles of 64 (or 32) rows.
   const mma = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined
   const i8 = int8Options(gpu)
-  const wide = mma && int8Wide(meanRows, i8.stage === "kv")
   const RI: 1 | 4 = mma ? 4 : (job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1))
-  const RT = mma && !wide ? i8.rows : 16 * RI
+  const RT = mma ? i8.rows : 16 * RI
   const wgLimit = gpu.limits.maxComputeWorkgroupStorageSize
   const dk: 16 | 32 = D % 32 === 0 && sharedWorkgroupBytes({ dim: D, format: kv.format, rowsPerThread: RI, dk: 32 }) <= wgLimit ? 32 : 16
   const variant: SharedVariant = { dim: D, format: kv.format, rowsPerThread: RI, dk }
@@ -101,9 +89,8 @@ export const sharedShape = (
   const tiles = units.reduce((a, u) => a + Math.ceil(u.rows.length / RT), 0)
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
-  const KT = wide ? INT8_WIDE_KEY_TILE : SHARED_KEY_TILE
-  const splitKeys = Math.ceil(Math.ceil(C / splits) / KT) * KT
-  return { variant, splits, splitKeys, rows: totalRows, mma, wide, rowTile: RT, i8 }
+  const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
+  return { variant, splits, splitKeys, rows: totalRows, mma, rowTile: RT, i8 }
 }
 
 /**
@@ -115,7 +102,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
   const D = kv.dim
   const nChunks = Math.ceil(S / C)
-  const { variant, splits, splitKeys, mma, wide, rowTile: RT, i8 } = sharedShape(gpu, job)
+  const { variant, splits, splitKeys, mma, rowTile: RT, i8 } = sharedShape(gpu, job)
   const RI = variant.rowsPerThread
   const dk = variant.dk
 
@@ -146,12 +133,10 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   })
   const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
   const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
-  const stage = mma && !wide ? i8.stage : "none"
+  const stage = mma ? i8.stage : "none"
   const B = !mma ? SHARED_BINDINGS : stage === "kv" ? SHARED_INT8_STAGE_KV_BINDINGS : SHARED_INT8_BINDINGS
   const pipeline = mma
-    ? wide
-      ? await gpuOps.pipeline(gpu, `shared-int8-mma-wide:${Hkv}:${i8.spelling}`, B, sharedInt8WideWgsl(Hkv, i8.spelling))
-      : await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, sharedInt8Wgsl(Hkv, i8))
+    ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, sharedInt8Wgsl(Hkv, i8))
     : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = B.layout(gpu.device)
@@ -179,5 +164,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !mma ? "f32" : wide ? "int8-mma-wide" : stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !mma ? "f32" : stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
 }

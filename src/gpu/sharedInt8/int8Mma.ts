@@ -3,7 +3,7 @@ import type { GpuKv } from "../kvBuffers.js"
 import { INT8_DIM, sharedInt8WorkgroupBytes } from "./sharedInt8.wgsl.js"
 
 /** Workgroup memory of the smallest int8 tensor-core kernel (unstaged), in bytes. */
-export const INT8_WORKGROUP_BYTES = sharedInt8WorkgroupBytes({ stage: "none", oStride: INT8_DIM, rows: 64, transposeS: false })
+export const INT8_WORKGROUP_BYTES = sharedInt8WorkgroupBytes({ stage: "none", oStride: INT8_DIM, rows: 64, transposeS: false, pStride: 64 })
 
 /**
  * Why the int8 tensor-core path cannot run for this KV on this device, or undefined when it can:

@@ -32,8 +32,6 @@ export const SHARED_INT8_STAGE_KV_BINDINGS = defineBindings({
   params: "uniform",
 })
 
-/** Stacked rows per workgroup (four 16-row matrix tiles). */
-export const INT8_ROW_TILE = 64
 /** Keys per tile (four subgroups × 16 key columns). */
 export const INT8_KEY_TILE = 64
 /** Head dim the kernel is written for (one column per invocation in the rescale step). */
@@ -55,20 +53,22 @@ export interface SharedInt8Options {
   readonly rows: 32 | 64
   /** Compute Sᵀ = K·Qᵀ (K as a row-major left matrix) instead of S = Q·Kᵀ (K column-major). */
   readonly transposeS: boolean
+  /** Row stride of the i8 P tile in bytes: 64 (unpadded) or 80. */
+  readonly pStride: 64 | 80
 }
 
 /** Row stride (i32 words) of the S tile in workgroup memory (64 + 8: rows start 8 banks apart). */
 export const INT8_S_STRIDE = 72
 
 /** Workgroup memory of the narrow kernel for these options, in bytes. */
-export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" | "oStride" | "rows" | "transposeS">): number => {
+export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" | "oStride" | "rows" | "transposeS" | "pStride">): number => {
   const D = INT8_DIM
   const RT = opts.rows
   const KT = INT8_KEY_TILE
   const stageBytes = opts.stage === "kv" ? KT * INT8_STAGE_STRIDE : 0
   const oStride = opts.stage === "kv" ? opts.oStride : D
   const sStride = opts.stage === "kv" ? INT8_S_STRIDE : KT
-  const small = RT * KT + 4 * (2 * KT + 2 * RT)
+  const small = RT * opts.pStride + 4 * (2 * KT + 2 * RT)
   return Math.max(RT * D, stageBytes) + 4 * Math.max(RT * oStride, (opts.transposeS ? KT : RT) * sStride) + small
 }
 
@@ -82,11 +82,13 @@ export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" |
  *   tile (scale = row max / 127), since V's per-token scale cannot leave the key sum otherwise;
  * - O_tile = P·V on subgroup matrices into i32, then each invocation (one output column) rescales
  *   its 64 f32 accumulators by the softmax correction and adds the dequantized tile.
- * `stage: "kv"`: K and V tiles are read with coalesced 16-byte loads (optionally one phase ahead,
- * in registers) and written to workgroup memory with 144-byte rows; the matrix loads read them there,
- * and S/O are stored with padded rows (72 / oStride words). On the H200 a matrix load from storage costs
- * several times one from workgroup memory, and unpadded rows cost 2-4× in bank conflicts
- * (bench/sgm-ops-probe.mjs). "none" is the first version: K/V matrix-loaded from storage, rows unpadded.
+ * `stage: "kv"` (the default): K and V tiles are read with coalesced 16-byte loads (optionally one
+ * phase ahead, in registers) and written to workgroup memory with 144-byte rows; the matrix loads read
+ * them there, and S/O are stored with padded rows (72 / oStride words). On the H200 a column-major matrix
+ * load from storage costs ~8× one from padded workgroup memory and unpadded 64-word rows cost ~4× on
+ * stores (bench/sgm-ops-probe.mjs); staging made the kernel 1.8× faster (docs/kernels-h200.md).
+ * "none" is the first version (K/V matrix-loaded from storage, rows unpadded), kept for devices with
+ * less than 48 KiB of workgroup memory. The other options were timed and did not help on the H200.
  * Only for D = 128, subgroup size 32, and a device with i8 16×16×32 subgroup matrices.
  */
 export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string => {
@@ -139,15 +141,8 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const nextK = pre ? `    if (k0 + KT < nkeys) { ${fetch("kr", "k", "k0 + KT")} }\n` : ""
   const stageV = !st ? "" : pre ? `    ${put("vr")}\n    if (k0 + KT < nkeys) { ${fetch("vr", "v", "k0 + KT")} }\n` : `    ${fetch("vr", "v", "k0")}\n    ${put("vr")}\n`
   const qbWords = Math.max((RT * D) / 4, st ? (KT * SST) / 4 : 0)
-  // P rows of 64 bytes. 80-byte rows (faster matrix loads in bench/sgm-ops-probe.mjs) made the whole
-  // kernel 27% slower on the H200 (docs/kernels-h200.md, sweep 11), so they are not used.
-  const PST = KT
-  const skw = (k: string): string => `skw[${k}]`
-  const svw = (k: string): string => `svw[${k}]`
-  const wrSkw = (k: string, v: string): string => `skw[${k}] = ${v};`
-  const wrSvw = (k: string, v: string): string => `svw[${k}] = ${v};`
-  const apw = (r: string): string => `apw[${r}]`
-  const wrApw = (r: string, a: string, b: string): string => `apw[${r}] = vec2<f32>(${a}, ${b});`
+  // P row stride in bytes: 64, or 80 (its matrix loads were 3× faster in bench/sgm-ops-probe.mjs).
+  const PST = opts.pStride
   const store = (off: string, m: string, stride: string): string => `${sgmStore(sp, "&big", off, m, false, stride)};`
   return /* wgsl */ `
 enable subgroups;
@@ -213,8 +208,8 @@ ${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
     if (t < KT) {
       let kr = params.srow0 + (key0 + min(k0 + t, nkeys - 1u)) * params.Hkv + h;
-      ${wrSkw("t", "ks[kr]")}
-      ${wrSvw("t", "vs[kr]")}
+      skw[t] = ks[kr];
+      svw[t] = vs[kr];
     }
 ${stageK}    workgroupBarrier();
 ${nextK}    {
@@ -227,18 +222,18 @@ ${Array.from({ length: RB }, (_, rb) => `      ${tr ? store(`sg * 16u * SS + ${r
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
       var sc: array<f32, ${KPT}>;
       var mx = NEG;
-${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(f32(${sAt("key")}) * sr * ${skw("key")}, NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(f32(${sAt("key")}) * sr * skw[key], NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
       ${xor("mx")}
       let mn = max(mrun, mx);
       let alpha = exp(mrun - mn);
       mrun = mn;
       lrun *= alpha;
       var pmax = 0.0;
-${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = exp(sc[${g * 4 + e}] - mn); lrun += p; let pv = p * ${svw(`kb + ${e}u`)}; sc[${g * 4 + e}] = pv; pmax = max(pmax, pv); }`)}\n      }`)}
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = exp(sc[${g * 4 + e}] - mn); lrun += p; let pv = p * svw[kb + ${e}u]; sc[${g * 4 + e}] = pv; pmax = max(pmax, pv); }`)}\n      }`)}
       ${xor("pmax")}
       let inv = select(0.0, 127.0 / pmax, pmax > 0.0);
 ${unroll(NG, (g) => `      pb[r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG}u] = packQ(sc[${4 * g}] * inv, sc[${4 * g + 1}] * inv, sc[${4 * g + 2}] * inv, sc[${4 * g + 3}] * inv);`)}
-      if (hf == 0u) { ${wrApw("r", "alpha", "pmax / 127.0")} }
+      if (hf == 0u) { apw[r] = vec2<f32>(alpha, pmax / 127.0); }
     }
 ${stageV}    workgroupBarrier();
     {
@@ -253,15 +248,15 @@ ${Array.from({ length: RB }, (_, rb) => `        c${rb}0 = subgroupMatrixMultipl
 ${Array.from({ length: RB }, (_, rb) => `      ${store(`${rb * 16}u * OS + ob`, `c${rb}0`, "OS")}\n      ${store(`${rb * 16}u * OS + ob + 16u`, `c${rb}1`, "OS")}`).join("\n")}
     }
     workgroupBarrier();
-${unroll(RT, (i) => `    { let f = ${apw(`${i}u`)}; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[${i}u * OS + t])); }`)}
+${unroll(RT, (i) => `    { let f = apw[${i}]; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[${i}u * OS + t])); }`)}
     // No barrier here: the next tile's first barrier orders these reads before its S stores into big.
   }
   workgroupBarrier();
   var lt = lrun + subgroupShuffleXor(lrun, 1u);
 ${TPR === 4 ? "  lt += subgroupShuffleXor(lt, 2u);" : ""}
-  if (hf == 0u) { ${wrApw("r", "lt", "mrun")} }
+  if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
   workgroupBarrier();
-${unroll(RT, (i) => `  if (${i}u < nrows) { let lm = ${apw(`${i}u`)}; po[(slot0 + ${i}u) * D + t] = select(0.0, o[${i}] / lm.x, lm.x > 0.0); if (t == 0u) { pl[slot0 + ${i}u] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } }`)}
+${unroll(RT, (i) => `  if (${i}u < nrows) { let lm = apw[${i}]; po[(slot0 + ${i}u) * D + t] = select(0.0, o[${i}] / lm.x, lm.x > 0.0); if (t == 0u) { pl[slot0 + ${i}u] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } }`)}
 }
 `
 }

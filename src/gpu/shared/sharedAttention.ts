@@ -2,7 +2,7 @@ import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
-import { SHARED_INT8_BINDINGS, SHARED_INT8_STAGE_KV_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
+import { SHARED_INT8_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
 
 /**
@@ -134,7 +134,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
   const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
   const stage = mma ? i8.stage : "none"
-  const B = !mma ? SHARED_BINDINGS : stage === "kv" ? SHARED_INT8_STAGE_KV_BINDINGS : SHARED_INT8_BINDINGS
+  const B = !mma ? SHARED_BINDINGS : stage === "kv" ? SHARED_BINDINGS : SHARED_INT8_BINDINGS
   const pipeline = mma
     ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, sharedInt8Wgsl(Hkv, i8))
     : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))

@@ -2,8 +2,9 @@ import { defineBindings } from "../bindings.js"
 import { sgmLoad, sgmStore, type SgmSpelling } from "./sgm.js"
 
 /**
- * Bindings of the int8 tensor-core shared attention: as the f32 kernel's, but K/V bound as
- * `array<i32>` because subgroup-matrix loads of i8 count offsets and strides in i8 elements.
+ * Bindings of the unstaged int8 tensor-core kernel: as the f32 kernel's, but K/V bound as `array<i32>`
+ * because it matrix-loads i8 from them. The staged kernel reads K/V as 16-byte vectors, with the f32
+ * kernel's bindings (`SHARED_BINDINGS`).
  */
 export const SHARED_INT8_BINDINGS = defineBindings({
   q: "read<f32>",
@@ -11,20 +12,6 @@ export const SHARED_INT8_BINDINGS = defineBindings({
   items: "read<u32>",
   k: "read<i32>",
   v: "read<i32>",
-  ks: "read<f32>",
-  vs: "read<f32>",
-  po: "rw<f32>",
-  pl: "rw<f32>",
-  params: "uniform",
-})
-
-/** Bindings when K and V are both staged through workgroup memory. */
-export const SHARED_INT8_STAGE_KV_BINDINGS = defineBindings({
-  q: "read<f32>",
-  rows: "read<u32>",
-  items: "read<u32>",
-  k: "read<vec4<u32>>",
-  v: "read<vec4<u32>>",
   ks: "read<f32>",
   vs: "read<f32>",
   po: "rw<f32>",

@@ -23,6 +23,8 @@ const variants: SharedInt8Options[] = [
   { ...base, transposeS: true },
   { ...base, stage: "none", oStride: 128 },
   { ...base, stage: "none", oStride: 128, transposeS: true, spelling: "legacy" },
+  { ...base, ablate: "softmax" },
+  { ...base, ablate: "stage" },
 ]
 
 describe("int8 shared-attention WGSL generator", () => {

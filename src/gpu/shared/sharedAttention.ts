@@ -5,13 +5,23 @@ import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
 import { SHARED_INT8_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
 
+/** Profiling-only phases the int8 kernel can leave out (MOSKA_SHARED_INT8_ABLATE). */
+const ABLATIONS = ["stage", "s", "softmax", "pv", "rescale"] as const
+const ablation = (v: string | undefined): { ablate?: (typeof ABLATIONS)[number] } => {
+  if (v === undefined) return {}
+  const a = ABLATIONS.find((x) => x === v)
+  if (a === undefined) throw new Error(`MOSKA_SHARED_INT8_ABLATE=${v}: want one of ${ABLATIONS.join(", ")}`)
+  return { ablate: a }
+}
+
 /**
  * Options of the narrow int8 kernel: K/V staged through workgroup memory with padded S/O rows and 64-row
  * tiles where the device has the workgroup memory for it, else the unstaged kernel. Prefetching the next
  * tile into registers and 32-row tiles were not faster on the H200 (docs/kernels-h200.md, sweeps 7-9).
  * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=1,
  * MOSKA_SHARED_INT8_ROWS=32|64, MOSKA_SHARED_INT8_ST=1 (Sᵀ = K·Qᵀ), MOSKA_SHARED_INT8_PSTRIDE=80,
- * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SGM_SPELLING=legacy.
+ * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SGM_SPELLING=legacy; for profiling only
+ * (wrong results) MOSKA_SHARED_INT8_ABLATE=stage|s|softmax|pv|rescale leaves one phase of the key loop out.
  */
 const int8Options = (gpu: GpuContext): SharedInt8Options => {
   const env = process.env
@@ -20,7 +30,7 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
   const forcedRows = env.MOSKA_SHARED_INT8_ROWS
   const rows = forcedRows === "32" ? 32 : 64
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64 }
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
   const fits = sharedInt8WorkgroupBytes(staged) <= gpu.limits.maxComputeWorkgroupStorageSize
   if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${gpu.limits.maxComputeWorkgroupStorageSize}`)
   return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64, pStride: 64 } : staged

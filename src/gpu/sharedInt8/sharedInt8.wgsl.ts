@@ -42,6 +42,8 @@ export interface SharedInt8Options {
   readonly transposeS: boolean
   /** Row stride of the i8 P tile in bytes: 64 (unpadded) or 80. */
   readonly pStride: 64 | 80
+  /** Profiling only, wrong results: leave out one phase of the key loop to time the others. */
+  readonly ablate?: "stage" | "s" | "softmax" | "pv" | "rescale"
 }
 
 /** Row stride (i32 words) of the S tile in workgroup memory (64 + 8: rows start 8 banks apart). */
@@ -95,6 +97,8 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const SS = st ? INT8_S_STRIDE : KT
   const OS = st ? opts.oStride : D
   const pre = st && opts.prefetch
+  // Profiling only (results are wrong): drop one phase of the key loop to time the rest.
+  const ab = opts.ablate
   // Per-row and per-key code is emitted unrolled with constant indices, so o[] and sc[] cannot end up
   // in local memory on a compiler that only partly unrolls (the H200's driver timed the same either way).
   const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
@@ -198,14 +202,14 @@ ${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
       skw[t] = ks[kr];
       svw[t] = vs[kr];
     }
-${stageK}    workgroupBarrier();
-${nextK}    {
+${ab === "stage" ? "" : stageK}    workgroupBarrier();
+${nextK}${ab === "s" ? "" : `    {
 ${Array.from({ length: RB }, (_, rb) => `      var c${rb} = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
 ${sMma}
 ${Array.from({ length: RB }, (_, rb) => `      ${tr ? store(`sg * 16u * SS + ${rb * 16}u`, `c${rb}`, "SS") : store(`${rb * 16}u * SS + sg * 16u`, `c${rb}`, "SS")}`).join("\n")}
     }
-    workgroupBarrier();
-    {
+`}    workgroupBarrier();
+${ab === "softmax" ? `${unroll(NG, (g) => `    pb[r * ${PST / 4}u + hf * ${NG}u + ${g}u] = 0x01010101;`)}\n    if (hf == 0u) { apw[r] = vec2<f32>(1.0, 0.001); }\n` : ""}    ${ab === "softmax" ? "if (false)" : ""} {
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
       var sc: array<f32, ${KPT}>;
       var mx = NEG;
@@ -222,8 +226,8 @@ ${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u
 ${unroll(NG, (g) => `      pb[r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG}u] = packQ(sc[${4 * g}] * inv, sc[${4 * g + 1}] * inv, sc[${4 * g + 2}] * inv, sc[${4 * g + 3}] * inv);`)}
       if (hf == 0u) { apw[r] = vec2<f32>(alpha, pmax / 127.0); }
     }
-${stageV}    workgroupBarrier();
-    {
+${ab === "stage" ? "" : stageV}    workgroupBarrier();
+    ${ab === "pv" ? "if (false)" : ""} {
 ${Array.from({ length: RB }, (_, rb) => `      var c${rb}0 = subgroup_matrix_result<i32, 16, 16>();\n      var c${rb}1 = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
       for (var j0 = 0u; j0 < KT; j0 += 32u) {
         let b0 = ${vLoad("j0", "")};
@@ -235,7 +239,7 @@ ${Array.from({ length: RB }, (_, rb) => `        c${rb}0 = subgroupMatrixMultipl
 ${Array.from({ length: RB }, (_, rb) => `      ${store(`${rb * 16}u * OS + ob`, `c${rb}0`, "OS")}\n      ${store(`${rb * 16}u * OS + ob + 16u`, `c${rb}1`, "OS")}`).join("\n")}
     }
     workgroupBarrier();
-${unroll(RT, (i) => `    { let f = apw[${i}]; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[${i}u * OS + t])); }`)}
+${ab === "rescale" ? "" : unroll(RT, (i) => `    { let f = apw[${i}]; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[${i}u * OS + t])); }`)}
     // No barrier here: the next tile's first barrier orders these reads before its S stores into big.
   }
   workgroupBarrier();

@@ -13,7 +13,7 @@ const declaredWorkgroupBytes = (wgsl: string): number => {
   return total
 }
 
-const base: SharedInt8Options = { stage: "kv", spelling: "template", prefetch: false, oStride: 136, rows: 64, transposeS: false, pStride: 64 }
+const base: SharedInt8Options = { stage: "kv", spelling: "template", prefetch: false, oStride: 136, rows: 64, transposeS: false, pStride: 64, threads: 128 }
 const variants: SharedInt8Options[] = [
   base,
   { ...base, prefetch: true },
@@ -24,6 +24,8 @@ const variants: SharedInt8Options[] = [
   { ...base, stage: "none", oStride: 128 },
   { ...base, stage: "none", oStride: 128, transposeS: true, spelling: "legacy" },
   { ...base, ablate: "softmax" },
+  { ...base, threads: 256 },
+  { ...base, threads: 256, prefetch: true, transposeS: true },
   { ...base, ablate: "stage" },
 ]
 

@@ -42,6 +42,8 @@ export interface SharedInt8Options {
   readonly transposeS: boolean
   /** Row stride of the i8 P tile in bytes: 64 (unpadded) or 80. */
   readonly pStride: 64 | 80
+  /** Invocations per workgroup: 128 (four subgroups over all rows) or 256 (eight: two row halves, half the registers each). */
+  readonly threads: 128 | 256
   /** Profiling only, wrong results: leave out one phase of the key loop to time the others. */
   readonly ablate?: "stage" | "s" | "softmax" | "pv" | "rescale"
 }
@@ -83,16 +85,20 @@ export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" |
 export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string => {
   const D = INT8_DIM
   const RT = opts.rows
-  const RB = RT / 16
+  const NT = opts.threads
+  // Subgroups 4g..4g+3 own row group g (RG rows, RBg row blocks); within it subgroup s % 4 owns key block / dim block s % 4.
+  const RG = RT / (NT / 128)
+  const RBg = RG / 16
   // Softmax role: TPR invocations per row, each over KPT keys in NG groups of 4.
-  const TPR = 128 / RT
+  const TPR = NT / RT
   const KT = INT8_KEY_TILE
   const KPT = KT / TPR
   const NG = KPT / 4
   const KS = kvHeads * D
   const SST = INT8_STAGE_STRIDE
   const sp = opts.spelling
-  const xor = (v: string): string => (TPR === 4 ? `${v} = max(${v}, subgroupShuffleXor(${v}, 1u));\n      ${v} = max(${v}, subgroupShuffleXor(${v}, 2u));` : `${v} = max(${v}, subgroupShuffleXor(${v}, 1u));`)
+  const lanes = [1, 2, 4].filter((m) => m < TPR)
+  const xor = (v: string): string => lanes.map((m) => `${v} = max(${v}, subgroupShuffleXor(${v}, ${m}u));`).join("\n      ")
   const st = opts.stage === "kv"
   const SS = st ? INT8_S_STRIDE : KT
   const OS = st ? opts.oStride : D
@@ -107,24 +113,26 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   // Q matrices: left (rows × head dims) for S = Q·Kᵀ, or right (head dims × rows, i.e. Q read
   // column-major) for Sᵀ = K·Qᵀ, where K is a row-major left matrix (key rows are contiguous).
   const tr = opts.transposeS
-  const qm = Array.from({ length: 4 * RB }, (_, i) => `  let qm${i} = ${sgmLoad(sp, tr ? right : left, "&qb", `${(i % RB) * 16}u * D + ${Math.floor(i / RB) * 32}u`, tr, "D")};`).join("\n")
+  const rowBlock = (rb: number): string => (NT === 128 ? `${rb}u` : `(grp * ${RBg}u + ${rb}u)`)
+  const qm = Array.from({ length: 4 * RBg }, (_, i) => `  let qm${i} = ${sgmLoad(sp, tr ? right : left, "&qb", `${rowBlock(i % RBg)} * 16u * D + ${Math.floor(i / RBg) * 32}u`, tr, "D")};`).join("\n")
   const sMma = Array.from({ length: 4 }, (_, d) => {
     const kType = tr ? left : right
-    const b = st ? sgmLoad(sp, kType, "&qb", `sg * 16u * SST + ${d * 32}u`, !tr, "SST") : sgmLoad(sp, kType, "&k", `kbase + (k0 + sg * 16u) * KS + ${d * 32}u`, !tr, "KS")
+    const b = st ? sgmLoad(sp, kType, "&qb", `kbk * 16u * SST + ${d * 32}u`, !tr, "SST") : sgmLoad(sp, kType, "&k", `kbase + (k0 + kbk * 16u) * KS + ${d * 32}u`, !tr, "KS")
     const lines = [`      let b${d} = ${b};`]
-    for (let rb = 0; rb < RB; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(${tr ? `b${d}, qm${d * RB + rb}` : `qm${d * RB + rb}, b${d}`}, c${rb});`)
+    for (let rb = 0; rb < RBg; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(${tr ? `b${d}, qm${d * RBg + rb}` : `qm${d * RBg + rb}, b${d}`}, c${rb});`)
     return lines.join("\n")
   }).join("\n")
   // Where score (row r, key) sits in workgroup memory: S rows, or Sᵀ rows (one per key).
   const sAt = (key: string): string => (tr ? `big[${key} * SS + r]` : `big[r * SS + ${key}]`)
   const vLoad = (j0: string, plus: string): string =>
-    st ? sgmLoad(sp, right, "&qb", `${j0} * SST + sg * 32u${plus}`, false, "SST") : sgmLoad(sp, right, "&v", `kbase + (k0 + ${j0}) * KS + sg * 32u${plus}`, false, "KS")
-  // Staging: invocation t moves 16-byte column t % 8 of keys t / 8 + 16j (j < 4) of a 64-key tile.
-  const gidx = (j: number, k0: string): string => `((key0 + min(${k0} + t / 8u + ${16 * j}u, nkeys - 1u)) * params.Hkv + h) * 8u + t % 8u`
-  const fetch = (reg: string, buf: string, k0: string): string => Array.from({ length: 4 }, (_, j) => `${reg}${j} = ${buf}[${gidx(j, k0)}];`).join(" ")
+    st ? sgmLoad(sp, right, "&qb", `${j0} * SST + kbk * 32u${plus}`, false, "SST") : sgmLoad(sp, right, "&v", `kbase + (k0 + ${j0}) * KS + kbk * 32u${plus}`, false, "KS")
+  // Staging: invocation t moves 16-byte column t % 8 of keys t / 8 + (NT / 8)·j (j < NV) of a 64-key tile.
+  const NV = (KT * 8) / NT
+  const gidx = (j: number, k0: string): string => `((key0 + min(${k0} + t / 8u + ${(NT / 8) * j}u, nkeys - 1u)) * params.Hkv + h) * 8u + t % 8u`
+  const fetch = (reg: string, buf: string, k0: string): string => Array.from({ length: NV }, (_, j) => `${reg}${j} = ${buf}[${gidx(j, k0)}];`).join(" ")
   const put = (reg: string): string =>
-    Array.from({ length: 4 }, (_, j) => {
-      const o = `(t / 8u + ${16 * j}u) * ${SST / 4}u + (t % 8u) * 4u`
+    Array.from({ length: NV }, (_, j) => {
+      const o = `(t / 8u + ${(NT / 8) * j}u) * ${SST / 4}u + (t % 8u) * 4u`
       return `{ let so = ${o}; qb[so] = bitcast<i32>(${reg}${j}.x); qb[so + 1u] = bitcast<i32>(${reg}${j}.y); qb[so + 2u] = bitcast<i32>(${reg}${j}.z); qb[so + 3u] = bitcast<i32>(${reg}${j}.w); }`
     }).join("\n    ")
   // Without prefetch the tile is loaded right where it is written (latency hidden by other workgroups).
@@ -160,7 +168,7 @@ fn packQ(a: f32, b: f32, c: f32, d: f32) -> i32 {
   return bitcast<i32>((u32(x.x) & 255u) | ((u32(x.y) & 255u) << 8u) | ((u32(x.z) & 255u) << 16u) | ((u32(x.w) & 255u) << 24u));
 }
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(${NT})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_id) sg: u32) {
   let wid = wg.x + wg.y * nw.x;
   if (wid >= params.nitems) { return; }
@@ -171,7 +179,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   let nkeys = items[it + 3u];
   let h = items[it + 4u];
   let slot0 = items[it + 5u];
-${st ? "  var kr0: vec4<u32>; var kr1: vec4<u32>; var kr2: vec4<u32>; var kr3: vec4<u32>;\n  var vr0: vec4<u32>; var vr1: vec4<u32>; var vr2: vec4<u32>; var vr3: vec4<u32>;" : ""}
+${st ? `  ${unroll(NV, (j) => `var kr${j}: vec4<u32>; var vr${j}: vec4<u32>;`)}` : ""}
+  // Row group of this subgroup (matrix work) and of this invocation (output column c, rescale).
+  let grp = sg / 4u;
+  let kbk = sg % 4u;
+  let c = t % 128u;
+  let g2 = t / 128u;
 ${pre ? `  ${fetch("kr", "k", "0u")}\n  ${fetch("vr", "v", "0u")}` : ""}
   // Softmax / quantization role: row r, part hf of its keys (or of its head dims), ${TPR} invocations per row.
   let r = t / ${TPR}u;
@@ -193,8 +206,8 @@ ${pre ? `  ${fetch("kr", "k", "0u")}\n  ${fetch("vr", "v", "0u")}` : ""}
 ${qm}
 ${st ? "  workgroupBarrier();\n" : ""}  var mrun = NEG;
   var lrun = 0.0;
-  var o: array<f32, ${RT}>;
-${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
+  var o: array<f32, ${RG}>;
+${unroll(RG, (i) => `  o[${i}] = 0.0;`)}
   let kbase = (key0 * params.Hkv + h) * D;
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
     if (t < KT) {
@@ -204,9 +217,9 @@ ${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
     }
 ${ab === "stage" ? "" : stageK}    workgroupBarrier();
 ${nextK}${ab === "s" ? "" : `    {
-${Array.from({ length: RB }, (_, rb) => `      var c${rb} = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
+${Array.from({ length: RBg }, (_, rb) => `      var c${rb} = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
 ${sMma}
-${Array.from({ length: RB }, (_, rb) => `      ${tr ? store(`sg * 16u * SS + ${rb * 16}u`, `c${rb}`, "SS") : store(`${rb * 16}u * SS + sg * 16u`, `c${rb}`, "SS")}`).join("\n")}
+${Array.from({ length: RBg }, (_, rb) => `      ${tr ? store(`kbk * 16u * SS + ${rowBlock(rb)} * 16u`, `c${rb}`, "SS") : store(`${rowBlock(rb)} * 16u * SS + kbk * 16u`, `c${rb}`, "SS")}`).join("\n")}
     }
 `}    workgroupBarrier();
 ${ab === "softmax" ? `${unroll(NG, (g) => `    pb[r * ${PST / 4}u + hf * ${NG}u + ${g}u] = 0x01010101;`)}\n    if (hf == 0u) { apw[r] = vec2<f32>(1.0, 0.001); }\n` : ""}    ${ab === "softmax" ? "if (false)" : ""} {
@@ -228,26 +241,26 @@ ${unroll(NG, (g) => `      pb[r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG
     }
 ${ab === "stage" ? "" : stageV}    workgroupBarrier();
     ${ab === "pv" ? "if (false)" : ""} {
-${Array.from({ length: RB }, (_, rb) => `      var c${rb}0 = subgroup_matrix_result<i32, 16, 16>();\n      var c${rb}1 = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
+${Array.from({ length: RBg }, (_, rb) => `      var c${rb}0 = subgroup_matrix_result<i32, 16, 16>();\n      var c${rb}1 = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
       for (var j0 = 0u; j0 < KT; j0 += 32u) {
         let b0 = ${vLoad("j0", "")};
         let b1 = ${vLoad("j0", " + 16u")};
-${Array.from({ length: RB }, (_, rb) => `        let a${rb} = ${sgmLoad(sp, left, "&pb", `${rb * 16 * PST}u + j0`, false, `${PST}u`)};`).join("\n")}
-${Array.from({ length: RB }, (_, rb) => `        c${rb}0 = subgroupMatrixMultiplyAccumulate(a${rb}, b0, c${rb}0);\n        c${rb}1 = subgroupMatrixMultiplyAccumulate(a${rb}, b1, c${rb}1);`).join("\n")}
+${Array.from({ length: RBg }, (_, rb) => `        let a${rb} = ${sgmLoad(sp, left, "&pb", `${rowBlock(rb)} * ${16 * PST}u + j0`, false, `${PST}u`)};`).join("\n")}
+${Array.from({ length: RBg }, (_, rb) => `        c${rb}0 = subgroupMatrixMultiplyAccumulate(a${rb}, b0, c${rb}0);\n        c${rb}1 = subgroupMatrixMultiplyAccumulate(a${rb}, b1, c${rb}1);`).join("\n")}
       }
-      let ob = sg * 32u;
-${Array.from({ length: RB }, (_, rb) => `      ${store(`${rb * 16}u * OS + ob`, `c${rb}0`, "OS")}\n      ${store(`${rb * 16}u * OS + ob + 16u`, `c${rb}1`, "OS")}`).join("\n")}
+      let ob = kbk * 32u;
+${Array.from({ length: RBg }, (_, rb) => `      ${store(`${rowBlock(rb)} * 16u * OS + ob`, `c${rb}0`, "OS")}\n      ${store(`${rowBlock(rb)} * 16u * OS + ob + 16u`, `c${rb}1`, "OS")}`).join("\n")}
     }
     workgroupBarrier();
-${ab === "rescale" ? "" : unroll(RT, (i) => `    { let f = apw[${i}]; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[${i}u * OS + t])); }`)}
+${ab === "rescale" ? "" : unroll(RG, (i) => `    { let row = g2 * ${RG}u + ${i}u; let f = apw[row]; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[row * OS + c])); }`)}
     // No barrier here: the next tile's first barrier orders these reads before its S stores into big.
   }
   workgroupBarrier();
   var lt = lrun + subgroupShuffleXor(lrun, 1u);
-${TPR === 4 ? "  lt += subgroupShuffleXor(lt, 2u);" : ""}
+${lanes.slice(1).map((m) => `  lt += subgroupShuffleXor(lt, ${m}u);`).join("\n")}
   if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
   workgroupBarrier();
-${unroll(RT, (i) => `  if (${i}u < nrows) { let lm = apw[${i}]; po[(slot0 + ${i}u) * D + t] = select(0.0, o[${i}] / lm.x, lm.x > 0.0); if (t == 0u) { pl[slot0 + ${i}u] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } }`)}
+${unroll(RG, (i) => `  { let row = g2 * ${RG}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + c] = select(0.0, o[${i}] / lm.x, lm.x > 0.0); if (c == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } } }`)}
 }
 `
 }

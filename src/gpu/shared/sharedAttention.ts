@@ -30,7 +30,7 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
   const forcedRows = env.MOSKA_SHARED_INT8_ROWS
   const rows = forcedRows === "32" ? 32 : 64
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, fastSoftmax: env.MOSKA_SHARED_INT8_FASTSM === "1", ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
   const fits = sharedInt8WorkgroupBytes(staged) <= gpu.limits.maxComputeWorkgroupStorageSize
   if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${gpu.limits.maxComputeWorkgroupStorageSize}`)
   return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64, pStride: 64, threads: 128 } : staged

@@ -25,7 +25,6 @@ const variants: SharedInt8Options[] = [
   { ...base, stage: "none", oStride: 128, transposeS: true, spelling: "legacy" },
   { ...base, ablate: "softmax" },
   { ...base, threads: 256 },
-  { ...base, fastSoftmax: true },
   { ...base, threads: 256, prefetch: true, transposeS: true },
   { ...base, ablate: "stage" },
 ]

@@ -17,7 +17,8 @@ const ablation = (v: string | undefined): { ablate?: (typeof ABLATIONS)[number] 
 /**
  * Options of the narrow int8 kernel: K/V staged through workgroup memory with padded S/O rows and 64-row
  * tiles where the device has the workgroup memory for it, else the unstaged kernel. Prefetching the next
- * tile into registers and 32-row tiles were not faster on the H200 (docs/kernels-h200.md, sweeps 7-9).
+ * tile into registers, 32-row tiles and 8-subgroup workgroups were not faster on the H200 (docs/kernels-h200.md,
+ * sweeps 7-15).
  * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=1,
  * MOSKA_SHARED_INT8_ROWS=32|64, MOSKA_SHARED_INT8_THREADS=256, MOSKA_SHARED_INT8_ST=1 (Sᵀ = K·Qᵀ), MOSKA_SHARED_INT8_PSTRIDE=80,
  * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SGM_SPELLING=legacy; for profiling only
@@ -30,7 +31,7 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
   const forcedRows = env.MOSKA_SHARED_INT8_ROWS
   const rows = forcedRows === "32" ? 32 : 64
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, fastSoftmax: env.MOSKA_SHARED_INT8_FASTSM === "1", ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
   const fits = sharedInt8WorkgroupBytes(staged) <= gpu.limits.maxComputeWorkgroupStorageSize
   if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${gpu.limits.maxComputeWorkgroupStorageSize}`)
   return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64, pStride: 64, threads: 128 } : staged

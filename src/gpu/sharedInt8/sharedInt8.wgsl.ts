@@ -44,8 +44,6 @@ export interface SharedInt8Options {
   readonly pStride: 64 | 80
   /** Invocations per workgroup: 128 (four subgroups over all rows) or 256 (eight: two row halves, half the registers each). */
   readonly threads: 128 | 256
-  /** Base-2 softmax with the row scale folded into one FMA per score (see the kernel). */
-  readonly fastSoftmax?: boolean
   /** Profiling only, wrong results: leave out one phase of the key loop to time the others. */
   readonly ablate?: "stage" | "s" | "softmax" | "pv" | "rescale"
 }
@@ -107,9 +105,6 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const pre = st && opts.prefetch
   // Profiling only (results are wrong): drop one phase of the key loop to time the rest.
   const ab = opts.ablate
-  // Softmax in base 2 with the row's scale applied once per score by an FMA inside exp2 (scores kept
-  // as q·k·kscale, the max taken on them): a few instructions less per score than exp(s·scale − m).
-  const fs = opts.fastSoftmax === true
   // Per-row and per-key code is emitted unrolled with constant indices, so o[] and sc[] cannot end up
   // in local memory on a compiler that only partly unrolls (the H200's driver timed the same either way).
   const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
@@ -160,8 +155,6 @@ const SST: u32 = ${SST}u;
 const SS: u32 = ${SS}u;
 const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
-const LOG2E: f32 = 1.4426950408889634;
-const LN2: f32 = 0.6931471805599453;
 var<workgroup> qb: array<i32, ${qbWords}>;
 var<workgroup> big: array<i32, ${Math.max(RT * OS, (tr ? KT : RT) * SS)}>;
 var<workgroup> pb: array<i32, ${(RT * PST) / 4}>;
@@ -207,7 +200,7 @@ ${pre ? `  ${fetch("kr", "k", "0u")}\n  ${fetch("vr", "v", "0u")}` : ""}
       let b = qbase + 4u * w;
       qb[r * (D / 4u) + hf * ${D / TPR / 4}u + w] = packQ(q[b] * inv, q[b + 1u] * inv, q[b + 2u] * inv, q[b + 3u] * inv);
     }
-    sr = select(0.0, amax / 127.0 * params.scale${fs ? " * LOG2E" : ""}, r < nrows);
+    sr = select(0.0, amax / 127.0 * params.scale, r < nrows);
   }
   workgroupBarrier();
 ${qm}
@@ -233,13 +226,14 @@ ${ab === "softmax" ? `${unroll(NG, (g) => `    pb[r * ${PST / 4}u + hf * ${NG}u 
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
       var sc: array<f32, ${KPT}>;
       var mx = NEG;
-${fs ? "      let lim = nkeys - k0;\n" : ""}${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => (fs ? `        { let key = kb + ${e}u; let u = select(f32(${sAt("key")}) * skw[key], NEG, key >= lim); sc[${g * 4 + e}] = u; mx = max(mx, u); }` : `        { let key = kb + ${e}u; let s = select(f32(${sAt("key")}) * sr * skw[key], NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`))}\n      }`)}
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(f32(${sAt("key")}) * sr * skw[key], NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
       ${xor("mx")}
-${fs ? "      let mn = max(mrun, sr * mx);\n      let alpha = exp2(mrun - mn);" : "      let mn = max(mrun, mx);\n      let alpha = exp(mrun - mn);"}
+      let mn = max(mrun, mx);
+      let alpha = exp(mrun - mn);
       mrun = mn;
       lrun *= alpha;
       var pmax = 0.0;
-${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = ${fs ? `exp2(fma(sr, sc[${g * 4 + e}], -mn))` : `exp(sc[${g * 4 + e}] - mn)`}; lrun += p; let pv = p * svw[kb + ${e}u]; sc[${g * 4 + e}] = pv; pmax = max(pmax, pv); }`)}\n      }`)}
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = exp(sc[${g * 4 + e}] - mn); lrun += p; let pv = p * svw[kb + ${e}u]; sc[${g * 4 + e}] = pv; pmax = max(pmax, pv); }`)}\n      }`)}
       ${xor("pmax")}
       let inv = select(0.0, 127.0 / pmax, pmax > 0.0);
 ${unroll(NG, (g) => `      pb[r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG}u] = packQ(sc[${4 * g}] * inv, sc[${4 * g + 1}] * inv, sc[${4 * g + 2}] * inv, sc[${4 * g + 3}] * inv);`)}
@@ -266,7 +260,7 @@ ${ab === "rescale" ? "" : unroll(RG, (i) => `    { let row = g2 * ${RG}u + ${i}u
 ${lanes.slice(1).map((m) => `  lt += subgroupShuffleXor(lt, ${m}u);`).join("\n")}
   if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
   workgroupBarrier();
-${unroll(RG, (i) => `  { let row = g2 * ${RG}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + c] = select(0.0, o[${i}] / lm.x, lm.x > 0.0); if (c == 0u) { pl[slot0 + row] = select(NEG, lm.y${fs ? " * LN2" : ""} + log(lm.x), lm.x > 0.0); } } }`)}
+${unroll(RG, (i) => `  { let row = g2 * ${RG}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + c] = select(0.0, o[${i}] / lm.x, lm.x > 0.0); if (c == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } } }`)}
 }
 `
 }

@@ -1,8 +1,8 @@
-import { defineBindings } from "../bindings.js"
+import { defineBindings, type BindingKind } from "../bindings.js"
 import { elemsPerVec, kvWgsl, type KvFormat } from "../kvFormat.js"
 
-/** Shared (stacked) attention bindings: queries, stacked row lists, work items, one KV segment, partials. */
-export const SHARED_BINDINGS = defineBindings({
+/** Binding kinds of shared attention: queries, stacked row lists, work items, one KV segment, partials. */
+export const SHARED_BINDING_KINDS = {
   q: "read<f32>",
   rows: "read<u32>",
   items: "read<u32>",
@@ -13,7 +13,10 @@ export const SHARED_BINDINGS = defineBindings({
   po: "rw<f32>",
   pl: "rw<f32>",
   params: "uniform",
-})
+} as const satisfies Record<string, BindingKind>
+
+/** Shared (stacked) attention bindings (also the staged int8 kernel's, which reads K/V as 16-byte vectors). */
+export const SHARED_BINDINGS = defineBindings(SHARED_BINDING_KINDS)
 
 /** Words per work item: rowList0, nrows, key0, nkeys, kvHead, slot0, 0, 0. */
 export const SHARED_ITEM_WORDS = 8

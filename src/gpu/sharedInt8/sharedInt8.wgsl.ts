@@ -1,4 +1,5 @@
 import { defineBindings } from "../bindings.js"
+import { SHARED_BINDING_KINDS } from "../shared/shared.wgsl.js"
 import { sgmLoad, sgmStore, type SgmSpelling } from "./sgm.js"
 
 /**
@@ -6,18 +7,7 @@ import { sgmLoad, sgmStore, type SgmSpelling } from "./sgm.js"
  * because it matrix-loads i8 from them. The staged kernel reads K/V as 16-byte vectors, with the f32
  * kernel's bindings (`SHARED_BINDINGS`).
  */
-export const SHARED_INT8_BINDINGS = defineBindings({
-  q: "read<f32>",
-  rows: "read<u32>",
-  items: "read<u32>",
-  k: "read<i32>",
-  v: "read<i32>",
-  ks: "read<f32>",
-  vs: "read<f32>",
-  po: "rw<f32>",
-  pl: "rw<f32>",
-  params: "uniform",
-})
+export const SHARED_INT8_BINDINGS = defineBindings({ ...SHARED_BINDING_KINDS, k: "read<i32>", v: "read<i32>" })
 
 /** Keys per tile (four subgroups × 16 key columns). */
 export const INT8_KEY_TILE = 64

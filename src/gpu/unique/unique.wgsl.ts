@@ -18,6 +18,27 @@ export const UNIQUE_BINDINGS = defineBindings({
 export const UNIQUE_TILE = 128
 
 /**
+ * Decoding of a workgroup's split, shared by the tile and lane-group kernels: splits [s0, s0 + nsplitLocal)
+ * of each request are in this dispatch; the bound K/V starts at token s0·splitLen of request b0 and holds
+ * reqStride tokens per request (0: one corpus shared by all). Defines wid, sl, s, h, bl, b, Hq, len,
+ * start, end and base; returns early for padding workgroups.
+ */
+export const UNIQUE_SPLIT_PROLOGUE = `  let wid = wg.x + wg.y * nw.x;
+  if (wid >= params.nwg) { return; }
+  let sl = wid % params.nsplitLocal;
+  let s = params.s0 + sl;
+  let bh = wid / params.nsplitLocal;
+  let h = bh % params.Hkv;
+  let bl = bh / params.Hkv;
+  let b = params.b0 + bl;
+  let Hq = params.Hkv * G;
+  let len = min(lens[b], params.U);
+  let start = s * params.splitLen;
+  let end = min(start + params.splitLen, len);
+  let base = params.s0 * params.splitLen;
+`
+
+/**
  * Flash-decoding split: one workgroup per (request, KV head, split) attends the GQA group's G query
  * rows over its key range, one 128-key tile at a time. Phase A: thread j scores key j for all G
  * rows (K row read once for the group). Online softmax with a workgroup max per tile. Phase B:
@@ -117,22 +138,7 @@ var<workgroup> oacc: array<f32, ${group * dim}>;
 
 @compute @workgroup_size(${UNIQUE_TILE})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32${subgroups ? ", @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32" : ""}) {
-  let wid = wg.x + wg.y * nw.x;
-  if (wid >= params.nwg) { return; }
-  // Splits [s0, s0 + nsplitLocal) of each request are in this dispatch; the bound K/V starts at
-  // token s0·splitLen of request b0 and holds reqStride tokens per request (0: one corpus shared by all).
-  let sl = wid % params.nsplitLocal;
-  let s = params.s0 + sl;
-  let bh = wid / params.nsplitLocal;
-  let h = bh % params.Hkv;
-  let bl = bh / params.Hkv;
-  let b = params.b0 + bl;
-  let Hq = params.Hkv * G;
-  let len = min(lens[b], params.U);
-  let start = s * params.splitLen;
-  let end = min(start + params.splitLen, len);
-  let base = params.s0 * params.splitLen;
-  for (var i = t; i < G * D; i += T) { qs[i] = q[(b * Hq + h * G) * D + i] * params.scale; oacc[i] = 0.0; }
+${UNIQUE_SPLIT_PROLOGUE}  for (var i = t; i < G * D; i += T) { qs[i] = q[(b * Hq + h * G) * D + i] * params.scale; oacc[i] = 0.0; }
   workgroupBarrier();
   ${
     int8

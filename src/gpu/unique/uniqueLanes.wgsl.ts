@@ -1,4 +1,5 @@
 import { elemsPerVec, kvWgsl, type KvFormat } from "../kvFormat.js"
+import { UNIQUE_SPLIT_PROLOGUE } from "./unique.wgsl.js"
 
 /** Default threads per workgroup of the lane-group kernel (keys per round = this). */
 export const LANES_WG = 128
@@ -171,21 +172,7 @@ var<workgroup> oacc: array<f32, ${G * dim}>;
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgi: u32) {
-  let wid = wg.x + wg.y * nw.x;
-  if (wid >= params.nwg) { return; }
-  // Splits [s0, s0 + nsplitLocal) of each request are in this dispatch (see uniqueWgsl).
-  let sl = wid % params.nsplitLocal;
-  let s = params.s0 + sl;
-  let bh = wid / params.nsplitLocal;
-  let h = bh % params.Hkv;
-  let bl = bh / params.Hkv;
-  let b = params.b0 + bl;
-  let Hq = params.Hkv * G;
-  let len = min(lens[b], params.U);
-  let start = s * params.splitLen;
-  let end = min(start + params.splitLen, len);
-  let base = params.s0 * params.splitLen;
-  let li = t % NV;
+${UNIQUE_SPLIT_PROLOGUE}  let li = t % NV;
   let grp = t / NV;
   let lane0 = sgi - sgi % NV;
   let qrow = (b * Hq + h * G) * D + li * E;

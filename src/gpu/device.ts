@@ -67,10 +67,11 @@ const open = async (backend: string): Promise<GpuContext> => {
   // (as CUDA kernels run); the kernels clamp their own indices. On the H200 it made workgroup-memory
   // matrix loads 3× faster (bench/sgm-ops-probe.mjs).
   const toggles = ["allow_unsafe_apis", ...(process.env.MOSKA_GPU_ROBUSTNESS === "0" ? ["disable_robustness"] : [])].join(",")
-  let gpu = instances.get(`${backend}|${toggles}`)
+  const key = `${backend}|${toggles}`
+  let gpu = instances.get(key)
   if (gpu === undefined) {
     gpu = create([`backend=${backend}`, `enable-dawn-features=${toggles}`])
-    instances.set(`${backend}|${toggles}`, gpu)
+    instances.set(key, gpu)
   }
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" })
   if (adapter === null) throw new GpuUnavailable({ message: `no WebGPU adapter on backend '${backend}'; ${LAVAPIPE_HINT}` })

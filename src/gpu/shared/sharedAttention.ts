@@ -29,9 +29,7 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   const spelling = env.MOSKA_SGM_SPELLING === "legacy" ? "legacy" : gpu.sgmSpelling
   const oStride = Number(env.MOSKA_SHARED_INT8_OSTRIDE ?? 136)
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
-  const forcedRows = env.MOSKA_SHARED_INT8_ROWS
-  const rows = forcedRows === "32" ? 32 : 64
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows: env.MOSKA_SHARED_INT8_ROWS === "32" ? 32 : 64, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
   const fits = sharedInt8WorkgroupBytes(staged) <= gpu.limits.maxComputeWorkgroupStorageSize
   if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${gpu.limits.maxComputeWorkgroupStorageSize}`)
   return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64, pStride: 64, threads: 128 } : staged
@@ -83,16 +81,17 @@ export interface SharedPlan {
 export const sharedShape = (
   gpu: GpuContext,
   job: Omit<SharedJob, "q" | "out">,
-): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; mma: boolean; rowTile: number; i8: SharedInt8Options } => {
+): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; rowTile: number; i8: SharedInt8Options | undefined } => {
   const { kv, chunkTokens: C, units } = job
   const D = kv.dim
   const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
   const meanRows = units.length === 0 ? 0 : totalRows / units.length
   // The int8 tensor-core kernel works on 64-key tiles of 64 (or 32) rows.
-  const mma = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined
-  const i8 = int8Options(gpu)
+  // i8: the int8 tensor-core kernel's options, when it runs (its MOSKA_SHARED_INT8_* knobs are read only then).
+  const i8 = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined ? int8Options(gpu) : undefined
+  const mma = i8 !== undefined
   const RI: 1 | 4 = mma ? 4 : (job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1))
-  const RT = mma ? i8.rows : 16 * RI
+  const RT = i8?.rows ?? 16 * RI
   const wgLimit = gpu.limits.maxComputeWorkgroupStorageSize
   const dk: 16 | 32 = D % 32 === 0 && sharedWorkgroupBytes({ dim: D, format: kv.format, rowsPerThread: RI, dk: 32 }) <= wgLimit ? 32 : 16
   const variant: SharedVariant = { dim: D, format: kv.format, rowsPerThread: RI, dk }
@@ -101,7 +100,7 @@ export const sharedShape = (
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
   const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
-  return { variant, splits, splitKeys, rows: totalRows, mma, rowTile: RT, i8 }
+  return { variant, splits, splitKeys, rows: totalRows, rowTile: RT, i8 }
 }
 
 /**
@@ -113,7 +112,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
   const D = kv.dim
   const nChunks = Math.ceil(S / C)
-  const { variant, splits, splitKeys, mma, rowTile: RT, i8 } = sharedShape(gpu, job)
+  const { variant, splits, splitKeys, rowTile: RT, i8 } = sharedShape(gpu, job)
   const RI = variant.rowsPerThread
   const dk = variant.dk
 
@@ -144,11 +143,11 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   })
   const po = job.out?.po ?? gpuOps.buffer(gpu, slot * D * 4, "shared.po")
   const pl = job.out?.pl ?? gpuOps.buffer(gpu, slot * 4, "shared.pl")
-  const stage = mma ? i8.stage : "none"
-  const B = !mma ? SHARED_BINDINGS : stage === "kv" ? SHARED_BINDINGS : SHARED_INT8_BINDINGS
-  const pipeline = mma
+  // Only the unstaged int8 kernel matrix-loads K/V as i8 from storage; the others read 16-byte vectors.
+  const B = i8?.stage === "none" ? SHARED_INT8_BINDINGS : SHARED_BINDINGS
+  const pipeline = i8
     ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, sharedInt8Wgsl(Hkv, i8))
-    : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(variant))
+    : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, B, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = B.layout(gpu.device)
   const passes: Pass[] = []
@@ -175,5 +174,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !mma ? "f32" : stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !i8 ? "f32" : i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
 }

@@ -41,17 +41,35 @@ export interface SharedInt8Options {
 /** Row stride (i32 words) of the S tile in workgroup memory (64 + 8: rows start 8 banks apart). */
 export const INT8_S_STRIDE = 72
 
-/** Workgroup memory of the narrow kernel for these options, in bytes. */
-export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" | "oStride" | "rows" | "transposeS" | "pStride">): number => {
+/**
+ * Workgroup arrays of the kernel for these options, in elements: `qb` (i32: Q as i8, or a staged K/V tile),
+ * `big` (i32: the S tile, then the O tile), `pb` (i32: P as i8), and the f32 per-key `skw`/`svw` and the
+ * vec2<f32> per-row `apw`. The kernel declares exactly these, and the host checks their bytes against the limit.
+ */
+export const sharedInt8Layout = (opts: Pick<SharedInt8Options, "stage" | "oStride" | "rows" | "transposeS" | "pStride">) => {
   const D = INT8_DIM
   const RT = opts.rows
   const KT = INT8_KEY_TILE
-  const stageBytes = opts.stage === "kv" ? KT * INT8_STAGE_STRIDE : 0
-  const oStride = opts.stage === "kv" ? opts.oStride : D
-  const sStride = opts.stage === "kv" ? INT8_S_STRIDE : KT
-  const small = RT * opts.pStride + 4 * (2 * KT + 2 * RT)
-  return Math.max(RT * D, stageBytes) + 4 * Math.max(RT * oStride, (opts.transposeS ? KT : RT) * sStride) + small
+  const st = opts.stage === "kv"
+  const oStride = st ? opts.oStride : D
+  const sStride = st ? INT8_S_STRIDE : KT
+  return {
+    qb: Math.max((RT * D) / 4, st ? (KT * INT8_STAGE_STRIDE) / 4 : 0),
+    big: Math.max(RT * oStride, (opts.transposeS ? KT : RT) * sStride),
+    pb: (RT * opts.pStride) / 4,
+    perKey: KT,
+    perRow: RT,
+  }
 }
+
+/** Workgroup memory of the kernel for these options, in bytes. */
+export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" | "oStride" | "rows" | "transposeS" | "pStride">): number => {
+  const L = sharedInt8Layout(opts)
+  return 4 * (L.qb + L.big + L.pb + 2 * L.perKey) + 8 * L.perRow
+}
+
+/** `n` lines of generated WGSL, line `i` from `f(i)`. */
+const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
 
 /**
  * Shared (stacked) attention on int8 subgroup matrices (tensor cores), one workgroup of four
@@ -97,21 +115,20 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const ab = opts.ablate
   // Per-row and per-key code is emitted unrolled with constant indices, so o[] and sc[] cannot end up
   // in local memory on a compiler that only partly unrolls (the H200's driver timed the same either way).
-  const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
   const left = "subgroup_matrix_left<i8, 32, 16>"
   const right = "subgroup_matrix_right<i8, 16, 32>"
   // Q matrices: left (rows × head dims) for S = Q·Kᵀ, or right (head dims × rows, i.e. Q read
   // column-major) for Sᵀ = K·Qᵀ, where K is a row-major left matrix (key rows are contiguous).
   const tr = opts.transposeS
   const rowBlock = (rb: number): string => (NT === 128 ? `${rb}u` : `(grp * ${RBg}u + ${rb}u)`)
-  const qm = Array.from({ length: 4 * RBg }, (_, i) => `  let qm${i} = ${sgmLoad(sp, tr ? right : left, "&qb", `${rowBlock(i % RBg)} * 16u * D + ${Math.floor(i / RBg) * 32}u`, tr, "D")};`).join("\n")
-  const sMma = Array.from({ length: 4 }, (_, d) => {
+  const qm = unroll(4 * RBg, (i) => `  let qm${i} = ${sgmLoad(sp, tr ? right : left, "&qb", `${rowBlock(i % RBg)} * 16u * D + ${Math.floor(i / RBg) * 32}u`, tr, "D")};`)
+  const sMma = unroll(4, (d) => {
     const kType = tr ? left : right
     const b = st ? sgmLoad(sp, kType, "&qb", `kbk * 16u * SST + ${d * 32}u`, !tr, "SST") : sgmLoad(sp, kType, "&k", `kbase + (k0 + kbk * 16u) * KS + ${d * 32}u`, !tr, "KS")
     const lines = [`      let b${d} = ${b};`]
     for (let rb = 0; rb < RBg; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(${tr ? `b${d}, qm${d * RBg + rb}` : `qm${d * RBg + rb}, b${d}`}, c${rb});`)
     return lines.join("\n")
-  }).join("\n")
+  })
   // Where score (row r, key) sits in workgroup memory: S rows, or Sᵀ rows (one per key).
   const sAt = (key: string): string => (tr ? `big[${key} * SS + r]` : `big[r * SS + ${key}]`)
   const vLoad = (j0: string, plus: string): string =>
@@ -129,7 +146,7 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const stageK = !st ? "" : pre ? `    ${put("kr")}\n` : `    ${fetch("kr", "k", "k0")}\n    ${put("kr")}\n`
   const nextK = pre ? `    if (k0 + KT < nkeys) { ${fetch("kr", "k", "k0 + KT")} }\n` : ""
   const stageV = !st ? "" : pre ? `    ${put("vr")}\n    if (k0 + KT < nkeys) { ${fetch("vr", "v", "k0 + KT")} }\n` : `    ${fetch("vr", "v", "k0")}\n    ${put("vr")}\n`
-  const qbWords = Math.max((RT * D) / 4, st ? (KT * SST) / 4 : 0)
+  const layout = sharedInt8Layout(opts)
   // P row stride in bytes: 64, or 80 (its matrix loads were 3× faster in bench/sgm-ops-probe.mjs).
   const PST = opts.pStride
   const store = (off: string, m: string, stride: string): string => `${sgmStore(sp, "&big", off, m, false, stride)};`
@@ -145,13 +162,13 @@ const SST: u32 = ${SST}u;
 const SS: u32 = ${SS}u;
 const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
-var<workgroup> qb: array<i32, ${qbWords}>;
-var<workgroup> big: array<i32, ${Math.max(RT * OS, (tr ? KT : RT) * SS)}>;
-var<workgroup> pb: array<i32, ${(RT * PST) / 4}>;
-var<workgroup> skw: array<f32, ${KT}>;
-var<workgroup> svw: array<f32, ${KT}>;
+var<workgroup> qb: array<i32, ${layout.qb}>;
+var<workgroup> big: array<i32, ${layout.big}>;
+var<workgroup> pb: array<i32, ${layout.pb}>;
+var<workgroup> skw: array<f32, ${layout.perKey}>;
+var<workgroup> svw: array<f32, ${layout.perKey}>;
 // Per row: (softmax correction, P scale) of the current tile; (l, m) at the end.
-var<workgroup> apw: array<vec2<f32>, ${RT}>;
+var<workgroup> apw: array<vec2<f32>, ${layout.perRow}>;
 
 fn packQ(a: f32, b: f32, c: f32, d: f32) -> i32 {
   let x = vec4<i32>(round(vec4<f32>(a, b, c, d)));
@@ -207,9 +224,9 @@ ${unroll(RG, (i) => `  o[${i}] = 0.0;`)}
     }
 ${ab === "stage" ? "" : stageK}    workgroupBarrier();
 ${nextK}${ab === "s" ? "" : `    {
-${Array.from({ length: RBg }, (_, rb) => `      var c${rb} = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
+${unroll(RBg, (rb) => `      var c${rb} = subgroup_matrix_result<i32, 16, 16>();`)}
 ${sMma}
-${Array.from({ length: RBg }, (_, rb) => `      ${tr ? store(`kbk * 16u * SS + ${rowBlock(rb)} * 16u`, `c${rb}`, "SS") : store(`${rowBlock(rb)} * 16u * SS + kbk * 16u`, `c${rb}`, "SS")}`).join("\n")}
+${unroll(RBg, (rb) => `      ${tr ? store(`kbk * 16u * SS + ${rowBlock(rb)} * 16u`, `c${rb}`, "SS") : store(`${rowBlock(rb)} * 16u * SS + kbk * 16u`, `c${rb}`, "SS")}`)}
     }
 `}    workgroupBarrier();
 ${ab === "softmax" ? `${unroll(NG, (g) => `    pb[r * ${PST / 4}u + hf * ${NG}u + ${g}u] = 0x01010101;`)}\n    if (hf == 0u) { apw[r] = vec2<f32>(1.0, 0.001); }\n` : ""}    ${ab === "softmax" ? "if (false)" : ""} {
@@ -231,15 +248,15 @@ ${unroll(NG, (g) => `      pb[r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG
     }
 ${ab === "stage" ? "" : stageV}    workgroupBarrier();
     ${ab === "pv" ? "if (false)" : ""} {
-${Array.from({ length: RBg }, (_, rb) => `      var c${rb}0 = subgroup_matrix_result<i32, 16, 16>();\n      var c${rb}1 = subgroup_matrix_result<i32, 16, 16>();`).join("\n")}
+${unroll(RBg, (rb) => `      var c${rb}0 = subgroup_matrix_result<i32, 16, 16>();\n      var c${rb}1 = subgroup_matrix_result<i32, 16, 16>();`)}
       for (var j0 = 0u; j0 < KT; j0 += 32u) {
         let b0 = ${vLoad("j0", "")};
         let b1 = ${vLoad("j0", " + 16u")};
-${Array.from({ length: RBg }, (_, rb) => `        let a${rb} = ${sgmLoad(sp, left, "&pb", `${rowBlock(rb)} * ${16 * PST}u + j0`, false, `${PST}u`)};`).join("\n")}
-${Array.from({ length: RBg }, (_, rb) => `        c${rb}0 = subgroupMatrixMultiplyAccumulate(a${rb}, b0, c${rb}0);\n        c${rb}1 = subgroupMatrixMultiplyAccumulate(a${rb}, b1, c${rb}1);`).join("\n")}
+${unroll(RBg, (rb) => `        let a${rb} = ${sgmLoad(sp, left, "&pb", `${rowBlock(rb)} * ${16 * PST}u + j0`, false, `${PST}u`)};`)}
+${unroll(RBg, (rb) => `        c${rb}0 = subgroupMatrixMultiplyAccumulate(a${rb}, b0, c${rb}0);\n        c${rb}1 = subgroupMatrixMultiplyAccumulate(a${rb}, b1, c${rb}1);`)}
       }
       let ob = kbk * 32u;
-${Array.from({ length: RBg }, (_, rb) => `      ${store(`${rowBlock(rb)} * 16u * OS + ob`, `c${rb}0`, "OS")}\n      ${store(`${rowBlock(rb)} * 16u * OS + ob + 16u`, `c${rb}1`, "OS")}`).join("\n")}
+${unroll(RBg, (rb) => `      ${store(`${rowBlock(rb)} * 16u * OS + ob`, `c${rb}0`, "OS")}\n      ${store(`${rowBlock(rb)} * 16u * OS + ob + 16u`, `c${rb}1`, "OS")}`)}
     }
     workgroupBarrier();
 ${ab === "rescale" ? "" : unroll(RG, (i) => `    { let row = g2 * ${RG}u + ${i}u; let f = apw[row]; o[${i}] = fma(o[${i}], f.x, f.y * f32(big[row * OS + c])); }`)}

@@ -75,3 +75,21 @@ describe("the int8 tensor-core path is picked only where it can run", () => {
     else expect(onDevice).toBeUndefined()
   })
 })
+
+describe("shared attention partials that cannot be bound at once", () => {
+  it("are refused with CapacityExceeded before any GPU work, not a lost device", async () => {
+    const g = gpu()
+    const rng = makeRng(seed).split("capacity")
+    const ek = encodeKv("f32", randomArray(rng, S * Hkv * D), D)
+    const ev = encodeKv("f32", randomArray(rng, S * Hkv * D), D)
+    const q = gpuOps.upload(g, randomArray(rng, B * Hq * D))
+    const kv = uploadKv(g, ek, ev)
+    // 98 stacked rows × 12 splits × D × 4 bytes = 150528 B of partials, over a 128 KiB binding limit
+    // (the KV still binds, one 76800-byte chunk per segment).
+    const small = { ...g, limits: { ...g.limits, maxStorageBufferBindingSize: 131072 } }
+    const job = { q, kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units: UNITS, splits: 12, rowsPerThread: 1 as const }
+    await expect(sharedAttention(small, job)).rejects.toMatchObject({ _tag: "CapacityExceeded", needBytes: 150528, capacityBytes: 131072 })
+    // The same job under the device's own limit plans normally.
+    await expect(sharedAttention(g, job)).resolves.toMatchObject({ slots: 1176 })
+  })
+})

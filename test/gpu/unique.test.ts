@@ -75,6 +75,23 @@ describe(`unique attention (flash-decoding split-K) matches the float64 referenc
     )
 })
 
+describe(`unique attention, lane-group kernel with the serial group merge (MOSKA_UNIQUE_EPILOGUE=serial, seed ${seed})`, () => {
+  it("matches the float64 reference for every format", async () => {
+    process.env.MOSKA_UNIQUE_EPILOGUE = "serial"
+    try {
+      for (const fmt of KV_FORMATS) {
+        const { merged, ref, variant } = await runUnique(fmt, SHAPES[0]!, `serial${fmt}`)
+        const g = gpu()
+        expect(variant).toBe(lanesFit(SHAPES[0]!.D, fmt, g.features.has("subgroups"), g.subgroupMinSize) ? "lanes-serial" : "tile")
+        expect(relErr(flat(merged, "o"), flat(ref, "o"))).toBeLessThan(TOL[fmt])
+        expect(relErr(flat(merged, "lse"), flat(ref, "lse"))).toBeLessThan(TOL[fmt])
+      }
+    } finally {
+      delete process.env.MOSKA_UNIQUE_EPILOGUE
+    }
+  })
+})
+
 describe(`unique attention with the key-per-thread tile kernel (MOSKA_UNIQUE_KERNEL=tile, seed ${seed})`, () => {
   it("matches the float64 reference for f16 and int8 KV", async () => {
     process.env.MOSKA_UNIQUE_KERNEL = "tile"

@@ -24,12 +24,14 @@ export const lanesFit = (dim: number, format: KvFormat, subgroups: boolean, subg
  * a transposed butterfly (subgroupShuffleXor, NV−1 shuffles per query row) leaves lane i with the
  * full scores of key i. Softmax state is per group (its max by xor shuffles), so the loop has no
  * workgroup barrier; p is broadcast back with subgroupShuffle for the V pass in the same layout.
- * Groups are merged once at the end through workgroup memory. All per-row work is emitted unrolled
+ * Groups are merged once at the end: with `foldMin` (the device's smallest subgroup size) the groups of each
+ * foldMin-lane block are summed by xor shuffles and the blocks' slices added after one barrier; with 0, each
+ * group adds into one workgroup row in turn, a barrier per group (slower on the H200, sweep 16). All per-row work is emitted unrolled
  * with constant indices, so the arrays live in registers. K/V rows past the end are clamped reads
  * with p = 0 (stored values are finite). int8: dot4I8Packed against the row-quantized query slice.
  * @example const src = uniqueLanesWgsl(128, 4, "f16") // then gpuOps.pipeline(gpu, key, UNIQUE_BINDINGS, src)
  */
-export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG): string => {
+export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
   const G = group
@@ -133,7 +135,12 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
     for (const o of steps) emit(`  ls += subgroupShuffleXor(ls, ${o}u);`)
     emit(`  if (li == 0u) { gm[grp * G + ${g}u] = m[${g}]; gl[grp * G + ${g}u] = ls; } }`)
   }
-  emit(`for (var i = t; i < G * D; i += WG) { oacc[i] = 0.0; }`)
+  // Epilogue. Default: groups add their rescaled accumulators into one workgroup row, one barrier per group.
+  // fold (foldMin = the device's smallest subgroup size): the groups of each foldMin-lane block are first summed
+  // by xor shuffles, then each block writes its own slice and one barrier later every thread sums the slices.
+  const fold = foldMin > 0
+  const NS = fold ? wg / foldMin : 1
+  if (!fold) emit(`for (var i = t; i < G * D; i += WG) { oacc[i] = 0.0; }`)
   emit(`workgroupBarrier();`)
   emit(`var f: array<f32, ${G}>;`)
   emit(`var M: array<f32, ${G}>;`)
@@ -143,17 +150,36 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
     emit(`  var lt = 0.0; for (var k = 0u; k < NGRP; k++) { lt += gl[k * G + ${g}u] * exp(gm[k * G + ${g}u] - mm); }`)
     emit(`  M[${g}] = mm; LT[${g}] = lt; f[${g}] = exp(m[${g}] - mm); }`)
   }
-  emit(`for (var k = 0u; k < NGRP; k++) {`)
-  emit(`  if (grp == k) {`)
-  for (let g = 0; g < G; g++) for (let e = 0; e < E; e++) emit(`    oacc[${g * dim + e}u + li * E] += acc[${g * E + e}] * f[${g}];`)
-  emit(`  }`)
-  emit(`  workgroupBarrier();`)
-  emit(`}`)
-  for (let g = 0; g < G; g++) {
-    emit(`{ let slot = (b * Hq + h * G + ${g}u) * params.nsplit + s;`)
-    emit(`  let lt = LT[${g}];`)
-    emit(`  for (var d = t; d < D; d += WG) { po[slot * D + d] = select(0.0, oacc[${g * dim}u + d] / lt, lt > 0.0); }`)
-    emit(`  if (t == 0u) { pl[slot] = select(NEG, M[${g}] + log(lt), lt > 0.0); } }`)
+  if (fold) {
+    for (let g = 0; g < G; g++) for (let e = 0; e < E; e++) emit(`acc[${g * E + e}] *= f[${g}];`)
+    for (let o = NV; o < foldMin; o *= 2) for (let i = 0; i < G * E; i++) emit(`acc[${i}] += subgroupShuffleXor(acc[${i}], ${o}u);`)
+    emit(`if (t % ${foldMin}u < NV) {`)
+    emit(`  let so = (t / ${foldMin}u) * G * D + li * E;`)
+    for (let g = 0; g < G; g++) for (let e = 0; e < E; e++) emit(`  oacc[so + ${g * dim + e}u] = acc[${g * E + e}];`)
+    emit(`}`)
+    emit(`workgroupBarrier();`)
+    emit(`for (var i = t; i < G * D; i += WG) {`)
+    emit(`  var sum = oacc[i];`)
+    emit(`  for (var k = 1u; k < ${NS}u; k++) { sum += oacc[k * G * D + i]; }`)
+    emit(`  let g = i / D;`)
+    emit(`  let lt = LT[g];`)
+    emit(`  let slot = (b * Hq + h * G + g) * params.nsplit + s;`)
+    emit(`  po[slot * D + i % D] = select(0.0, sum / lt, lt > 0.0);`)
+    emit(`}`)
+    for (let g = 0; g < G; g++) emit(`if (t == 0u) { let lt = LT[${g}]; pl[(b * Hq + h * G + ${g}u) * params.nsplit + s] = select(NEG, M[${g}] + log(lt), lt > 0.0); }`)
+  } else {
+    emit(`for (var k = 0u; k < NGRP; k++) {`)
+    emit(`  if (grp == k) {`)
+    for (let g = 0; g < G; g++) for (let e = 0; e < E; e++) emit(`    oacc[${g * dim + e}u + li * E] += acc[${g * E + e}] * f[${g}];`)
+    emit(`  }`)
+    emit(`  workgroupBarrier();`)
+    emit(`}`)
+    for (let g = 0; g < G; g++) {
+      emit(`{ let slot = (b * Hq + h * G + ${g}u) * params.nsplit + s;`)
+      emit(`  let lt = LT[${g}];`)
+      emit(`  for (var d = t; d < D; d += WG) { po[slot * D + d] = select(0.0, oacc[${g * dim}u + d] / lt, lt > 0.0); }`)
+      emit(`  if (t == 0u) { pl[slot] = select(NEG, M[${g}] + log(lt), lt > 0.0); } }`)
+    }
   }
   return /* wgsl */ `
 enable subgroups;
@@ -168,7 +194,7 @@ const NGRP: u32 = ${wg / NV}u;
 const NEG: f32 = -1e30;
 var<workgroup> gm: array<f32, ${(wg / NV) * G}>;
 var<workgroup> gl: array<f32, ${(wg / NV) * G}>;
-var<workgroup> oacc: array<f32, ${G * dim}>;
+var<workgroup> oacc: array<f32, ${NS * G * dim}>;
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgi: u32) {

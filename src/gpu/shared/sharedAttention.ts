@@ -4,7 +4,6 @@ import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvSegments, type GpuKv } from "../kvBuffers.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
 import { SHARED_INT8_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
-import { sharedInt8TwoPassWgsl, TWO_PASS_MAX_KEYS, twoPassWorkgroupBytes } from "../sharedInt8/sharedInt8TwoPass.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
 
 /** Profiling-only phases the int8 kernel can leave out (MOSKA_SHARED_INT8_ABLATE). */
@@ -33,12 +32,8 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
   const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows: env.MOSKA_SHARED_INT8_ROWS === "32" ? 32 : 64, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
   const limit = gpu.limits.maxComputeWorkgroupStorageSize
-  if (env.MOSKA_SHARED_INT8_TWOPASS === "1") {
-    if (twoPassWorkgroupBytes() > limit) throw new Error(`MOSKA_SHARED_INT8_TWOPASS=1 needs ${twoPassWorkgroupBytes()} B of workgroup memory; the device allows ${limit}`)
-    return { ...staged, prefetch: false, rows: 64, transposeS: false, pStride: 64, threads: 128, oStride: 136, twoPass: true }
-  }
   const fits = sharedInt8WorkgroupBytes(staged) <= limit
-  if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${gpu.limits.maxComputeWorkgroupStorageSize}`)
+  if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${limit}`)
   return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64, pStride: 64, threads: 128 } : staged
 }
 
@@ -116,9 +111,7 @@ export const sharedShape = (
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? splitsOverride() ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
   const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
-  // The two-pass kernel sums P·V in i32 over a whole work item: past TWO_PASS_MAX_KEYS the one-pass kernel runs.
-  const i8k = i8?.twoPass === true && splitKeys > TWO_PASS_MAX_KEYS ? { ...i8, twoPass: false } : i8
-  return { variant, splits, splitKeys, rows: totalRows, rowTile: RT, i8: i8k }
+  return { variant, splits, splitKeys, rows: totalRows, rowTile: RT, i8 }
 }
 
 /**
@@ -167,7 +160,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   // Only the unstaged int8 kernel matrix-loads K/V as i8 from storage; the others read 16-byte vectors.
   const B = i8?.stage === "none" ? SHARED_INT8_BINDINGS : SHARED_BINDINGS
   const pipeline = i8
-    ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, i8.twoPass === true ? sharedInt8TwoPassWgsl(Hkv, i8.spelling) : sharedInt8Wgsl(Hkv, i8))
+    ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, sharedInt8Wgsl(Hkv, i8))
     : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, B, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = B.layout(gpu.device)
@@ -195,5 +188,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !i8 ? "f32" : i8.stage === "none" ? "int8-mma" : i8.twoPass === true ? "int8-mma-two-pass" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !i8 ? "f32" : i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
 }

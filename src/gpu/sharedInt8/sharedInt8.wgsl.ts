@@ -34,8 +34,6 @@ export interface SharedInt8Options {
   readonly pStride: 64 | 80
   /** Invocations per workgroup: 128 (four subgroups over all rows) or 256 (eight: two row halves, half the registers each). */
   readonly threads: 128 | 256
-  /** Two passes over the keys (exact row max first), P·V accumulated in registers: `sharedInt8TwoPassWgsl`. */
-  readonly twoPass?: boolean
   /** Profiling only, wrong results: leave out one phase of the key loop to time the others. */
   readonly ablate?: "stage" | "s" | "softmax" | "pv" | "rescale"
 }

@@ -92,26 +92,6 @@ describe(`unique attention, lane-group kernel with the serial group merge (MOSKA
   })
 })
 
-describe(`unique attention, lane-group kernel in heads mode (MOSKA_UNIQUE_KERNEL=heads, seed ${seed})`, () => {
-  for (const fmt of KV_FORMATS)
-    SHAPES.forEach((s, i) =>
-      it(`matches the float64 reference for ${fmt} KV, B=${s.B} U=${s.U} Hkv=${s.Hkv} Hq=${s.Hq} D=${s.D}`, async () => {
-        process.env.MOSKA_UNIQUE_KERNEL = "heads"
-        try {
-          const { po, pl, merged, ref, variant } = await runUnique(fmt, s, `heads${fmt}${i}`)
-          const g = gpu()
-          expect(variant).toBe(lanesFit(s.D, fmt, g.features.has("subgroups"), g.subgroupMinSize) ? "lanes-heads" : "tile")
-          expect(po.every(Number.isFinite) && pl.every(Number.isFinite), "a partial was left unwritten (NaN)").toBe(true)
-          ref.forEach((r, j) => expect(merged[j]!.lse === -Infinity, `row ${j} emptiness`).toBe(r.lse === -Infinity))
-          expect(relErr(flat(merged, "o"), flat(ref, "o"))).toBeLessThan(TOL[fmt])
-          expect(relErr(flat(merged, "lse"), flat(ref, "lse"))).toBeLessThan(TOL[fmt])
-        } finally {
-          delete process.env.MOSKA_UNIQUE_KERNEL
-        }
-      }),
-    )
-})
-
 describe(`unique attention with the key-per-thread tile kernel (MOSKA_UNIQUE_KERNEL=tile, seed ${seed})`, () => {
   it("matches the float64 reference for f16 and int8 KV", async () => {
     process.env.MOSKA_UNIQUE_KERNEL = "tile"

@@ -4,7 +4,7 @@ import type { GpuKv } from "../kvBuffers.js"
 import { bytesPerRow } from "../kvFormat.js"
 import { UNIQUE_BINDINGS, UNIQUE_TILE } from "./unique.wgsl.js"
 import { uniquePipeline } from "./uniquePipeline.js"
-import { HEADS_MIN_SPLIT, uniqueSplitLen, type UniquePlan } from "./uniqueAttention.js"
+import { uniqueSplitLen, type UniquePlan } from "./uniqueAttention.js"
 
 export interface PerRequestJob {
   readonly q: GPUBuffer
@@ -32,10 +32,10 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
   const tokenBytes = Hkv * bytesPerRow(kv.format, D)
   // A split must fit one binding (1M f16 tokens × 8 heads is exactly 2 GiB, 4 bytes over the limit).
   const maxSplit = Math.max(UNIQUE_TILE, Math.floor(gpu.limits.maxStorageBufferBindingSize / tokenBytes / UNIQUE_TILE) * UNIQUE_TILE)
-  const { pipeline, variant, headsPerWorkgroup: HW } = await uniquePipeline(gpu, D, G, kv.format, Hkv)
-  const splitLen = Math.min(job.splitLen ?? uniqueSplitLen(B, Hkv / HW, S, 4096, HW > 1 ? HEADS_MIN_SPLIT() : undefined), maxSplit)
+  const splitLen = Math.min(job.splitLen ?? uniqueSplitLen(B, Hkv, S, 4096), maxSplit)
   if (splitLen % UNIQUE_TILE !== 0) throw new Error(`splitLen must be a multiple of ${UNIQUE_TILE}`)
   const nsplit = Math.max(1, Math.ceil(S / splitLen))
+  const { pipeline, variant } = await uniquePipeline(gpu, D, G, kv.format)
   const po = gpuOps.buffer(gpu, B * Hq * nsplit * D * 4, "perreq.po")
   const pl = gpuOps.buffer(gpu, B * Hq * nsplit * 4, "perreq.pl")
   const splitsPerSeg = Math.max(1, Math.floor(gpu.limits.maxStorageBufferBindingSize / (tokenBytes * splitLen)))
@@ -48,7 +48,7 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
     const offset = t0 * tokenBytes
     if (offset % 256 !== 0) throw new Error(`per-request segment offset ${offset} is not 256-byte aligned`)
     const size = Math.max(16, Math.min(n * splitLen, S - t0) * tokenBytes)
-    const nwg = B * (Hkv / HW) * n
+    const nwg = B * Hkv * n
     const params = gpuOps.uniform(gpu, [0, S, Hkv, nsplit, splitLen, nwg, scale, t0 * Hkv, 0, s0, n, 0])
     const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
       q: { buffer: job.q },

@@ -21,15 +21,15 @@ export const UNIQUE_TILE = 128
  * Decoding of a workgroup's split, shared by the tile and lane-group kernels: splits [s0, s0 + nsplitLocal)
  * of each request are in this dispatch; the bound K/V starts at token s0·splitLen of request b0 and holds
  * reqStride tokens per request (0: one corpus shared by all). Defines wid, sl, s, h, bl, b, Hq, len,
- * start, end and base; returns early for padding workgroups. `allHeads`: the workgroup covers every KV head
- * of its (request, split), invocation t working for head t / NV (the lane-group kernel's heads mode).
+ * start, end and base; returns early for padding workgroups.
  */
-export const uniqueSplitPrologue = (allHeads = false): string => `  let wid = wg.x + wg.y * nw.x;
+export const UNIQUE_SPLIT_PROLOGUE = `  let wid = wg.x + wg.y * nw.x;
   if (wid >= params.nwg) { return; }
   let sl = wid % params.nsplitLocal;
   let s = params.s0 + sl;
   let bh = wid / params.nsplitLocal;
-  ${allHeads ? "let h = t / NV;\n  let bl = bh;" : "let h = bh % params.Hkv;\n  let bl = bh / params.Hkv;"}
+  let h = bh % params.Hkv;
+  let bl = bh / params.Hkv;
   let b = params.b0 + bl;
   let Hq = params.Hkv * G;
   let len = min(lens[b], params.U);
@@ -37,9 +37,6 @@ export const uniqueSplitPrologue = (allHeads = false): string => `  let wid = wg
   let end = min(start + params.splitLen, len);
   let base = params.s0 * params.splitLen;
 `
-
-/** The prologue of a workgroup per (request, KV head, split). */
-export const UNIQUE_SPLIT_PROLOGUE = uniqueSplitPrologue()
 
 /**
  * Flash-decoding split: one workgroup per (request, KV head, split) attends the GQA group's G query

@@ -33,12 +33,6 @@ export interface UniquePlan {
 }
 
 /**
- * Least keys per split in heads mode (a workgroup covers every KV head, so 256 keys there is the work of
- * 2048 keys of one head in the other modes); MOSKA_UNIQUE_MIN_SPLIT overrides it too.
- */
-export const HEADS_MIN_SPLIT = (): number => Number(process.env.MOSKA_UNIQUE_MIN_SPLIT ?? 256)
-
-/**
  * Default split: about `targetWorkgroups` workgroups, but at least `minSplit` keys (or all of them)
  * per split, since each workgroup pays a fixed prologue/epilogue. On the H200 (lane-group kernel,
  * f16) 8192 workgroups of 4096 keys beat 4096 of 8192 at B = 64, while splits under 2048 keys lost
@@ -66,11 +60,11 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
   const { kv, requests: B, tokens: U, kvHeads: Hkv, qHeads: Hq } = job
   const G = Hq / Hkv
   if (!Number.isInteger(G) || G < 1) throw new Error(`query heads (${Hq}) must be a multiple of KV heads (${Hkv})`)
-  const D = kv.dim
-  const { pipeline, variant, headsPerWorkgroup: HW } = await uniquePipeline(gpu, D, G, kv.format, Hkv)
-  const splitLen = job.splitLen ?? uniqueSplitLen(B, Hkv / HW, U, undefined, HW > 1 ? HEADS_MIN_SPLIT() : undefined)
+  const splitLen = job.splitLen ?? uniqueSplitLen(B, Hkv, U)
   if (splitLen % UNIQUE_TILE !== 0 || splitLen <= 0) throw new Error(`splitLen must be a positive multiple of ${UNIQUE_TILE} (got ${splitLen})`)
   const nsplit = Math.max(1, Math.ceil(U / splitLen))
+  const D = kv.dim
+  const { pipeline, variant } = await uniquePipeline(gpu, D, G, kv.format)
   const slots = B * Hq * nsplit + (job.extraSlots ?? 0)
   const po = gpuOps.buffer(gpu, slots * D * 4, "unique.po")
   const pl = gpuOps.buffer(gpu, slots * 4, "unique.pl")
@@ -78,7 +72,7 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
   const passes: Pass[] = []
   for (const seg of kvSegments(gpu, kv, U * Hkv, B)) {
     if (seg.units === 0) continue
-    const nwg = seg.units * (Hkv / HW) * nsplit
+    const nwg = seg.units * Hkv * nsplit
     const f = new Float32Array([1 / Math.sqrt(D)])
     const params = gpuOps.uniform(gpu, [seg.unit0, U, Hkv, nsplit, splitLen, nwg, new Uint32Array(f.buffer)[0]!, seg.unit0 * U * Hkv, U, 0, nsplit, 0])
     const group = UNIQUE_BINDINGS.group(gpu.device, layout, {

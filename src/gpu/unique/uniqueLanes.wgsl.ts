@@ -1,5 +1,5 @@
 import { elemsPerVec, kvWgsl, type KvFormat } from "../kvFormat.js"
-import { UNIQUE_SPLIT_PROLOGUE, uniqueSplitPrologue } from "./unique.wgsl.js"
+import { UNIQUE_SPLIT_PROLOGUE } from "./unique.wgsl.js"
 
 /** Default threads per workgroup of the lane-group kernel (keys per round = this). */
 export const LANES_WG = 128
@@ -31,11 +31,9 @@ export const lanesFit = (dim: number, format: KvFormat, subgroups: boolean, subg
  * with p = 0 (stored values are finite). int8: dot4I8Packed against the row-quantized query slice.
  * @example const src = uniqueLanesWgsl(128, 4, "f16") // then gpuOps.pipeline(gpu, key, UNIQUE_BINDINGS, src)
  */
-export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wgSize = LANES_WG, foldMin = 0, heads = 0): string => {
+export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0, prefetchK = false): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
-  // heads > 0: one workgroup per (request, split) for all `heads` KV heads, group = head (see uniqueHeadsWgsl).
-  const wg = heads > 0 ? heads * NV : wgSize
   const G = group
   const int8 = format === "int8"
   const steps: number[] = []
@@ -71,12 +69,18 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
   for (let i = 0; i < G * E; i++) emit(`acc[${i}] = 0.0;`)
   // Key row i of the round starting at key `rb` (clamped to the last valid key).
   const rowOf = (rb: string, i: number): string => `(bl * params.reqStride + min(${rb} + ${i}u, end - 1u) - base) * params.Hkv + h`
-  // Keys per round: NV per group, the groups on different keys (one head) or on the same keys (heads mode).
-  emit(`for (var r0 = start; r0 < end; r0 += ${heads > 0 ? "NV" : "WG"}) {`)
-  emit(`  let rb = ${heads > 0 ? "r0" : "r0 + grp * NV"};`)
+  // prefetchK: the next round's K rows are loaded right after this round's V loads (held in registers).
+  if (prefetchK) {
+    for (let i = 0; i < NV; i++) emit(`var kw${i}: vec4<u32>;`)
+    emit(`if (start < end) {`)
+    for (let i = 0; i < NV; i++) emit(`  kw${i} = k[(${rowOf("start + grp * NV", i)}) * NV + li];`)
+    emit(`}`)
+  }
+  emit(`for (var r0 = start; r0 < end; r0 += WG) {`)
+  emit(`  let rb = r0 + grp * NV;`)
   // Row indices (clamped to the last valid key) and the K loads, all issued before any use.
   for (let i = 0; i < NV; i++) emit(`  let row${i} = ${rowOf("rb", i)};`)
-  for (let i = 0; i < NV; i++) emit(`  let kw${i} = k[row${i} * NV + li];`)
+  if (!prefetchK) for (let i = 0; i < NV; i++) emit(`  let kw${i} = k[row${i} * NV + li];`)
   emit(`  var part: array<f32, ${G * NV}>;`)
   for (let i = 0; i < NV; i++) {
     if (int8) {
@@ -96,6 +100,11 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
   }
   // V loads go out before the shuffles so their latency hides behind the reduction.
   for (let i = 0; i < NV; i++) emit(`  let vw${i} = v[row${i} * NV + li];`)
+  if (prefetchK) {
+    emit(`  if (r0 + WG < end) {`)
+    for (let i = 0; i < NV; i++) emit(`    kw${i} = k[(${rowOf("rb + WG", i)}) * NV + li];`)
+    emit(`  }`)
+  }
   // Transposed butterfly: at offset w a lane keeps the half of its keys selected by bit w of its
   // column and sends the other half, so after log2(NV) steps lane i holds key i's full dot.
   for (const w of steps) {
@@ -134,18 +143,6 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
     emit(`  }`)
   }
   emit(`}`)
-  if (heads > 0) {
-    // Heads mode: a group is the whole of its head's split, so its lanes write their columns directly.
-    for (let g = 0; g < G; g++) {
-      emit(`{ var ls = l[${g}];`)
-      for (const o of steps) emit(`  ls += subgroupShuffleXor(ls, ${o}u);`)
-      emit(`  let slot = (b * Hq + h * G + ${g}u) * params.nsplit + s;`)
-      for (let e = 0; e < E; e++) emit(`  po[slot * D + li * E + ${e}u] = select(0.0, acc[${g * E + e}] / ls, ls > 0.0);`)
-      emit(`  if (li == 0u) { pl[slot] = select(NEG, m[${g}] + log(ls), ls > 0.0); } }`)
-    }
-    return lanesShader(dim, G, NV, E, wg, format, `${uniqueSplitPrologue(true)}  let li = t % NV;
-  let grp = h;`, "", L)
-  }
   // Per group: the sum of l over its lanes; then the groups are merged under one max.
   for (let g = 0; g < G; g++) {
     emit(`{ var ls = l[${g}];`)
@@ -198,15 +195,7 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
       emit(`  if (t == 0u) { pl[slot] = select(NEG, M[${g}] + log(lt), lt > 0.0); } }`)
     }
   }
-  const mem = `var<workgroup> gm: array<f32, ${(wg / NV) * G}>;
-var<workgroup> gl: array<f32, ${(wg / NV) * G}>;
-var<workgroup> oacc: array<f32, ${NS * G * dim}>;`
-  return lanesShader(dim, G, NV, E, wg, format, `${UNIQUE_SPLIT_PROLOGUE}  let li = t % NV;
-  let grp = t / NV;`, mem, L)
-}
-
-/** The lane-group kernel's module around its emitted body `L`: constants, workgroup arrays `mem`, and `prologue` (sets b, h, s, start, end, li, grp). */
-const lanesShader = (dim: number, G: number, NV: number, E: number, wg: number, format: KvFormat, prologue: string, mem: string, L: string[]): string => /* wgsl */ `
+  return /* wgsl */ `
 enable subgroups;
 ${kvWgsl(format)}
 struct Params { b0: u32, U: u32, Hkv: u32, nsplit: u32, splitLen: u32, nwg: u32, scale: f32, srow0: u32, reqStride: u32, s0: u32, nsplitLocal: u32, _p: u32 }
@@ -217,13 +206,17 @@ const NV: u32 = ${NV}u;
 const WG: u32 = ${wg}u;
 const NGRP: u32 = ${wg / NV}u;
 const NEG: f32 = -1e30;
-${mem}
+var<workgroup> gm: array<f32, ${(wg / NV) * G}>;
+var<workgroup> gl: array<f32, ${(wg / NV) * G}>;
+var<workgroup> oacc: array<f32, ${NS * G * dim}>;
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgi: u32) {
-${prologue}
+${UNIQUE_SPLIT_PROLOGUE}  let li = t % NV;
+  let grp = t / NV;
   let lane0 = sgi - sgi % NV;
   let qrow = (b * Hq + h * G) * D + li * E;
   ${L.join("\n  ")}
 }
 `
+}

@@ -7,17 +7,9 @@ import { LANES_WG, lanesFit, uniqueLanesWgsl } from "./uniqueLanes.wgsl.js"
 /**
  * Which unique-attention kernel runs: `lanes` (coalesced lane groups, the default where it fits; groups merged
  * by subgroup shuffles and one barrier), `lanes-serial` (the same with the one-barrier-per-group merge),
- * `lanes-heads` (one workgroup for all KV heads of a request's split, a lane group per head, so the workgroup
- * reads whole contiguous token rows), `tile` (a key per thread), `tile-coalesced`.
+ * `tile` (a key per thread), `tile-coalesced`.
  */
-export type UniqueVariant = "lanes" | "lanes-serial" | "lanes-heads" | "tile" | "tile-coalesced"
-
-/** A compiled unique-attention kernel; `headsPerWorkgroup` KV heads share one workgroup (Hkv in heads mode, else 1). */
-export interface UniqueKernel {
-  readonly pipeline: GPUComputePipeline
-  readonly variant: UniqueVariant
-  readonly headsPerWorkgroup: number
-}
+export type UniqueVariant = "lanes" | "lanes-serial" | "tile" | "tile-coalesced"
 
 /** Workgroup memory the folded epilogue may take for its per-block slices (the serial one needs one slice). */
 const FOLD_MAX_BYTES = 16384
@@ -39,29 +31,23 @@ const lanesFold = (gpu: GpuContext, dim: number, group: number, wg: number): boo
  * key-per-thread tile kernel runs. MOSKA_UNIQUE_EPILOGUE=serial picks the lane-group kernel's older group merge;
  * MOSKA_UNIQUE_KERNEL=tile forces the tile kernel (and
  * MOSKA_UNIQUE_COALESCED=1 its coalesced-scoring variant, slower on the H200: docs/kernels-h200.md).
- * MOSKA_UNIQUE_KERNEL=heads picks the lane-group kernel's heads mode where a workgroup of Hkv·NV lanes fits.
- * @example const { pipeline, variant } = await uniquePipeline(gpu, 128, 4, "f16", 8)
+ * @example const { pipeline, variant } = await uniquePipeline(gpu, 128, 4, "f16")
  */
-export const uniquePipeline = async (gpu: GpuContext, dim: number, group: number, format: KvFormat, kvHeads: number): Promise<UniqueKernel> => {
+export const uniquePipeline = async (gpu: GpuContext, dim: number, group: number, format: KvFormat): Promise<{ pipeline: GPUComputePipeline; variant: UniqueVariant }> => {
   const sg = gpu.features.has("subgroups")
   const forced = process.env.MOSKA_UNIQUE_KERNEL
-  if (forced !== undefined && !["tile", "lanes", "heads"].includes(forced)) throw new Error(`MOSKA_UNIQUE_KERNEL=${forced}: want tile, lanes or heads`)
-  const fits = lanesFit(dim, format, sg, gpu.subgroupMinSize)
-  const wgHeads = kvHeads * (dim / elemsPerVec(format))
-  if (forced === "heads" && fits && wgHeads <= Math.min(256, gpu.limits.maxComputeInvocationsPerWorkgroup)) {
-    const pipeline = await gpuOps.pipeline(gpu, `unique-heads:${dim}:${group}:${format}:${kvHeads}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wgHeads, 0, kvHeads))
-    return { pipeline, variant: "lanes-heads", headsPerWorkgroup: kvHeads }
-  }
-  if (forced !== "tile" && fits) {
+  if (forced !== "tile" && lanesFit(dim, format, sg, gpu.subgroupMinSize)) {
     // MOSKA_UNIQUE_WG: workgroup size for tuning runs (64, 128 or 256; default LANES_WG).
     const wg = Number(process.env.MOSKA_UNIQUE_WG ?? LANES_WG)
     if (![64, 128, 256].includes(wg)) throw new Error(`MOSKA_UNIQUE_WG must be 64, 128 or 256 (got ${process.env.MOSKA_UNIQUE_WG})`)
     const fold = lanesFold(gpu, dim, group, wg) ? gpu.subgroupMinSize : 0
-    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold))
-    return { pipeline, variant: fold > 0 ? "lanes" : "lanes-serial", headsPerWorkgroup: 1 }
+    // MOSKA_UNIQUE_PREFETCH=1: the next round's K loads go out before this round's V work (tuning knob).
+    const pre = process.env.MOSKA_UNIQUE_PREFETCH === "1"
+    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}:${pre}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold, pre))
+    return { pipeline, variant: fold > 0 ? "lanes" : "lanes-serial" }
   }
   const nv = dim / elemsPerVec(format)
   const co = sg && process.env.MOSKA_UNIQUE_COALESCED === "1" && (nv & (nv - 1)) === 0 && nv <= gpu.subgroupMinSize
   const pipeline = await gpuOps.pipeline(gpu, `unique:${dim}:${group}:${format}:${sg}:${co}`, UNIQUE_BINDINGS, uniqueWgsl(dim, group, format, sg, co))
-  return { pipeline, variant: co ? "tile-coalesced" : "tile", headsPerWorkgroup: 1 }
+  return { pipeline, variant: co ? "tile-coalesced" : "tile" }
 }

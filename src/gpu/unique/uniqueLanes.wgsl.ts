@@ -31,7 +31,7 @@ export const lanesFit = (dim: number, format: KvFormat, subgroups: boolean, subg
  * with p = 0 (stored values are finite). int8: dot4I8Packed against the row-quantized query slice.
  * @example const src = uniqueLanesWgsl(128, 4, "f16") // then gpuOps.pipeline(gpu, key, UNIQUE_BINDINGS, src)
  */
-export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0, prefetchK = false): string => {
+export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
   const G = group
@@ -69,18 +69,11 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
   for (let i = 0; i < G * E; i++) emit(`acc[${i}] = 0.0;`)
   // Key row i of the round starting at key `rb` (clamped to the last valid key).
   const rowOf = (rb: string, i: number): string => `(bl * params.reqStride + min(${rb} + ${i}u, end - 1u) - base) * params.Hkv + h`
-  // prefetchK: the next round's K rows are loaded right after this round's V loads (held in registers).
-  if (prefetchK) {
-    for (let i = 0; i < NV; i++) emit(`var kw${i}: vec4<u32>;`)
-    emit(`if (start < end) {`)
-    for (let i = 0; i < NV; i++) emit(`  kw${i} = k[(${rowOf("start + grp * NV", i)}) * NV + li];`)
-    emit(`}`)
-  }
   emit(`for (var r0 = start; r0 < end; r0 += WG) {`)
   emit(`  let rb = r0 + grp * NV;`)
   // Row indices (clamped to the last valid key) and the K loads, all issued before any use.
   for (let i = 0; i < NV; i++) emit(`  let row${i} = ${rowOf("rb", i)};`)
-  if (!prefetchK) for (let i = 0; i < NV; i++) emit(`  let kw${i} = k[row${i} * NV + li];`)
+  for (let i = 0; i < NV; i++) emit(`  let kw${i} = k[row${i} * NV + li];`)
   emit(`  var part: array<f32, ${G * NV}>;`)
   for (let i = 0; i < NV; i++) {
     if (int8) {
@@ -100,11 +93,6 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
   }
   // V loads go out before the shuffles so their latency hides behind the reduction.
   for (let i = 0; i < NV; i++) emit(`  let vw${i} = v[row${i} * NV + li];`)
-  if (prefetchK) {
-    emit(`  if (r0 + WG < end) {`)
-    for (let i = 0; i < NV; i++) emit(`    kw${i} = k[(${rowOf("rb + WG", i)}) * NV + li];`)
-    emit(`  }`)
-  }
   // Transposed butterfly: at offset w a lane keeps the half of its keys selected by bit w of its
   // column and sends the other half, so after log2(NV) steps lane i holds key i's full dot.
   for (const w of steps) {

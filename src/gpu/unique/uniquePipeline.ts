@@ -41,9 +41,7 @@ export const uniquePipeline = async (gpu: GpuContext, dim: number, group: number
     const wg = Number(process.env.MOSKA_UNIQUE_WG ?? LANES_WG)
     if (![64, 128, 256].includes(wg)) throw new Error(`MOSKA_UNIQUE_WG must be 64, 128 or 256 (got ${process.env.MOSKA_UNIQUE_WG})`)
     const fold = lanesFold(gpu, dim, group, wg) ? gpu.subgroupMinSize : 0
-    // MOSKA_UNIQUE_PREFETCH=1: the next round's K loads go out before this round's V work (tuning knob).
-    const pre = process.env.MOSKA_UNIQUE_PREFETCH === "1"
-    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}:${pre}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold, pre))
+    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold))
     return { pipeline, variant: fold > 0 ? "lanes" : "lanes-serial" }
   }
   const nv = dim / elemsPerVec(format)

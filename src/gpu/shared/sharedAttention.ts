@@ -30,7 +30,7 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   const spelling = env.MOSKA_SGM_SPELLING === "legacy" ? "legacy" : gpu.sgmSpelling
   const oStride = Number(env.MOSKA_SHARED_INT8_OSTRIDE ?? 136)
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows: env.MOSKA_SHARED_INT8_ROWS === "32" ? 32 : 64, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, rotS: env.MOSKA_SHARED_INT8_ROTS === "1", ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows: env.MOSKA_SHARED_INT8_ROWS === "32" ? 32 : 64, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
   const limit = gpu.limits.maxComputeWorkgroupStorageSize
   const fits = sharedInt8WorkgroupBytes(staged) <= limit
   if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${limit}`)

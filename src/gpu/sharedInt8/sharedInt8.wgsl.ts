@@ -34,8 +34,6 @@ export interface SharedInt8Options {
   readonly pStride: 64 | 80
   /** Invocations per workgroup: 128 (four subgroups over all rows) or 256 (eight: two row halves, half the registers each). */
   readonly threads: 128 | 256
-  /** Softmax S reads with the 4 keys of a word group rotated per lane (bank-conflict-free at 128 threads, S = Q·Kᵀ, staged). */
-  readonly rotS?: boolean
   /** Profiling only, wrong results: leave out one phase of the key loop to time the others. */
   readonly ablate?: "stage" | "s" | "softmax" | "pv" | "rescale"
 }
@@ -151,12 +149,6 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const layout = sharedInt8Layout(opts)
   // P row stride in bytes: 64, or 80 (its matrix loads were 3× faster in bench/sgm-ops-probe.mjs).
   const PST = opts.pStride
-  // rotS: lane (r, hf) reads its 4 scores starting at word (e + rot) % 4, rot = hf + 2·(bit 3 of r): with S rows 72
-  // words apart the 32 lanes then hit 32 banks (unrotated, 4 lanes share each bank); selects put them back in order.
-  const rot = opts.rotS === true && st && !tr && NT === 128 && SS === 72
-  const rotRead = rot
-    ? `${unroll(4, (e) => `        let x${e} = big[r * SS + kb + (${e}u + rot) % 4u];`)}\n${unroll(4, (j) => `        let y${j} = select(select(select(x${j}, x${(j + 3) % 4}, rot == 1u), x${(j + 2) % 4}, rot == 2u), x${(j + 1) % 4}, rot == 3u);`)}\n`
-    : ""
   const store = (off: string, m: string, stride: string): string => `${sgmStore(sp, "&big", off, m, false, stride)};`
   return /* wgsl */ `
 enable subgroups;
@@ -204,7 +196,6 @@ ${pre ? `  ${fetch("kr", "k", "0u")}\n  ${fetch("vr", "v", "0u")}` : ""}
   // Softmax / quantization role: row r, part hf of its keys (or of its head dims), ${TPR} invocations per row.
   let r = t / ${TPR}u;
   let hf = t % ${TPR}u;
-  let rot = hf + 2u * ((r >> 3u) & 1u);
   var sr = 0.0;
   {
     var amax = 0.0;
@@ -242,7 +233,7 @@ ${ab === "softmax" ? `${unroll(NG, (g) => `    pb[r * ${PST / 4}u + hf * ${NG}u 
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
       var sc: array<f32, ${KPT}>;
       var mx = NEG;
-${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${rot ? rotRead : ""}${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(f32(${rot ? `y${e}` : sAt("key")}) * sr * skw[key], NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(f32(${sAt("key")}) * sr * skw[key], NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
       ${xor("mx")}
       let mn = max(mrun, mx);
       let alpha = exp(mrun - mn);

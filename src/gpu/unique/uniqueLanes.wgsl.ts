@@ -31,11 +31,9 @@ export const lanesFit = (dim: number, format: KvFormat, subgroups: boolean, subg
  * with p = 0 (stored values are finite). int8: dot4I8Packed against the row-quantized query slice.
  * @example const src = uniqueLanesWgsl(128, 4, "f16") // then gpuOps.pipeline(gpu, key, UNIQUE_BINDINGS, src)
  */
-export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0, keysPerRound = 0): string => {
+export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
-  // KR keys per group and round (a power of two ≤ NV): fewer K/V rows and partial dots live in registers.
-  const KR = keysPerRound > 0 ? Math.min(keysPerRound, NV) : NV
   const G = group
   const int8 = format === "int8"
   const steps: number[] = []
@@ -71,13 +69,13 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
   for (let i = 0; i < G * E; i++) emit(`acc[${i}] = 0.0;`)
   // Key row i of the round starting at key `rb` (clamped to the last valid key).
   const rowOf = (rb: string, i: number): string => `(bl * params.reqStride + min(${rb} + ${i}u, end - 1u) - base) * params.Hkv + h`
-  emit(`for (var r0 = start; r0 < end; r0 += ${(wg / NV) * KR}u) {`)
-  emit(`  let rb = r0 + grp * ${KR}u;`)
+  emit(`for (var r0 = start; r0 < end; r0 += WG) {`)
+  emit(`  let rb = r0 + grp * NV;`)
   // Row indices (clamped to the last valid key) and the K loads, all issued before any use.
-  for (let i = 0; i < KR; i++) emit(`  let row${i} = ${rowOf("rb", i)};`)
-  for (let i = 0; i < KR; i++) emit(`  let kw${i} = k[row${i} * NV + li];`)
+  for (let i = 0; i < NV; i++) emit(`  let row${i} = ${rowOf("rb", i)};`)
+  for (let i = 0; i < NV; i++) emit(`  let kw${i} = k[row${i} * NV + li];`)
   emit(`  var part: array<f32, ${G * NV}>;`)
-  for (let i = 0; i < KR; i++) {
+  for (let i = 0; i < NV; i++) {
     if (int8) {
       for (let g = 0; g < G; g++)
         emit(
@@ -94,15 +92,10 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
     }
   }
   // V loads go out before the shuffles so their latency hides behind the reduction.
-  for (let i = 0; i < KR; i++) emit(`  let vw${i} = v[row${i} * NV + li];`)
+  for (let i = 0; i < NV; i++) emit(`  let vw${i} = v[row${i} * NV + li];`)
   // Transposed butterfly: at offset w a lane keeps the half of its keys selected by bit w of its
-  // column and sends the other half, so after log2(NV) steps lane i holds key i's full dot. With
-  // KR < NV keys the offsets ≥ KR are plain xor sums first, and lanes i and i + KR·j end up alike.
+  // column and sends the other half, so after log2(NV) steps lane i holds key i's full dot.
   for (const w of steps) {
-    if (w >= KR) {
-      for (let g = 0; g < G; g++) for (let j = 0; j < KR; j++) emit(`  part[${g * NV + j}] += subgroupShuffleXor(part[${g * NV + j}], ${w}u);`)
-      continue
-    }
     emit(`  { let up = (li & ${w}u) != 0u;`)
     for (let g = 0; g < G; g++)
       for (let j = 0; j < w; j++) {
@@ -112,10 +105,8 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
       }
     emit(`  }`)
   }
-  // This lane's key (lanes past KR repeat lane li % KR's; only li < KR count in l).
-  emit(`  let kl = li % ${KR}u;`)
-  emit(`  let valid = rb + kl < end;`)
-  if (int8) emit(`  let rme = (bl * params.reqStride + min(rb + kl, end - 1u) - base) * params.Hkv + h;`)
+  emit(`  let valid = rb + li < end;`)
+  if (int8) emit(`  let rme = (bl * params.reqStride + min(rb + li, end - 1u) - base) * params.Hkv + h;`)
   emit(`  var pb: array<f32, ${G}>;`)
   for (let g = 0; g < G; g++) {
     const sc = int8 ? `part[${g * NV}] * qsc[${g}] * ks[params.srow0 + rme]` : `part[${g * NV}]`
@@ -126,12 +117,12 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
     emit(`    let alpha = exp(m[${g}] - mn);`)
     emit(`    m[${g}] = mn;`)
     emit(`    let p = select(0.0, exp(sv - mn), valid);`)
-    emit(`    l[${g}] = l[${g}] * alpha + ${KR < NV ? "select(0.0, p, li < KR)" : "p"};`)
+    emit(`    l[${g}] = l[${g}] * alpha + p;`)
     emit(`    pb[${g}] = p${int8 ? " * vs[params.srow0 + rme]" : ""};`)
     for (let e = 0; e < E; e++) emit(`    acc[${g * E + e}] *= alpha;`)
     emit(`  }`)
   }
-  for (let i = 0; i < KR; i++) {
+  for (let i = 0; i < NV; i++) {
     emit(`  { let x = unpackVec(vw${i});`)
     for (let g = 0; g < G; g++) {
       emit(`    let p${g} = subgroupShuffle(pb[${g}], lane0 + ${i}u);`)
@@ -200,7 +191,6 @@ const D: u32 = ${dim}u;
 const G: u32 = ${G}u;
 const E: u32 = ${E}u;
 const NV: u32 = ${NV}u;
-const KR: u32 = ${KR}u;
 const WG: u32 = ${wg}u;
 const NGRP: u32 = ${wg / NV}u;
 const NEG: f32 = -1e30;

@@ -41,10 +41,7 @@ export const uniquePipeline = async (gpu: GpuContext, dim: number, group: number
     const wg = Number(process.env.MOSKA_UNIQUE_WG ?? LANES_WG)
     if (![64, 128, 256].includes(wg)) throw new Error(`MOSKA_UNIQUE_WG must be 64, 128 or 256 (got ${process.env.MOSKA_UNIQUE_WG})`)
     const fold = lanesFold(gpu, dim, group, wg) ? gpu.subgroupMinSize : 0
-    // MOSKA_UNIQUE_KPR: keys per lane group and round (power of two ≤ NV; default NV), for tuning runs.
-    const kpr = Number(process.env.MOSKA_UNIQUE_KPR ?? 0)
-    if (!Number.isInteger(kpr) || kpr < 0 || (kpr & (kpr - 1)) !== 0) throw new Error(`MOSKA_UNIQUE_KPR=${process.env.MOSKA_UNIQUE_KPR}: want a power of two`)
-    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}:${kpr}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold, kpr))
+    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold))
     return { pipeline, variant: fold > 0 ? "lanes" : "lanes-serial" }
   }
   const nv = dim / elemsPerVec(format)

@@ -92,6 +92,22 @@ describe(`unique attention, lane-group kernel with the serial group merge (MOSKA
   })
 })
 
+describe(`unique attention, lane-group kernel with split-major workgroup order (MOSKA_UNIQUE_ORDER=splits, seed ${seed})`, () => {
+  it("matches the float64 reference for every format", async () => {
+    process.env.MOSKA_UNIQUE_ORDER = "splits"
+    try {
+      for (const fmt of KV_FORMATS)
+        for (const [i, s] of SHAPES.entries()) {
+          const { merged, ref } = await runUnique(fmt, s, `order${fmt}${i}`)
+          expect(relErr(flat(merged, "o"), flat(ref, "o"))).toBeLessThan(TOL[fmt])
+          expect(relErr(flat(merged, "lse"), flat(ref, "lse"))).toBeLessThan(TOL[fmt])
+        }
+    } finally {
+      delete process.env.MOSKA_UNIQUE_ORDER
+    }
+  })
+})
+
 describe(`unique attention with the key-per-thread tile kernel (MOSKA_UNIQUE_KERNEL=tile, seed ${seed})`, () => {
   it("matches the float64 reference for f16 and int8 KV", async () => {
     process.env.MOSKA_UNIQUE_KERNEL = "tile"

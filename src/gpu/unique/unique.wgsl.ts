@@ -21,15 +21,23 @@ export const UNIQUE_TILE = 128
  * Decoding of a workgroup's split, shared by the tile and lane-group kernels: splits [s0, s0 + nsplitLocal)
  * of each request are in this dispatch; the bound K/V starts at token s0·splitLen of request b0 and holds
  * reqStride tokens per request (0: one corpus shared by all). Defines wid, sl, s, h, bl, b, Hq, len,
- * start, end and base; returns early for padding workgroups.
+ * start, end and base; returns early for padding workgroups. `headsInner`: consecutive workgroups take the
+ * KV heads of one (request, split) instead of the splits of one (request, KV head).
  */
-export const UNIQUE_SPLIT_PROLOGUE = `  let wid = wg.x + wg.y * nw.x;
+export const uniqueSplitPrologue = (headsInner = false): string => `  let wid = wg.x + wg.y * nw.x;
   if (wid >= params.nwg) { return; }
-  let sl = wid % params.nsplitLocal;
+${
+  headsInner
+    ? `  let h = wid % params.Hkv;
+  let sl = (wid / params.Hkv) % params.nsplitLocal;
+  let s = params.s0 + sl;
+  let bl = wid / params.Hkv / params.nsplitLocal;`
+    : `  let sl = wid % params.nsplitLocal;
   let s = params.s0 + sl;
   let bh = wid / params.nsplitLocal;
   let h = bh % params.Hkv;
-  let bl = bh / params.Hkv;
+  let bl = bh / params.Hkv;`
+}
   let b = params.b0 + bl;
   let Hq = params.Hkv * G;
   let len = min(lens[b], params.U);
@@ -37,6 +45,9 @@ export const UNIQUE_SPLIT_PROLOGUE = `  let wid = wg.x + wg.y * nw.x;
   let end = min(start + params.splitLen, len);
   let base = params.s0 * params.splitLen;
 `
+
+/** The prologue with workgroups ordered split-major (consecutive workgroups: consecutive splits of one KV head). */
+export const UNIQUE_SPLIT_PROLOGUE = uniqueSplitPrologue()
 
 /**
  * Flash-decoding split: one workgroup per (request, KV head, split) attends the GQA group's G query

@@ -1,5 +1,5 @@
 import { elemsPerVec, kvWgsl, type KvFormat } from "../kvFormat.js"
-import { UNIQUE_SPLIT_PROLOGUE } from "./unique.wgsl.js"
+import { uniqueSplitPrologue } from "./unique.wgsl.js"
 
 /** Default threads per workgroup of the lane-group kernel (keys per round = this). */
 export const LANES_WG = 128
@@ -29,9 +29,10 @@ export const lanesFit = (dim: number, format: KvFormat, subgroups: boolean, subg
  * group adds into one workgroup row in turn, a barrier per group (slower on the H200, sweep 16). All per-row work is emitted unrolled
  * with constant indices, so the arrays live in registers. K/V rows past the end are clamped reads
  * with p = 0 (stored values are finite). int8: dot4I8Packed against the row-quantized query slice.
+ * `headsInner`: workgroup ids run over the KV heads of a split first (see uniqueSplitPrologue).
  * @example const src = uniqueLanesWgsl(128, 4, "f16") // then gpuOps.pipeline(gpu, key, UNIQUE_BINDINGS, src)
  */
-export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0): string => {
+export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0, headsInner = false): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
   const G = group
@@ -200,7 +201,7 @@ var<workgroup> oacc: array<f32, ${NS * G * dim}>;
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgi: u32) {
-${UNIQUE_SPLIT_PROLOGUE}  let li = t % NV;
+${uniqueSplitPrologue(headsInner)}  let li = t % NV;
   let grp = t / NV;
   let lane0 = sgi - sgi % NV;
   let qrow = (b * Hq + h * G) * D + li * E;

@@ -67,3 +67,14 @@ export const kvSegments = (gpu: GpuContext, kv: GpuKv, unitRows: number, units: 
   if (segs.length === 0) segs.push({ unit0: 0, units: 0, offset: 0, size: 16 })
   return segs
 }
+
+/**
+ * The k, v, ks, vs entries of a kernel's bind group: K/V bound over one segment (`kvSegments`), the per-row scales whole.
+ * @example BINDINGS.group(device, layout, { q: { buffer: q }, ...kvEntries(kv, seg), po: { buffer: po } })
+ */
+export const kvEntries = (kv: GpuKv, seg: { readonly offset: number; readonly size: number }) => ({
+  k: { buffer: kv.k, offset: seg.offset, size: seg.size },
+  v: { buffer: kv.v, offset: seg.offset, size: seg.size },
+  ks: { buffer: kv.ks },
+  vs: { buffer: kv.vs },
+})

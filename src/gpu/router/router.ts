@@ -1,19 +1,10 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import { ROUTER_BINDINGS, ROUTER_MAX_CHUNKS, routerWgsl } from "./router.wgsl.js"
+import type { RouterProblem } from "./routerRef.js"
 
-export interface RouterJob {
-  /** Queries f32 [B, Hq, D]. */
-  readonly q: GPUBuffer
-  /** Centroids f32 [N, Hkv, D]. */
-  readonly centroids: GPUBuffer
-  readonly requests: number
-  readonly qHeads: number
-  readonly kvHeads: number
-  readonly dim: number
-  readonly chunks: number
-  readonly topK: number
-}
+/** Queries f32 [B, Hq, D] and centroids f32 [N, Hkv, D] in GPU buffers. */
+export type RouterJob = RouterProblem<GPUBuffer>
 
 /**
  * Host of the router kernel; the pass writes chunk ids i32 [B, Hkv, K] into the returned buffer.

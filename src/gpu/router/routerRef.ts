@@ -1,8 +1,9 @@
-export interface RouterRefInput {
+/** A router problem with its data in `T` (host arrays here, GPU buffers for the kernel's host `routerPass`). */
+export interface RouterProblem<T> {
   /** Queries [B, Hq, D]. */
-  readonly q: ArrayLike<number>
+  readonly q: T
   /** Centroids [N, Hkv, D]. */
-  readonly centroids: ArrayLike<number>
+  readonly centroids: T
   readonly requests: number
   readonly qHeads: number
   readonly kvHeads: number
@@ -10,6 +11,8 @@ export interface RouterRefInput {
   readonly chunks: number
   readonly topK: number
 }
+
+export type RouterRefInput = RouterProblem<ArrayLike<number>>
 
 /** Float64 router scores [B, Hkv, N]: mean over the GQA group of q · centroid. */
 export const routerScoresRef = (x: RouterRefInput): Float64Array => {

@@ -1,7 +1,7 @@
 import { CapacityExceeded } from "../../core/errors.js"
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
-import { kvSegments, type GpuKv } from "../kvBuffers.js"
+import { kvEntries, kvSegments, type GpuKv } from "../kvBuffers.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
 import { SHARED_INT8_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
@@ -178,10 +178,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
       q: { buffer: job.q },
       rows: { buffer: rows },
       items: { buffer: items },
-      k: { buffer: kv.k, offset: seg.offset, size: seg.size },
-      v: { buffer: kv.v, offset: seg.offset, size: seg.size },
-      ks: { buffer: kv.ks },
-      vs: { buffer: kv.vs },
+      ...kvEntries(kv, seg),
       po: { buffer: po },
       pl: { buffer: pl },
       params: { buffer: params },

@@ -1,23 +1,16 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
-import type { GpuKv } from "../kvBuffers.js"
+import { kvEntries } from "../kvBuffers.js"
 import { bytesPerRow } from "../kvFormat.js"
 import { UNIQUE_BINDINGS, UNIQUE_TILE } from "./unique.wgsl.js"
 import { uniquePipeline } from "./uniquePipeline.js"
-import { uniqueSplitLen, type UniquePlan } from "./uniqueAttention.js"
+import { uniqueSplitLen, type UniqueJob, type UniquePlan } from "./uniqueAttention.js"
 
-export interface PerRequestJob {
-  readonly q: GPUBuffer
-  /** One corpus every request reads, rows [S, Hkv]. */
-  readonly kv: GpuKv
-  /** u32 [B], each S (or a shorter prefix). */
-  readonly lens: GPUBuffer
-  readonly requests: number
-  readonly tokens: number
-  readonly kvHeads: number
-  readonly qHeads: number
-  readonly splitLen?: number
-}
+/**
+ * A unique-attention job whose `kv` is one corpus every request reads (rows [S, Hkv]) and whose `lens`
+ * gives each request S or a shorter prefix.
+ */
+export type PerRequestJob = Omit<UniqueJob, "extraSlots">
 
 /**
  * The baseline MoSKA is measured against: every request attends the shared corpus on its own
@@ -52,10 +45,7 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
     const params = gpuOps.uniform(gpu, [0, S, Hkv, nsplit, splitLen, nwg, scale, t0 * Hkv, 0, s0, n, 0])
     const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
       q: { buffer: job.q },
-      k: { buffer: kv.k, offset, size },
-      v: { buffer: kv.v, offset, size },
-      ks: { buffer: kv.ks },
-      vs: { buffer: kv.vs },
+      ...kvEntries(kv, { offset, size }),
       lens: { buffer: job.lens },
       po: { buffer: po },
       pl: { buffer: pl },

@@ -17,6 +17,9 @@ export const UNIQUE_BINDINGS = defineBindings({
 /** Threads per workgroup = keys per tile. */
 export const UNIQUE_TILE = 128
 
+/** The uniform Params of the unique kernels (the hosts write them in this order: uniqueAttention, perRequestAttention). */
+export const UNIQUE_PARAMS = "struct Params { b0: u32, U: u32, Hkv: u32, nsplit: u32, splitLen: u32, nwg: u32, scale: f32, srow0: u32, reqStride: u32, s0: u32, nsplitLocal: u32, _p: u32 }"
+
 /**
  * Decoding of a workgroup's split, shared by the tile and lane-group kernels: splits [s0, s0 + nsplitLocal)
  * of each request are in this dispatch; the bound K/V starts at token s0·splitLen of request b0 and holds
@@ -133,7 +136,7 @@ export const uniqueWgsl = (dim: number, group: number, format: KvFormat, subgrou
   return /* wgsl */ `
 ${subgroups ? "enable subgroups;" : ""}
 ${kvWgsl(format)}
-struct Params { b0: u32, U: u32, Hkv: u32, nsplit: u32, splitLen: u32, nwg: u32, scale: f32, srow0: u32, reqStride: u32, s0: u32, nsplitLocal: u32, _p: u32 }
+${UNIQUE_PARAMS}
 const D: u32 = ${dim}u;
 const G: u32 = ${group}u;
 const T: u32 = ${UNIQUE_TILE}u;

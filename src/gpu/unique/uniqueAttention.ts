@@ -1,6 +1,6 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
-import { kvSegments, type GpuKv } from "../kvBuffers.js"
+import { kvEntries, kvSegments, type GpuKv } from "../kvBuffers.js"
 import { UNIQUE_BINDINGS, UNIQUE_TILE } from "./unique.wgsl.js"
 import { uniquePipeline, type UniqueVariant } from "./uniquePipeline.js"
 
@@ -77,10 +77,7 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
     const params = gpuOps.uniform(gpu, [seg.unit0, U, Hkv, nsplit, splitLen, nwg, new Uint32Array(f.buffer)[0]!, seg.unit0 * U * Hkv, U, 0, nsplit, 0])
     const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
       q: { buffer: job.q },
-      k: { buffer: kv.k, offset: seg.offset, size: seg.size },
-      v: { buffer: kv.v, offset: seg.offset, size: seg.size },
-      ks: { buffer: kv.ks },
-      vs: { buffer: kv.vs },
+      ...kvEntries(kv, seg),
       lens: { buffer: job.lens },
       po: { buffer: po },
       pl: { buffer: pl },

@@ -1,5 +1,5 @@
 import { elemsPerVec, kvWgsl, type KvFormat } from "../kvFormat.js"
-import { uniqueSplitPrologue } from "./unique.wgsl.js"
+import { UNIQUE_PARAMS, uniqueSplitPrologue } from "./unique.wgsl.js"
 
 /** Default threads per workgroup of the lane-group kernel (keys per round = this). */
 export const LANES_WG = 128
@@ -187,7 +187,7 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
   return /* wgsl */ `
 enable subgroups;
 ${kvWgsl(format)}
-struct Params { b0: u32, U: u32, Hkv: u32, nsplit: u32, splitLen: u32, nwg: u32, scale: f32, srow0: u32, reqStride: u32, s0: u32, nsplitLocal: u32, _p: u32 }
+${UNIQUE_PARAMS}
 const D: u32 = ${dim}u;
 const G: u32 = ${G}u;
 const E: u32 = ${E}u;

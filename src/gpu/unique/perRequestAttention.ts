@@ -1,10 +1,9 @@
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
-import { kvEntries } from "../kvBuffers.js"
 import { bytesPerRow } from "../kvFormat.js"
-import { UNIQUE_BINDINGS, UNIQUE_TILE } from "./unique.wgsl.js"
+import { UNIQUE_TILE } from "./unique.wgsl.js"
 import { uniquePipeline } from "./uniquePipeline.js"
-import { uniqueSplitLen, type UniqueJob, type UniquePlan } from "./uniqueAttention.js"
+import { uniquePass, uniqueSplitLen, type UniqueJob, type UniquePlan } from "./uniqueAttention.js"
 
 /**
  * A unique-attention job whose `kv` is one corpus every request reads (rows [S, Hkv]) and whose `lens`
@@ -32,26 +31,14 @@ export const perRequestAttention = async (gpu: GpuContext, job: PerRequestJob): 
   const po = gpuOps.buffer(gpu, B * Hq * nsplit * D * 4, "perreq.po")
   const pl = gpuOps.buffer(gpu, B * Hq * nsplit * 4, "perreq.pl")
   const splitsPerSeg = Math.max(1, Math.floor(gpu.limits.maxStorageBufferBindingSize / (tokenBytes * splitLen)))
-  const layout = UNIQUE_BINDINGS.layout(gpu.device)
   const passes: Pass[] = []
-  const scale = new Uint32Array(new Float32Array([1 / Math.sqrt(D)]).buffer)[0]!
   for (let s0 = 0; s0 < nsplit; s0 += splitsPerSeg) {
     const n = Math.min(splitsPerSeg, nsplit - s0)
     const t0 = s0 * splitLen
     const offset = t0 * tokenBytes
     if (offset % 256 !== 0) throw new Error(`per-request segment offset ${offset} is not 256-byte aligned`)
     const size = Math.max(16, Math.min(n * splitLen, S - t0) * tokenBytes)
-    const nwg = B * Hkv * n
-    const params = gpuOps.uniform(gpu, [0, S, Hkv, nsplit, splitLen, nwg, scale, t0 * Hkv, 0, s0, n, 0])
-    const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
-      q: { buffer: job.q },
-      ...kvEntries(kv, { offset, size }),
-      lens: { buffer: job.lens },
-      po: { buffer: po },
-      pl: { buffer: pl },
-      params: { buffer: params },
-    })
-    passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nwg) })
+    passes.push(uniquePass(gpu, pipeline, job, { offset, size }, { po, pl }, { b0: 0, U: S, Hkv, nsplit, splitLen, nwg: B * Hkv * n, srow0: t0 * Hkv, reqStride: 0, s0, nsplitLocal: n }))
   }
   return { passes, nsplit, splitLen, po, pl, variant }
 }

@@ -51,6 +51,42 @@ export const uniqueSplitLen = (
   return Math.max(minTiles, Math.ceil(tiles / nsplit)) * UNIQUE_TILE
 }
 
+/** The unique kernels' Params (UNIQUE_PARAMS) by name; the scale 1/√D comes from the KV's head dim. */
+export interface UniqueParams {
+  readonly b0: number
+  readonly U: number
+  readonly Hkv: number
+  readonly nsplit: number
+  readonly splitLen: number
+  readonly nwg: number
+  readonly srow0: number
+  readonly reqStride: number
+  readonly s0: number
+  readonly nsplitLocal: number
+}
+
+/** One dispatch of a unique kernel over the K/V segment `seg` (the hosts here and perRequestAttention). */
+export const uniquePass = (
+  gpu: GpuContext,
+  pipeline: GPUComputePipeline,
+  job: Pick<UniqueJob, "q" | "kv" | "lens">,
+  seg: { readonly offset: number; readonly size: number },
+  out: { readonly po: GPUBuffer; readonly pl: GPUBuffer },
+  p: UniqueParams,
+): Pass => {
+  const scale = new Uint32Array(new Float32Array([1 / Math.sqrt(job.kv.dim)]).buffer)[0]!
+  const params = gpuOps.uniform(gpu, [p.b0, p.U, p.Hkv, p.nsplit, p.splitLen, p.nwg, scale, p.srow0, p.reqStride, p.s0, p.nsplitLocal, 0])
+  const group = UNIQUE_BINDINGS.group(gpu.device, UNIQUE_BINDINGS.layout(gpu.device), {
+    q: { buffer: job.q },
+    ...kvEntries(job.kv, seg),
+    lens: { buffer: job.lens },
+    po: { buffer: out.po },
+    pl: { buffer: out.pl },
+    params: { buffer: params },
+  })
+  return { pipeline, group, workgroups: gpuOps.grid(gpu, p.nwg) }
+}
+
 /**
  * Host of unique (per-request, flash-decoding) attention: one pass per bindable segment of the
  * unique KV; partials per split go to `po`/`pl` for the merge kernel to reduce.
@@ -68,22 +104,11 @@ export const uniqueAttention = async (gpu: GpuContext, job: UniqueJob): Promise<
   const slots = B * Hq * nsplit + (job.extraSlots ?? 0)
   const po = gpuOps.buffer(gpu, slots * D * 4, "unique.po")
   const pl = gpuOps.buffer(gpu, slots * 4, "unique.pl")
-  const layout = UNIQUE_BINDINGS.layout(gpu.device)
   const passes: Pass[] = []
   for (const seg of kvSegments(gpu, kv, U * Hkv, B)) {
     if (seg.units === 0) continue
     const nwg = seg.units * Hkv * nsplit
-    const f = new Float32Array([1 / Math.sqrt(D)])
-    const params = gpuOps.uniform(gpu, [seg.unit0, U, Hkv, nsplit, splitLen, nwg, new Uint32Array(f.buffer)[0]!, seg.unit0 * U * Hkv, U, 0, nsplit, 0])
-    const group = UNIQUE_BINDINGS.group(gpu.device, layout, {
-      q: { buffer: job.q },
-      ...kvEntries(kv, seg),
-      lens: { buffer: job.lens },
-      po: { buffer: po },
-      pl: { buffer: pl },
-      params: { buffer: params },
-    })
-    passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nwg) })
+    passes.push(uniquePass(gpu, pipeline, job, seg, { po, pl }, { b0: seg.unit0, U, Hkv, nsplit, splitLen, nwg, srow0: seg.unit0 * U * Hkv, reqStride: U, s0: 0, nsplitLocal: nsplit }))
   }
   return { passes, nsplit, splitLen, po, pl, variant }
 }

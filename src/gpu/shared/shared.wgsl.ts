@@ -18,6 +18,9 @@ export const SHARED_BINDING_KINDS = {
 /** Shared (stacked) attention bindings (also the staged int8 kernel's, which reads K/V as 16-byte vectors). */
 export const SHARED_BINDINGS = defineBindings(SHARED_BINDING_KINDS)
 
+/** The uniform Params of the shared kernels (f32 and int8), as `sharedAttention` writes them. */
+export const SHARED_PARAMS = "struct Params { Hkv: u32, nitems: u32, scale: f32, srow0: u32 }"
+
 /** Words per work item: rowList0, nrows, key0, nkeys, kvHead, slot0, 0, 0. */
 export const SHARED_ITEM_WORDS = 8
 /** Keys per tile. */
@@ -56,7 +59,7 @@ export const sharedWgsl = (x: SharedVariant): string => {
   const int8 = format === "int8"
   return /* wgsl */ `
 ${kvWgsl(format)}
-struct Params { Hkv: u32, nitems: u32, scale: f32, srow0: u32 }
+${SHARED_PARAMS}
 const D: u32 = ${D}u;
 const RI: u32 = ${RI}u;
 const RT: u32 = ${RT}u;

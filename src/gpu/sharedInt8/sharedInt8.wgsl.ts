@@ -1,5 +1,5 @@
 import { defineBindings } from "../bindings.js"
-import { SHARED_BINDING_KINDS } from "../shared/shared.wgsl.js"
+import { SHARED_BINDING_KINDS, SHARED_PARAMS } from "../shared/shared.wgsl.js"
 import { sgmLoad, sgmStore, type SgmSpelling } from "./sgm.js"
 
 /**
@@ -153,7 +153,7 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   return /* wgsl */ `
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
-struct Params { Hkv: u32, nitems: u32, scale: f32, srow0: u32 }
+${SHARED_PARAMS}
 const D: u32 = ${D}u;
 const RT: u32 = ${RT}u;
 const KT: u32 = ${KT}u;

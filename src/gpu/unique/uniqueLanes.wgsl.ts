@@ -68,12 +68,10 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
   emit(`var acc: array<f32, ${G * E}>;`)
   for (let g = 0; g < G; g++) emit(`m[${g}] = NEG; l[${g}] = 0.0;`)
   for (let i = 0; i < G * E; i++) emit(`acc[${i}] = 0.0;`)
-  // Key row i of the round starting at key `rb` (clamped to the last valid key).
-  const rowOf = (rb: string, i: number): string => `(bl * params.reqStride + min(${rb} + ${i}u, end - 1u) - base) * params.Hkv + h`
   emit(`for (var r0 = start; r0 < end; r0 += WG) {`)
   emit(`  let rb = r0 + grp * NV;`)
   // Row indices (clamped to the last valid key) and the K loads, all issued before any use.
-  for (let i = 0; i < NV; i++) emit(`  let row${i} = ${rowOf("rb", i)};`)
+  for (let i = 0; i < NV; i++) emit(`  let row${i} = (bl * params.reqStride + min(rb + ${i}u, end - 1u) - base) * params.Hkv + h;`)
   for (let i = 0; i < NV; i++) emit(`  let kw${i} = k[row${i} * NV + li];`)
   emit(`  var part: array<f32, ${G * NV}>;`)
   for (let i = 0; i < NV; i++) {

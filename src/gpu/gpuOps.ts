@@ -51,6 +51,9 @@ const write = (gpu: GpuContext, b: GPUBuffer, data: ArrayBufferView, offset = 0)
   }
 }
 
+/** The bits of `x` as an f32, for an f32 field among a uniform's u32 words. */
+const f32Bits = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0]!
+
 const uniform = (gpu: GpuContext, words: ArrayLike<number>, label = "params"): GPUBuffer => {
   const u = new Uint32Array(Math.max(4, Math.ceil(words.length / 4) * 4))
   u.set(Array.from(words))
@@ -134,4 +137,4 @@ const encode = (e: GPUCommandEncoder, passes: ReadonlyArray<{ pipeline: GPUCompu
 
 export type Pass = Parameters<typeof encode>[1][number]
 
-export const gpuOps = { checked, buffer, upload, write, uniform, read, readF32, readI32, poison, pipeline, grid, submit, encode, assertAlive }
+export const gpuOps = { checked, buffer, upload, write, uniform, f32Bits, read, readF32, readI32, poison, pipeline, grid, submit, encode, assertAlive }

@@ -172,8 +172,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     if (nitems === 0) return
     workgroups += nitems
     const items = gpuOps.upload(gpu, new Uint32Array(words), "shared.items")
-    const f = new Float32Array([1 / Math.sqrt(D)])
-    const params = gpuOps.uniform(gpu, [Hkv, nitems, new Uint32Array(f.buffer)[0]!, seg.unit0 * C * Hkv])
+    const params = gpuOps.uniform(gpu, [Hkv, nitems, gpuOps.f32Bits(1 / Math.sqrt(D)), seg.unit0 * C * Hkv])
     const group = B.group(gpu.device, layout, {
       q: { buffer: job.q },
       rows: { buffer: rows },

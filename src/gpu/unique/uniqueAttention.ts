@@ -74,8 +74,7 @@ export const uniquePass = (
   out: { readonly po: GPUBuffer; readonly pl: GPUBuffer },
   p: UniqueParams,
 ): Pass => {
-  const scale = new Uint32Array(new Float32Array([1 / Math.sqrt(job.kv.dim)]).buffer)[0]!
-  const params = gpuOps.uniform(gpu, [p.b0, p.U, p.Hkv, p.nsplit, p.splitLen, p.nwg, scale, p.srow0, p.reqStride, p.s0, p.nsplitLocal, 0])
+  const params = gpuOps.uniform(gpu, [p.b0, p.U, p.Hkv, p.nsplit, p.splitLen, p.nwg, gpuOps.f32Bits(1 / Math.sqrt(job.kv.dim)), p.srow0, p.reqStride, p.s0, p.nsplitLocal, 0])
   const group = UNIQUE_BINDINGS.group(gpu.device, UNIQUE_BINDINGS.layout(gpu.device), {
     q: { buffer: job.q },
     ...kvEntries(job.kv, seg),

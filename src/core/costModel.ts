@@ -15,7 +15,7 @@ export interface KernelCost {
 }
 
 /**
- * Port: prices GPU work on one device. `SimExecutor` completes work after `price(spec).ns` of
+ * Port: prices GPU work on one device. `PricedExecutor` completes work after `price(spec).ns` of
  * virtual time. Implementations: the roofline model (src/sim/roofline) and the cycle-level model
  * (src/sim/hw). Must be pure and deterministic.
  * @example const c = model.price({ kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "bf16", count: 32 })

@@ -33,9 +33,15 @@ export interface WorkDone {
 /**
  * Port: runs GPU work. Work submitted to one worker id runs in FIFO order, one item at a time
  * (one stream per device); the returned Observable emits one `WorkDone` and completes.
- * `SimExecutor` completes on the virtual clock; `WebGpuExecutor` when the GPU queue reports done.
+ * `PricedExecutor` completes after the cost model's price (on the virtual clock in sim); `WebGpuExecutor` when the GPU queue reports done.
  * @example executor.execute(item).subscribe(done => log(done.endNs - done.startNs))
  */
 export interface GpuExecutor {
   execute(item: WorkItem): Observable<WorkDone>
+  /**
+   * When `workerId` is expected to finish everything submitted so far (ns of the run's clock), so a
+   * pool can send work to the worker that frees first. The priced executor knows it exactly; a real
+   * device answers from what it has observed (submitted work priced by recent measured durations).
+   */
+  freeAtNs(workerId: string): number
 }

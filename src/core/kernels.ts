@@ -1,6 +1,11 @@
 import type { DType } from "./dtype.js"
 import type { LinkSpec } from "./hardware.js"
 
+/** Bytes of an activation element moved between kernels (q, o partials): bf16. */
+export const ACTIVATION_BYTES = 2
+/** Bytes of a log-sum-exp or merge partial element: fp32. */
+export const PARTIAL_BYTES = 4
+
 /**
  * GPU work as the cost models, executors and benchmarks describe it. One spec may stand for a
  * whole decode iteration across all layers (`layers`), so a worker can price a batch in one call.

@@ -14,3 +14,18 @@ export interface RequestSpec {
   /** Trace block ids (e.g. Mooncake `hash_ids`); drive routing when `corpus.routing.kind` is `trace`. */
   readonly blocks?: readonly number[]
 }
+
+/**
+ * Port: where requests come from (a workload generator or trace in sim and replay, HTTP in serving). Open-loop sources hand out requests in arrival order; a closed loop
+ * hands out a new request (arriving at the given time) each time one ends, `concurrency` at start.
+ */
+export type WorkloadSource =
+  | { readonly kind: "open"; readonly total: number; next(): RequestSpec | undefined; readonly meanUnique: number; readonly meanOutput: number }
+  | {
+      readonly kind: "closed"
+      readonly total: number
+      readonly concurrency: number
+      next(arrivalNs: Ns): RequestSpec | undefined
+      readonly meanUnique: number
+      readonly meanOutput: number
+    }

@@ -1,13 +1,9 @@
 import type { BoundBy, CostModel, CostModelFactory, KernelCost } from "../core/costModel.js"
 import { bytesPer, type DType } from "../core/dtype.js"
 import type { GpuSpec } from "../core/hardware.js"
-import type { KernelSpec } from "../core/kernels.js"
+import { ACTIVATION_BYTES, PARTIAL_BYTES, type KernelSpec } from "../core/kernels.js"
 import type { Ns } from "../core/units.js"
 
-/** Bytes of an activation element moved between kernels (q, o partials): bf16. */
-export const ACTIVATION_BYTES = 2
-/** Bytes of a log-sum-exp or merge partial element: fp32. */
-export const PARTIAL_BYTES = 4
 
 // Where a format has no tensor path on a device, math falls back along this chain (FP8 on A100 runs at FP16 rate).
 const FALLBACK: Record<DType, readonly DType[]> = {

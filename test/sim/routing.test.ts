@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest"
 import { makeRng } from "../../src/core/rng.js"
-import type { ChunkCount } from "../../src/sim/iterationWork.js"
+import type { ChunkCount } from "../../src/engine/iterationWork.js"
 import { randomRouting, inclusionProbabilities } from "../../src/sim/routing/randomRouting.js"
 import { makeRouting } from "../../src/sim/routing/makeRouting.js"
 import { traceRouting, blockToChunk } from "../../src/sim/routing/traceRouting.js"
-import { histogramOfCounts } from "../../src/sim/routing/routingModel.js"
+import { histogramOfCounts } from "../../src/engine/routingModel.js"
 import { run, small } from "./scenarioFixture.js"
 
 const summarize = (hs: ChunkCount[][], maxQ: number) => {

@@ -1,7 +1,7 @@
 import type { Rng } from "../../core/rng.js"
 import type { Resolved } from "../resolve.js"
 import { randomRouting } from "./randomRouting.js"
-import type { RoutingModel } from "./routingModel.js"
+import type { RoutingModel } from "../../engine/routingModel.js"
 import { traceRouting } from "./traceRouting.js"
 
 /**

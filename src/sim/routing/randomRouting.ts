@@ -1,7 +1,7 @@
 import type { Rng } from "../../core/rng.js"
-import type { ChunkCount } from "../iterationWork.js"
+import type { ChunkCount } from "../../engine/iterationWork.js"
 import { binomial, exponential, logBinomialPmf } from "../random/distributions.js"
-import type { RouteTracker, RoutingModel } from "./routingModel.js"
+import type { RouteTracker, RoutingModel } from "../../engine/routingModel.js"
 
 /** Chunks with (nearly) the same inclusion probability, treated as exchangeable in fast mode. */
 interface Stratum {

@@ -1,6 +1,6 @@
 import type { Rng } from "../../core/rng.js"
-import type { ChunkCount } from "../iterationWork.js"
-import type { RouteTracker, RoutingModel } from "./routingModel.js"
+import type { ChunkCount } from "../../engine/iterationWork.js"
+import type { RouteTracker, RoutingModel } from "../../engine/routingModel.js"
 
 /** Block id → chunk: a 32-bit integer mix, so equal ids (reused prefix blocks) land on the same chunk. */
 export const blockToChunk = (block: number, chunks: number): number => {

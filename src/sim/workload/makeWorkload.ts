@@ -1,24 +1,11 @@
 import type { Rng } from "../../core/rng.js"
 import type { WorkloadConfig } from "../../core/scenario.js"
 import { NS_PER_S, type Ns } from "../../core/units.js"
-import type { RequestSpec } from "../../core/workload.js"
+import type { RequestSpec, WorkloadSource } from "../../core/workload.js"
 import { exponential, gamma } from "../random/distributions.js"
 import { drawLength, meanLength } from "./lengthDist.js"
 
-/**
- * Where requests come from. Open-loop sources hand out requests in arrival order; a closed loop
- * hands out a new request (arriving at the given time) each time one ends, `concurrency` at start.
- */
-export type WorkloadSource =
-  | { readonly kind: "open"; readonly total: number; next(): RequestSpec | undefined; readonly meanUnique: number; readonly meanOutput: number }
-  | {
-      readonly kind: "closed"
-      readonly total: number
-      readonly concurrency: number
-      next(arrivalNs: Ns): RequestSpec | undefined
-      readonly meanUnique: number
-      readonly meanOutput: number
-    }
+export type { WorkloadSource } from "../../core/workload.js"
 
 /**
  * Builds the request source of a scenario. Poisson: exponential gaps; gamma: gamma gaps with

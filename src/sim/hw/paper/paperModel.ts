@@ -3,7 +3,7 @@ import { LINK_PRESETS } from "../../../core/hardware.js"
 import type { KernelSpec } from "../../../core/kernels.js"
 import { kvBytesPerToken, MODEL_PRESETS, type ModelSpec } from "../../../core/model.js"
 import { shardGpu } from "../../costModels.js"
-import { iterationWork, type WorkSetup } from "../../iterationWork.js"
+import { iterationWork, type WorkSetup } from "../../../engine/iterationWork.js"
 import { makeCycleCostModel } from "../cycleCostModel.js"
 
 /** The systems of the reproduction; moska runs disaggregated (separate pools) or colocated. */

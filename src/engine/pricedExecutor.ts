@@ -5,13 +5,15 @@ import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 
 /**
- * `GpuExecutor` for sim mode: one FIFO per worker id (a device runs one item at a time, items back
+ * `GpuExecutor` that prices work instead of running it: sim mode runs it on the virtual clock, and
+ * live mode's `--executor priced` on the wall clock (GPU time paced by the cost model, no GPU
+ * needed). One FIFO per worker id (a device runs one item at a time, items back
  * to back); an item's duration is the sum of its kernels' prices under the worker's cost model, and
  * it completes on the virtual clock at `Priority.completion`. Subscribing submits; unsubscribing
  * before completion drops the notification (the device time stays spent, as on a real GPU).
- * @example new SimExecutor(clock, (id) => models[id]).execute(item).subscribe(d => d.endNs)
+ * @example new PricedExecutor(clock, (id) => models[id]).execute(item).subscribe(d => d.endNs)
  */
-export class SimExecutor implements GpuExecutor {
+export class PricedExecutor implements GpuExecutor {
   private readonly workers = new Map<string, { model: CostModel; freeAt: number; busyNs: number }>()
 
   constructor(

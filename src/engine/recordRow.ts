@@ -1,8 +1,8 @@
 import type { WorkDone } from "../core/executor.js"
-import type { SimContext } from "./simContext.js"
+import type { EngineContext } from "./engineContext.js"
 
 /** Writes one kernel row for an executed work item (when the trace level keeps kernel rows). */
-export const recordRow = (ctx: SimContext, done: WorkDone): void => {
+export const recordRow = (ctx: EngineContext, done: WorkDone): void => {
   ctx.kernelRows?.emit({
     workerId: done.item.workerId,
     kind: done.item.label,

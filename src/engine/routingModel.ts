@@ -1,8 +1,10 @@
-import type { Rng } from "../../core/rng.js"
-import type { ChunkCount } from "../iterationWork.js"
+import type { Rng } from "../core/rng.js"
+import type { ChunkCount } from "./iterationWork.js"
 
 /**
- * How decoding requests pick shared chunks in sim mode. Each unique worker holds a `RouteTracker`
+ * Port: the routing source. How decoding requests pick shared chunks, as the graph needs it for
+ * pricing and batching: sim mode samples a seeded law (src/sim/routing); live mode reports what the GPU
+ * router chose. Each unique worker holds a `RouteTracker`
  * that follows its decode set (trace routing needs to know who is decoding; random routing does not).
  *
  * - fast mode: `histogram` draws the per-chunk query counts of a whole batch from the routing

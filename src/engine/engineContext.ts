@@ -1,4 +1,6 @@
 import type { Actor } from "xstate"
+import type { Clock } from "../core/clock.js"
+import type { GpuExecutor } from "../core/executor.js"
 import type { SchedulerLike } from "rxjs"
 import type { Rng } from "../core/rng.js"
 import type { Scenario } from "../core/scenario.js"
@@ -8,10 +10,8 @@ import type { XstateClock } from "../actors/xstateClock.js"
 import type { requestMachine } from "../actors/requestMachine.js"
 import type { routerMachine } from "../actors/routerMachine.js"
 import type { Channel } from "../streams/channel.js"
-import type { Resolved } from "./resolve.js"
-import type { RouteTracker, RoutingModel } from "./routing/routingModel.js"
-import type { SimExecutor } from "./simExecutor.js"
-import type { VirtualClock } from "./virtualClock.js"
+import type { Resolved } from "./resolved.js"
+import type { RouteTracker, RoutingModel } from "./routingModel.js"
 
 /** A request inside the engine: its actor plus the bulk counters the workers keep for it. */
 export interface RequestRecord {
@@ -31,14 +31,14 @@ export interface RequestRecord {
   ended: boolean
 }
 
-/** Everything the engine's parts share (one per run). */
-export interface SimContext {
+/** Everything the engine's parts share (one per run): the ports a mode plugs in, and the run's shared state. */
+export interface EngineContext {
   readonly scenario: Scenario
   readonly resolved: Resolved
-  readonly clock: VirtualClock
+  readonly clock: Clock
   readonly scheduler: SchedulerLike
   readonly xclock: XstateClock
-  readonly executor: SimExecutor
+  readonly executor: GpuExecutor
   readonly routing: RoutingModel
   readonly trackers: RouteTracker[]
   readonly router: Actor<typeof routerMachine>

@@ -5,12 +5,12 @@ import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
 import { iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
 import { recordRow } from "./recordRow.js"
 import type { SharedPool, Submission } from "./sharedPool.js"
-import type { RequestRecord, SimContext } from "./simContext.js"
+import type { RequestRecord, EngineContext } from "./engineContext.js"
 
 const EMPTY: readonly ChunkCount[] = []
 
 /**
- * One Unique-KV worker in sim mode: the state behind `uniqueWorkerMachine` (decode set, prefill
+ * One Unique-KV worker of the graph (either mode): the state behind `uniqueWorkerMachine` (decode set, prefill
  * queue, reserved KV bytes, token counters) and the actions the machine runs. Tokens are counted
  * in bulk: a request's count is `genAtJoin + (iter − joinedIter)`, and the iteration at which it
  * finishes is known when it joins (`finishAt`), so a decode step costs O(1) plus the requests that
@@ -36,7 +36,7 @@ export class UniqueReplica {
   private subStep = 0
 
   constructor(
-    private readonly ctx: SimContext,
+    private readonly ctx: EngineContext,
     readonly index: number,
     private readonly shared: SharedPool | null,
   ) {

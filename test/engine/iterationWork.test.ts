@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { iterationWork, prefillWork, type BatchState } from "../../src/sim/iterationWork.js"
+import { iterationWork, prefillWork, type BatchState } from "../../src/engine/iterationWork.js"
 import { resolveScenario } from "../../src/sim/resolve.js"
 import { workOf } from "../../src/sim/roofline.js"
-import { small } from "./scenarioFixture.js"
+import { small } from "../sim/scenarioFixture.js"
 
 const batch: BatchState = { decoding: 16, unique: { count: 16, totalTokens: 16 * 4096, maxTokens: 4096 }, histogram: [{ queries: 4, units: 8 }, { queries: 8, units: 4 }] }
 const kinds = (specs: readonly { kind: string }[]) => specs.map((s) => s.kind)

@@ -10,8 +10,8 @@ import { roundBarrier, type BarrierMembership } from "../streams/roundBarrier.js
 import { keyedWindowBatch, type KeyedBatch } from "../streams/keyedWindowBatch.js"
 import { windowBatch } from "../streams/windowBatch.js"
 import { iterationWork, type ChunkCount } from "./iterationWork.js"
-import { histogramOfCounts } from "./routing/routingModel.js"
-import type { SimContext } from "./simContext.js"
+import { histogramOfCounts } from "./routingModel.js"
+import type { EngineContext } from "./engineContext.js"
 import { recordRow } from "./recordRow.js"
 
 /** One decode step's routed queries from one unique worker, arriving at the Shared-KV pool. */
@@ -81,7 +81,7 @@ export class SharedPool {
     readonly batches: Subject<{ item: WorkItem; batch: SharedBatch }>
   }> = []
 
-  constructor(private readonly ctx: SimContext) {
+  constructor(private readonly ctx: EngineContext) {
     const shared = ctx.resolved.shared
     if (shared === null) throw new Error("SharedPool needs a disaggregated scenario")
     const batcher = ctx.scenario.policy.batcher

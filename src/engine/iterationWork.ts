@@ -1,7 +1,7 @@
 import type { KernelSpec, SharedAttentionSpec, TransferSpec } from "../core/kernels.js"
 import { groupSize } from "../core/model.js"
-import type { Resolved } from "./resolve.js"
-import { ACTIVATION_BYTES, PARTIAL_BYTES } from "./roofline.js"
+import type { Resolved } from "./resolved.js"
+import { ACTIVATION_BYTES, PARTIAL_BYTES } from "../core/kernels.js"
 
 /** `units` chunks each attended by `queries` routed queries (one per decoding request). */
 export interface ChunkCount {

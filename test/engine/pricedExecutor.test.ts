@@ -2,17 +2,17 @@ import { describe, expect, it } from "vitest"
 import { GPU_PRESETS } from "../../src/core/hardware.js"
 import type { WorkDone, WorkItem } from "../../src/core/executor.js"
 import { roofline } from "../../src/sim/roofline.js"
-import { SimExecutor } from "../../src/sim/simExecutor.js"
+import { PricedExecutor } from "../../src/engine/pricedExecutor.js"
 import { VirtualClock } from "../../src/sim/virtualClock.js"
 
 const gemm: WorkItem["kernels"][number] = { kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "fp8", count: 32 }
 const item = (workerId: string, label: string): WorkItem => ({ workerId, label, kernels: [gemm, gemm], queries: 1 })
 
-describe("SimExecutor", () => {
+describe("PricedExecutor", () => {
   it("runs items FIFO per worker, back to back, completing on the virtual clock", () => {
     const clock = new VirtualClock()
     const model = roofline(GPU_PRESETS.H200)
-    const ex = new SimExecutor(clock, () => model)
+    const ex = new PricedExecutor(clock, () => model)
     const done: WorkDone[] = []
     for (const it of [item("a", "1"), item("a", "2"), item("b", "3")]) ex.execute(it).subscribe((d) => done.push(d))
     expect(done).toEqual([])
@@ -25,7 +25,7 @@ describe("SimExecutor", () => {
 
   it("does not notify an unsubscribed caller, but the device time stays spent", () => {
     const clock = new VirtualClock()
-    const ex = new SimExecutor(clock, () => roofline(GPU_PRESETS.H200))
+    const ex = new PricedExecutor(clock, () => roofline(GPU_PRESETS.H200))
     const seen: string[] = []
     ex.execute(item("a", "dropped")).subscribe((d) => seen.push(d.item.label)).unsubscribe()
     ex.execute(item("a", "kept")).subscribe((d) => seen.push(d.item.label))

@@ -1,0 +1,274 @@
+import { createActor, type Actor } from "xstate"
+import type { Subscription } from "rxjs"
+import { Priority, type Clock } from "../core/clock.js"
+import { AdmissionRejected } from "../core/errors.js"
+import type { GpuExecutor } from "../core/executor.js"
+import type { Rng } from "../core/rng.js"
+import type { Scenario } from "../core/scenario.js"
+import type { KernelRow, TokenRow, TraceSink } from "../core/trace.js"
+import type { Ns } from "../core/units.js"
+import type { RequestSpec, WorkloadSource } from "../core/workload.js"
+import { requestMachine, requestRowOf } from "../actors/requestMachine.js"
+import { routerMachine } from "../actors/routerMachine.js"
+import { traceSinkMachine } from "../actors/traceSinkMachine.js"
+import { xstateClock } from "../actors/xstateClock.js"
+import { channel, type Channel } from "../streams/channel.js"
+import { clockScheduler } from "../streams/clockScheduler.js"
+import type { EngineContext, RequestRecord } from "./engineContext.js"
+import { requestKvBytes, type Resolved } from "./resolved.js"
+import type { RoutingModel } from "./routingModel.js"
+import { SharedPool } from "./sharedPool.js"
+import { UniqueReplica } from "./uniqueReplica.js"
+
+/** The ports a mode plugs into the graph. Sim: virtual clock, priced executor, sampled routing; live: wall clock, WebGPU (or priced) executor, routing observed on the GPU. */
+export interface EnginePorts {
+  /** Already decoded by the Effect Schema in src/core/scenario.ts. */
+  readonly scenario: Scenario
+  /** The scenario with presets expanded and capacity checked (src/sim/resolve.ts computes it). */
+  readonly resolved: Resolved
+  readonly clock: Clock
+  readonly executor: GpuExecutor
+  readonly routing: RoutingModel
+  readonly sink: TraceSink
+  /** The run's root stream; the graph takes its own children (`router.steps`, `batcher`). */
+  readonly rng: Rng
+  readonly source: WorkloadSource
+}
+
+/** Request outcomes so far. */
+export interface EngineCounts {
+  readonly total: number
+  readonly completed: number
+  readonly rejected: number
+  readonly cancelled: number
+  readonly failed: number
+  /** Requests that reached a final state. */
+  readonly ended: number
+}
+
+/** The graph, wired and ready; the mode's driver advances its clock. */
+export interface Engine {
+  /** Schedules the source's first arrivals on the clock. */
+  start(): void
+  readonly counts: EngineCounts
+  /** Requests arrived and not yet ended. */
+  readonly inFlight: number
+  /** The first defect (actor error, broken invariant) seen, if any; the driver stops on it. */
+  readonly defect: unknown
+  /** Cancels every request still in flight at the clock's now, with the tokens each has; returns how many. */
+  cancelInFlight(): number
+  /** Ids of the requests still in flight (for a defect message). */
+  inFlightIds(): number[]
+  /** Stops the actors and closes the trace sink (flushing it). */
+  stop(): void
+  /** Decode iterations (summed over unique workers), prefill steps and output tokens so far. */
+  readonly stats: { readonly iterations: number; readonly prefills: number; readonly outputTokens: number }
+  /** Resolved facts for the run summary: chunks, topK, replicas, max batch by capacity, ... */
+  config(): Readonly<Record<string, number | string | boolean>>
+}
+
+/**
+ * Wires the actor graph of src/actors over the ports only: request admission, unique workers, the
+ * Shared-KV pool and batcher, the router and the trace rows. Mode-neutral: nothing here reads
+ * real time, touches a device or knows which clock drives it. Rows reach `sink` in order.
+ * @example
+ * const engine = buildEngine({ scenario, resolved, clock, executor, routing, sink, rng, source })
+ * engine.start()
+ * while (clock.peek() !== undefined) clock.step() // sim; live lets the wall clock run
+ * engine.stop()
+ */
+export const buildEngine = (ports: EnginePorts): Engine => {
+  const { scenario, resolved, clock, executor, routing, source, rng } = ports
+  const xclock = xstateClock(clock)
+  let defect: unknown
+  const onDefect = (e: unknown): void => {
+    if (defect === undefined) defect = e
+  }
+
+  // Row streams and the TraceSink actor that writes them in order.
+  const level = scenario.trace
+  const requestRows = channel<ReturnType<typeof requestRowOf>>("request.rows")
+  const kernelRows: Channel<KernelRow> | null = level === "requests" ? null : channel<KernelRow>("kernel.rows")
+  const tokenRows: Channel<TokenRow> | null = level === "tokens" ? channel<TokenRow>("token.rows") : null
+  const subs: Subscription[] = []
+  const sinkActor = createActor(
+    traceSinkMachine.provide({
+      actions: {
+        open: () => {
+          subs.push(requestRows.stream.subscribe((r) => ports.sink.request(r)))
+          if (kernelRows !== null) subs.push(kernelRows.stream.subscribe((r) => ports.sink.kernel(r)))
+          if (tokenRows !== null) subs.push(tokenRows.stream.subscribe((r) => ports.sink.token(r)))
+        },
+        flush: () => ports.sink.flush(),
+        close: () => {
+          ports.sink.flush()
+          for (const s of subs) s.unsubscribe()
+        },
+      },
+    }),
+    { clock: xclock },
+  )
+  sinkActor.subscribe({ error: onDefect })
+  sinkActor.start()
+
+  const counts = { total: 0, completed: 0, rejected: 0, cancelled: 0, failed: 0, ended: 0 }
+  const recorded = requestMachine.provide({
+    actions: {
+      recordEnd: ({ context }, { status }) => {
+        counts[status]++
+        counts.ended++
+        requestRows.emit(requestRowOf(context, status))
+      },
+    },
+  })
+
+  const trackers = Array.from({ length: resolved.unique.workers }, () => routing.tracker())
+  const router = createActor(
+    routerMachine.provide({
+      actions: {
+        join: (_a, p) => trackers[p.worker]?.join(p.requestId, p.blocks),
+        leave: (_a, p) => trackers[p.worker]?.leave(p.requestId),
+      },
+    }),
+    { clock: xclock },
+  )
+  router.subscribe({ error: onDefect })
+  router.start()
+
+  const live = new Set<RequestRecord>()
+  const ctx: EngineContext = {
+    scenario,
+    resolved,
+    clock,
+    scheduler: clockScheduler(clock),
+    xclock,
+    executor,
+    routing,
+    trackers,
+    router,
+    rng: { route: rng.split("router.steps"), batcher: rng.split("batcher") },
+    kernelRows,
+    tokenRows,
+    stats: { iterations: 0, prefills: 0, outputTokens: 0 },
+    queue: [],
+    queueHead: 0,
+    onEnded: (rec) => {
+      live.delete(rec)
+      if (source.kind === "closed") scheduleArrival(source.next(clock.now()))
+    },
+    defect: onDefect,
+  }
+  const shared = resolved.shared === null ? null : new SharedPool(ctx)
+  shared?.start()
+  const replicas = Array.from({ length: resolved.unique.workers }, (_, i) => new UniqueReplica(ctx, i, shared))
+  for (const r of replicas) r.actor.start()
+
+  const arrive = (spec: RequestSpec): void => {
+    counts.total++
+    const actor: Actor<typeof requestMachine> = createActor(recorded, { input: spec, clock: xclock })
+    actor.subscribe({ error: onDefect })
+    actor.start()
+    const needBytes = requestKvBytes(resolved, spec.uniqueTokens, spec.outputTokens)
+    const rec: RequestRecord = { spec, actor, needBytes, replica: -1, joinedIter: 0, genAtJoin: 0, slot: -1, generated: 0, ended: false }
+    if (needBytes > resolved.kvBudgetBytes) {
+      const err = new AdmissionRejected({ requestId: spec.id, needBytes, capacityBytes: resolved.kvBudgetBytes })
+      rec.ended = true
+      actor.send({
+        type: "request.rejected",
+        atNs: clock.now(),
+        reason: `AdmissionRejected: request ${spec.id} needs ${needBytes} bytes of KV but one unique worker has ${Math.max(0, Math.floor(err.capacityBytes))} after weights${resolved.corpusOnUnique ? " and the shared corpus" : ""}`,
+      })
+      ctx.onEnded(rec)
+      return
+    }
+    live.add(rec)
+    ctx.queue.push(rec)
+    // Wake the least loaded idle worker; busy ones admit at their next iteration boundary.
+    for (const r of replicas) {
+      if (r.idle) {
+        r.wake()
+        break
+      }
+    }
+  }
+
+  function scheduleArrival(spec: RequestSpec | undefined): void {
+    if (spec === undefined) return
+    clock.schedule(Math.max(clock.now(), spec.arrivalNs) as Ns, () => {
+      arrive(spec)
+      if (source.kind === "open") scheduleArrival(source.next())
+    }, Priority.arrival)
+  }
+
+  return {
+    start: () => {
+      if (source.kind === "open") scheduleArrival(source.next())
+      else for (let i = 0; i < source.concurrency; i++) scheduleArrival(source.next(0 as Ns))
+    },
+    counts,
+    get inFlight() {
+      return live.size
+    },
+    get defect() {
+      return defect
+    },
+    stats: ctx.stats,
+    cancelInFlight: () => {
+      const now = clock.now()
+      const leftovers = [...live].sort((a, b) => a.spec.id - b.spec.id)
+      for (const rec of leftovers) {
+        const replica = rec.replica >= 0 ? replicas[rec.replica] : undefined
+        const tokens = replica === undefined ? 0 : replica.generatedOf(rec)
+        rec.ended = true
+        rec.actor.send({ type: "request.cancelled", atNs: now, outputTokens: tokens })
+        live.delete(rec)
+      }
+      return leftovers.length
+    },
+    inFlightIds: () => [...live].map((r) => r.spec.id).sort((a, b) => a - b),
+    stop: () => {
+      for (const r of replicas) r.actor.send({ type: "worker.stop" })
+      shared?.stop()
+      router.send({ type: "router.stop" })
+      sinkActor.send({ type: "sink.close" })
+    },
+    config: () => {
+      const r = resolved
+      const typicalNeed = requestKvBytes(r, Math.round(source.meanUnique), Math.round(source.meanOutput))
+      const maxBatchByCapacity = typicalNeed > 0 ? Math.floor(r.kvBudgetBytes / typicalNeed) : 0
+      return {
+        system: r.system,
+        model: r.model.name,
+        costModel: r.unique.cost.name,
+        uniqueGpu: r.unique.cost.gpu.name,
+        uniqueWorkers: r.unique.workers,
+        uniqueParallel: r.unique.parallel,
+        sharedGpu: r.shared?.cost.gpu.name ?? "none",
+        sharedWorkers: r.shared?.workers ?? 0,
+        sharedParallel: r.shared?.parallel ?? "none",
+        disaggregated: r.disaggregated,
+        corpusOnUnique: r.corpusOnUnique,
+        sharedTokens: r.corpus.sharedTokens,
+        chunkTokens: r.corpus.chunkTokens,
+        chunks: r.corpus.chunks,
+        topK: r.corpus.topK,
+        routing: r.corpus.routing.kind,
+        routingMode: scenario.policy.routingMode,
+        batcher: scenario.policy.batcher.kind === "barrier" && scenario.policy.batcher.scope === "replica" ? "barrier (replica)" : scenario.policy.batcher.kind,
+        overlap: scenario.policy.overlap,
+        granularity: scenario.policy.granularity,
+        prefill: scenario.policy.prefill,
+        kvBytesPerToken: r.kvBytesPerToken,
+        weightBytes: r.weightBytes,
+        corpusBytes: r.corpus.bytes,
+        kvBudgetBytesPerWorker: Math.floor(r.kvBudgetBytes),
+        maxBatch: scenario.policy.maxBatch,
+        maxBatchByCapacity,
+        effectiveMaxBatch: Math.min(scenario.policy.maxBatch, maxBatchByCapacity),
+        prefillSteps: ctx.stats.prefills,
+        meanUniqueTokens: Math.round(source.meanUnique),
+        meanOutputTokens: Math.round(source.meanOutput),
+      }
+    },
+  }
+}

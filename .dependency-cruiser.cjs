@@ -16,6 +16,7 @@ module.exports = {
     only("gpu", ["core"]),
     only("db", ["core"]),
     only("traces", ["core"]),
+    only("report", ["core", "db"]),
     only("live", ["core", "streams", "actors", "engine", "gpu", "db"]),
     {
       name: "sim-no-drivers",

@@ -20,7 +20,7 @@ export interface RunProgress {
 /** The one JSON object `moska sim --json` prints. Everything but `runId` and `wallS` is a function of scenario and seed. */
 export interface RunReport extends RunSummary {
   readonly runId: number
-  readonly mode: "sim"
+  readonly mode: "sim" | "live"
   readonly system: string
   readonly scenario: string
   readonly seed: number
@@ -62,6 +62,8 @@ export const executeRun = (input: {
   readonly traceRequests?: readonly RequestSpec[] | undefined
   readonly dbFile: string
   readonly codeVersion: string
+  /** Free-form run label for the runs row (`--label`). */
+  readonly label?: string | null
   /** Wall clock in ms, for run metadata only. */
   readonly clock: () => number
   readonly onProgress?: (p: RunProgress) => void
@@ -85,6 +87,7 @@ export const executeRun = (input: {
         startedAt: new Date(t0).toISOString(),
         codeVersion: input.codeVersion,
         hardware: JSON.stringify(scenario.hardware),
+        label: input.label ?? null,
       })
       opened = { db, runId }
       return opened

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from "node:path"
 import { InputFileInvalid } from "../core/errors.js"
 import type { Scenario } from "../core/scenario.js"
 import { loadScenarioText } from "../core/scenarioLoader.js"
+import { readErrorText } from "./readErrorText.js"
 
 /**
  * Reads and decodes a scenario file with `--set` overrides, throwing ScenarioInvalid (one issue
@@ -17,7 +18,7 @@ export const loadScenarioFile = (file: string, overrides: readonly string[] = []
   try {
     text = readFileSync(file, "utf8")
   } catch (e) {
-    throw new InputFileInvalid({ file, message: `cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+    throw new InputFileInvalid({ file, message: `cannot read the scenario file (${readErrorText(e)})` })
   }
   const scenario = Either.getOrThrowWith(loadScenarioText(text, { source: file, overrides }), (e) => e)
   return resolveDevicePaths(resolveTracePath(scenario, dirname(file), file), dirname(file))

@@ -14,6 +14,8 @@ export interface RunOptions {
   readonly set: string[]
   readonly db: string
   readonly json?: boolean
+  /** `--label`: stored in the run's row (`moska query runs`). */
+  readonly label?: string
 }
 
 /** `--seed N` as a `--set seed=N` override, applied after the other overrides. */
@@ -71,6 +73,7 @@ export const runAndReport = async (scenario: Scenario, opts: RunOptions & { read
       traceRequests,
       dbFile: opts.db,
       codeVersion: codeVersion(),
+      label: opts.label ?? null,
       onProgress: (p) => {
         if (bar === undefined) return
         const payload = { simS: (p.simNs / 1e9).toFixed(1), eventsPerS: Math.round(p.events / Math.max(1e-3, (Date.now() - started) / 1000)).toLocaleString("en-US") }

@@ -11,6 +11,8 @@ export interface WorkerInput {
   readonly traceRequests: readonly RequestSpec[] | undefined
   readonly dbFile: string
   readonly codeVersion: string
+  /** Stored in the run's row; null when not given. */
+  readonly label: string | null
   readonly stop: SharedArrayBuffer
 }
 
@@ -19,6 +21,9 @@ export type WorkerMessage =
   | { readonly type: "done"; readonly report: RunReport }
   | { readonly type: "interrupted"; readonly signal: "SIGINT" | "SIGTERM"; readonly runId: number | null }
   | { readonly type: "error"; readonly error: Record<string, unknown> }
+
+/** How long the worker has to stop by itself after the first signal before it is ended. */
+export const STOP_GRACE_MS = 2000
 
 /** How a run ended when a signal stopped it. */
 export class RunStopped extends Error {
@@ -30,8 +35,9 @@ export class RunStopped extends Error {
 /**
  * Runs executeRun in a worker thread and forwards SIGINT/SIGTERM to it: the first signal asks the
  * simulation to stop at its next progress report (rows flushed, run marked interrupted) and rejects
- * with RunStopped; a second one terminates the worker at once (committed batches stay; WAL keeps
- * the file consistent). Falls back to the main thread when running from TypeScript sources.
+ * with RunStopped; a second one, or the first one left unanswered for STOP_GRACE_MS (during set-up,
+ * which does not look at the flag), terminates the worker (committed batches stay; WAL keeps the
+ * file consistent). Falls back to the main thread when running from TypeScript sources.
  * @example const report = await runInWorker({ scenario, traceRequests, dbFile, codeVersion, onProgress })
  */
 export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProgress?: (p: RunProgress) => void }): Promise<RunReport> => {
@@ -46,6 +52,7 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
   const worker = new Worker(workerFile, { workerData: { ...data, stop } satisfies WorkerInput })
   return new Promise<RunReport>((resolve, reject) => {
     let settled = false
+    let grace: ReturnType<typeof setTimeout> | undefined
     const onSignal = (signal: "SIGINT" | "SIGTERM") => {
       if (Atomics.load(flag, 0) !== 0) {
         void worker.terminate()
@@ -53,6 +60,12 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
         return
       }
       Atomics.store(flag, 0, signal === "SIGINT" ? 1 : 2)
+      // The loop sees the flag within milliseconds; set-up (building the engine) does not look at
+      // it. A worker that has not stopped by itself within the grace period is ended.
+      grace = setTimeout(() => {
+        void worker.terminate()
+        finish(() => reject(new RunStopped(signal, null)))
+      }, STOP_GRACE_MS)
     }
     const onInt = () => onSignal("SIGINT")
     const onTerm = () => onSignal("SIGTERM")
@@ -61,6 +74,7 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
     const finish = (f: () => void) => {
       if (settled) return
       settled = true
+      if (grace !== undefined) clearTimeout(grace)
       process.off("SIGINT", onInt)
       process.off("SIGTERM", onTerm)
       f()

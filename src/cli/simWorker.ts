@@ -18,6 +18,7 @@ try {
     traceRequests: input.traceRequests,
     dbFile: input.dbFile,
     codeVersion: input.codeVersion,
+    label: input.label,
     clock: Date.now,
     interrupted: () => {
       const v = Atomics.load(flag, 0)

@@ -49,3 +49,13 @@ export class GpuFailed extends Data.TaggedError("GpuFailed")<{
 
 /** Bad command-line usage. */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** Live mode: a wall-clock callback ran more than the strict bound after its due time. */
+export class ClockLagExceeded extends Data.TaggedError("ClockLagExceeded")<{
+  /** How late the callback was, ns (now − due). */
+  readonly lagNs: number
+  readonly maxLagNs: number
+  /** The callback's due time, ns since the run started. */
+  readonly atNs: number
+  readonly message: string
+}> {}

@@ -26,8 +26,12 @@ export interface WorkDone {
   readonly flops: number
   readonly bytes: number
   readonly costs: readonly KernelCost[]
-  /** Backend output (tensors in live mode). */
+  /** Backend output (sampled tokens in live mode). */
   readonly output?: unknown
+  /** Live: GPU time measured with timestamp queries (ns). */
+  readonly gpuNs?: number
+  /** Live: the cost model's price of the same work (ns). */
+  readonly predictedNs?: number
 }
 
 /**

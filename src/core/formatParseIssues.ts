@@ -145,9 +145,14 @@ const walk = (
       if (AST.isNumberKeyword(base) || AST.isStringKeyword(base)) {
         out.push({ path: at, message: `must be ${describe(issue.ast)} (got ${show(issue.actual)})` })
       } else if (issue.kind === "Predicate") {
-        // a filter over a struct (e.g. qHeads a multiple of kvHeads) explains itself
+        // a filter over a struct (e.g. qHeads a multiple of kvHeads) explains itself; one that names
+        // a field (`{ path: ["max"], message }`, possibly several) is reported on that field
         const inner = issue.issue
-        out.push({ path: at, message: inner._tag === "Type" && inner.message !== undefined ? inner.message : `must be ${describe(issue.ast)}` })
+        const parts = inner._tag === "Composite" ? (Array.isArray(inner.issues) ? inner.issues : [inner.issues as ParseResult.ParseIssue]) : [inner]
+        for (const part of parts) {
+          if (part._tag === "Pointer") walk(part, path, allowed, out)
+          else out.push({ path: at, message: part._tag === "Type" && part.message !== undefined ? part.message : `must be ${describe(issue.ast)}` })
+        }
       } else {
         walk(issue.issue, path, allowed, out)
       }

@@ -13,6 +13,19 @@ import { MODEL_PRESETS } from "./model.js"
 const PosInt = S.Number.pipe(S.int(), S.positive())
 const NonNegInt = S.Number.pipe(S.int(), S.nonNegative())
 const PosNum = S.Number.pipe(S.positive(), S.finite())
+/**
+ * Limits of what one run can simulate, each with its reason (an error message states it).
+ * Simulated time is integer ns held in a double, exact up to 2^53 ns (about 104 days).
+ */
+export const SIM_LIMITS = {
+  /** Simulated seconds a run may reach (2^53 ns is 9,007,199 s). */
+  maxSimulatedS: 9_000_000,
+  /** Requests one synthetic workload may generate: beyond, a run takes hours and writes tens of GB of rows. */
+  maxRequests: 10_000_000,
+  /** GPUs in one pool: every replica is its own actor with its own state. */
+  maxPoolGpus: 4096,
+} as const
+const BEYOND_TIME = "simulated time is integer ns, exact up to 2^53 ns, about 104 days"
 const d = <A, I>(schema: S.Schema<A, I>, description: string) => schema.annotations({ description })
 const opt = <A, I>(schema: S.Schema<A, I>, def: NoInfer<A>, description: string) =>
   S.optionalWith(schema.annotations({ description: `${description} Default: ${JSON.stringify(def)}.` }), {
@@ -49,7 +62,13 @@ export const Precision = S.Struct({
 const GpuName = S.Literal(...(Object.keys(GPU_PRESETS) as [keyof typeof GPU_PRESETS]))
 export const Pool = S.Struct({
   gpu: opt(S.String, "H200", `GPU preset (${Object.keys(GPU_PRESETS).join(", ")}) or a calibrated device name.`),
-  count: opt(PosInt, 1, "GPUs in the pool."),
+  count: opt(
+    PosInt.pipe(S.lessThanOrEqualTo(SIM_LIMITS.maxPoolGpus, {
+      message: () => `must be a positive integer ≤ ${SIM_LIMITS.maxPoolGpus} (each replica is simulated as its own actor; model a bigger pool as fewer, larger devices with parallel: sharded)`,
+    })),
+    1,
+    "GPUs in the pool.",
+  ),
   parallel: S.optional(d(S.Literal("replicas", "sharded"),
     "replicas: each GPU is an independent replica with its own batch; sharded: the GPUs act as one device (memory, bandwidth and math summed, work split evenly, one batch). Default: replicas for the unique pool, sharded for the shared pool.")),
   memoryFraction: opt(
@@ -61,8 +80,12 @@ export const Pool = S.Struct({
 
 export const Interconnect = S.Struct({
   link: opt(S.Literal(...(Object.keys(LINK_PRESETS) as [keyof typeof LINK_PRESETS])), "nvlink4", "Link preset between Unique-KV and Shared-KV nodes."),
-  bandwidthBps: S.optional(d(PosNum, "Override: unidirectional bandwidth, bytes/s.")),
-  latencyNs: S.optional(d(NonNegInt, "Override: one-way latency per message, ns.")),
+  bandwidthBps: S.optional(d(PosNum.pipe(S.greaterThanOrEqualTo(1e6, {
+    message: () => "must be a finite number of bytes/s ≥ 1000000 (slower links make transfers outlast the simulated time)",
+  })), "Override: unidirectional bandwidth, bytes/s.")),
+  latencyNs: S.optional(d(NonNegInt.pipe(S.lessThanOrEqualTo(1e12, {
+    message: () => "must be a non-negative integer of ns ≤ 1000000000000 (1000 s per message)",
+  })), "Override: one-way latency per message, ns.")),
 })
 
 export const Hardware = S.Struct({
@@ -94,11 +117,21 @@ export const Corpus = S.Struct({
   sparsity: opt(S.Number.pipe(S.greaterThanOrEqualTo(0), S.lessThan(1)), 0.75, "Fraction of chunks each query skips (paper: 0.75). Ignored when topK is set."),
   topK: S.optional(d(PosInt, "Chunks each query selects; overrides sparsity (k = max(1, round((1 - sparsity) · chunks))).")),
   routing: opt(Routing, { kind: "uniform" }, "Routing distribution."),
-})
+}).pipe(
+  S.filter((c) => {
+    const chunks = Math.ceil(c.sharedTokens / c.chunkTokens)
+    return [
+      c.chunkTokens <= c.sharedTokens || { path: ["chunkTokens"], message: `must be at most sharedTokens (got chunkTokens ${c.chunkTokens}, sharedTokens ${c.sharedTokens}); a chunk is a slice of the corpus` },
+      c.topK === undefined || c.topK <= chunks || { path: ["topK"], message: `must be at most the chunk count ${chunks} (sharedTokens ${c.sharedTokens} / chunkTokens ${c.chunkTokens}, rounded up; got ${c.topK})` },
+    ]
+  }, { jsonSchema: {} }),
+)
 
 export const Dist = S.Union(
   S.Struct({ kind: S.Literal("fixed"), value: d(PosInt, "Every draw equals this.") }),
-  S.Struct({ kind: S.Literal("uniform"), min: d(PosInt, "Smallest value."), max: d(PosInt, "Largest value (inclusive).") }),
+  S.Struct({ kind: S.Literal("uniform"), min: d(PosInt, "Smallest value."), max: d(PosInt, "Largest value (inclusive).") }).pipe(
+    S.filter((u) => u.min <= u.max || { path: ["max"], message: `must be ≥ min (got min ${u.min}, max ${u.max}); swap them` }),
+  ),
   S.Struct({
     kind: S.Literal("lognormal"),
     median: d(PosNum, "Median of the distribution."),
@@ -108,26 +141,38 @@ export const Dist = S.Union(
 ).annotations({ description: "A positive integer distribution: fixed, uniform[min,max] or lognormal(median, sigma)." })
 
 const TraceFormat = S.Literal("auto", "azure", "burstgpt", "mooncake")
+const Requests = PosInt.pipe(S.lessThanOrEqualTo(SIM_LIMITS.maxRequests, {
+  message: () => `must be a positive integer ≤ ${SIM_LIMITS.maxRequests} (a larger run takes hours and writes tens of GB of rows; split it over several runs with different seeds)`,
+}))
+/** Open-loop arrivals must stay inside simulated time; a tenth of it leaves room for the random spread of the gaps. */
+const MAX_MEAN_SPAN_S = SIM_LIMITS.maxSimulatedS / 10
+const arrivalsFit = (w: { readonly ratePerS: number; readonly requests: number }) =>
+  w.requests / w.ratePerS <= MAX_MEAN_SPAN_S || {
+    path: ["ratePerS"],
+    message: `is too low for ${w.requests} requests: their arrivals would span about ${(w.requests / w.ratePerS).toPrecision(3)} s (requests / ratePerS), more than the ${MAX_MEAN_SPAN_S} s a workload may span (${BEYOND_TIME}); use ratePerS ≥ ${(w.requests / MAX_MEAN_SPAN_S).toPrecision(3)} or fewer requests (got ${w.ratePerS})`,
+  }
 export const Workload = S.Union(
   S.Struct({
     kind: d(S.Literal("poisson"), "Open loop, exponential inter-arrival times."),
     ratePerS: d(PosNum, "Mean arrival rate, requests per second."),
-    requests: d(PosInt, "Requests to generate."),
+    requests: d(Requests, "Requests to generate."),
     uniqueTokens: opt(Dist, { kind: "fixed", value: 65_536 }, "Unique context tokens per request."),
     outputTokens: opt(Dist, { kind: "fixed", value: 256 }, "Output tokens per request."),
-  }),
+  }).pipe(S.filter(arrivalsFit)),
   S.Struct({
     kind: d(S.Literal("gamma"), "Open loop, bursty: gamma inter-arrival times with the given coefficient of variation."),
     ratePerS: d(PosNum, "Mean arrival rate, requests per second."),
-    cv: d(PosNum, "Coefficient of variation of inter-arrival times (1 = Poisson, > 1 = bursty)."),
-    requests: d(PosInt, "Requests to generate."),
+    cv: d(S.Number.pipe(S.between(0.001, 100, {
+      message: () => "must be a number from 0.001 to 100 (1 = Poisson, > 1 = bursty; beyond these the gamma gaps underflow or overflow)",
+    })), "Coefficient of variation of inter-arrival times (1 = Poisson, > 1 = bursty)."),
+    requests: d(Requests, "Requests to generate."),
     uniqueTokens: opt(Dist, { kind: "fixed", value: 65_536 }, "Unique context tokens per request."),
     outputTokens: opt(Dist, { kind: "fixed", value: 256 }, "Output tokens per request."),
-  }),
+  }).pipe(S.filter(arrivalsFit)),
   S.Struct({
     kind: d(S.Literal("closed"), "Closed loop: a fixed number of requests in flight; a new one arrives when one ends."),
     concurrency: d(PosInt, "Requests in flight."),
-    requests: d(PosInt, "Requests in total."),
+    requests: d(Requests, "Requests in total."),
     uniqueTokens: opt(Dist, { kind: "fixed", value: 65_536 }, "Unique context tokens per request."),
     outputTokens: opt(Dist, { kind: "fixed", value: 256 }, "Output tokens per request."),
   }),
@@ -148,7 +193,9 @@ export const Batcher = S.Union(
   }),
   S.Struct({
     kind: d(S.Literal("window"), "Time window: a chunk's batch is dispatched when it reaches maxRows or its oldest query waited windowNs."),
-    windowNs: d(NonNegInt, "Longest a query waits for others, ns."),
+    windowNs: d(NonNegInt.pipe(S.lessThanOrEqualTo(1e12, {
+      message: () => "must be a non-negative integer of ns ≤ 1000000000000 (1000 s; a longer window never flushes by time)",
+    })), "Longest a query waits for others, ns."),
     maxRows: d(PosInt, "Most stacked query rows per chunk batch."),
   }),
 ).annotations({ description: "Shared-batcher policy." })
@@ -162,6 +209,17 @@ export const Policy = S.Struct({
   granularity: opt(S.Literal("iteration", "layer"), "iteration", "Unit of GPU work: one decode iteration (all layers) or one layer per round trip."),
   prefill: opt(S.Boolean, true, "Price prefill of each request's unique context before its first token."),
 })
+
+export const Live = S.Struct({
+  executor: opt(S.Literal("webgpu", "priced"), "webgpu",
+    "webgpu: a real Llama-architecture decoder on the WGSL kernels (src/gpu/decoder), GPU times from timestamp queries; priced: GPU time paced by the cost model on the wall clock (no GPU needed)."),
+  backend: opt(S.Literal("vulkan", "metal", "d3d12", "opengl"), "vulkan", "Dawn backend for the WebGPU adapter (MOSKA_WEBGPU_BACKEND overrides)."),
+  weights: S.optional(d(S.String, "safetensors file in the Hugging Face Llama layout (relative to the scenario file); default: seeded synthetic weights filled on the GPU.")),
+  corpusFile: S.optional(d(S.String, "Shared-corpus K/V file; default: filled on the GPU from the seed.")),
+  slots: opt(PosInt, 16, "Requests whose KV the device holds at once (caps policy.maxBatch)."),
+  maxContextTokens: opt(PosInt, 4096, "KV capacity of one slot: a request needs unique tokens + output tokens ≤ this, else it is rejected."),
+  strictLagMs: S.optional(d(PosNum, "Fail the run when the wall clock falls this many ms behind a due event (the host cannot keep up in real time).")),
+}).annotations({ description: "Live-mode settings (moska live, moska replay --live); ignored by sim." })
 
 export const TraceLevel = S.Literal("requests", "kernels", "tokens").annotations({
   description: "What the trace database keeps: request rows only; plus kernel batches; plus per-token rows.",
@@ -188,6 +246,7 @@ export const Scenario = S.Struct({
     granularity: "iteration", prefill: true,
   }, "Scheduling policy."),
   trace: opt(TraceLevel, "kernels", "Trace detail level."),
+  live: S.optional(d(Live, "Live-mode settings (moska live, moska replay --live); ignored by sim. Absent: every field's default.")),
   untilS: S.optional(d(PosNum, "Stop the simulation at this simulated time, seconds (requests still in flight are recorded as cancelled).")),
 })
 

@@ -1,10 +1,10 @@
 import * as Either from "effect/Either"
 import * as S from "effect/Schema"
-import { LineCounter, parseDocument } from "yaml"
+import { isAlias, isCollection, isScalar, LineCounter, parseDocument, visit, type Document } from "yaml"
 import { applyOverrides } from "./applyOverrides.js"
 import { ScenarioInvalid } from "./errors.js"
-import { formatParseIssues } from "./formatParseIssues.js"
-import { Scenario } from "./scenario.js"
+import { formatParseIssues, type FieldIssue } from "./formatParseIssues.js"
+import { Scenario, SIM_LIMITS } from "./scenario.js"
 
 const decode = S.decodeUnknownEither(Scenario, { errors: "all", onExcessProperty: "error" })
 
@@ -14,13 +14,61 @@ const decode = S.decodeUnknownEither(Scenario, { errors: "all", onExcessProperty
  * @example decodeScenario({ workload: { kind: "poisson", ratePerS: 2, requests: 10 } }, "x.yaml")
  */
 export const decodeScenario = (raw: unknown, source: string): Either.Either<Scenario, ScenarioInvalid> =>
-  Either.mapLeft(decode(raw), (e) => new ScenarioInvalid({ source, issues: formatParseIssues(e.issue) }))
+  Either.flatMap(
+    Either.mapLeft(decode(raw), (e) => new ScenarioInvalid({ source, issues: formatParseIssues(e.issue) })),
+    (s) => {
+      const issues = limitIssues(s)
+      return issues.length === 0 ? Either.right(s) : Either.left(new ScenarioInvalid({ source, issues }))
+    },
+  )
+
+/**
+ * Limits checked on the decoded scenario (the schema keeps `untilS` a plain positive finite
+ * number): simulated time is integer ns in a double, exact up to 2^53 ns.
+ */
+const limitIssues = (s: Scenario): FieldIssue[] =>
+  s.untilS !== undefined && s.untilS > SIM_LIMITS.maxSimulatedS
+    ? [{ path: "untilS", message: `must be at most ${SIM_LIMITS.maxSimulatedS} s (simulated time is integer ns, exact up to 2^53 ns, about 104 days; got ${s.untilS})` }]
+    : []
+
+/**
+ * Most alias expansions a scenario may make. Scenarios need few anchors; a "billion laughs"
+ * document (aliases of aliases) would otherwise grow exponentially while being read.
+ */
+const MAX_ALIAS_COUNT = 100
+
+/**
+ * Problems of a syntactically valid YAML document that `toJS` would otherwise throw on (unresolved
+ * aliases, alias bombs) or paper over with a process warning (a list or mapping used as a key):
+ * one issue per problem, on the line where it starts.
+ */
+const documentIssues = (doc: Document, lines: LineCounter): FieldIssue[] => {
+  const issues: FieldIssue[] = []
+  const at = (range: readonly number[] | null | undefined) => `line ${range === null || range === undefined ? 1 : lines.linePos(range[0] as number).line}`
+  const anchors = new Set<string>()
+  visit(doc, {
+    Node(_key, node) {
+      if (!isAlias(node) && node.anchor !== undefined) anchors.add(node.anchor)
+      if (isAlias(node) && !anchors.has(node.source)) {
+        issues.push({ path: at(node.range), message: `alias *${node.source} refers to no anchor &${node.source} defined before it` })
+      }
+    },
+    Pair(_key, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const what = isAlias(pair.key) ? "an alias" : isCollection(pair.key) ? "a list or mapping" : "a complex value"
+        const range = (pair.key as { range?: readonly number[] | null }).range
+        issues.push({ path: at(range), message: `a key must be a plain name, not ${what} (write key: value)` })
+      }
+    },
+  })
+  return issues
+}
 
 /**
  * Reads a scenario from YAML text, applies `--set path=value` overrides and decodes it. YAML syntax
- * errors come back as issues on `line N`; schema problems as issues on field paths, one per problem.
- * `source` (usually the file name) is used only in messages. Pure: the caller reads the file and
- * resolves `workload.path`.
+ * errors, unresolved aliases, alias bombs and non-scalar keys come back as issues on `line N`;
+ * schema problems as issues on field paths, one per problem. `source` (usually the file name) is
+ * used only in messages. Pure: the caller reads the file and resolves `workload.path`.
  * @example loadScenarioText("workload: {kind: poisson, ratePerS: 2, requests: 10}", { source: "x.yaml", overrides: ["seed=7"] })
  */
 export const loadScenarioText = (
@@ -28,17 +76,35 @@ export const loadScenarioText = (
   options: { readonly source: string; readonly overrides?: readonly string[] },
 ): Either.Either<Scenario, ScenarioInvalid> => {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines })
-  if (doc.errors.length > 0) {
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines, logLevel: "error", uniqueKeys: true })
+  const problems = [...doc.errors, ...doc.warnings]
+  if (problems.length > 0) {
     return Either.left(new ScenarioInvalid({
       source: options.source,
-      issues: doc.errors.map((e) => ({
+      issues: problems.map((e) => ({
         path: `line ${lines.linePos(e.pos[0]).line}`,
         message: e.message.split("\n")[0] as string,
       })),
     }))
   }
-  let raw: unknown = doc.toJS()
+  const structural = documentIssues(doc, lines)
+  if (structural.length > 0) return Either.left(new ScenarioInvalid({ source: options.source, issues: structural }))
+  let raw: unknown
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+  } catch (e) {
+    // Only the alias count is left to fail here: the document is otherwise checked above.
+    const excessive = /alias count/i.test((e as Error).message)
+    return Either.left(new ScenarioInvalid({
+      source: options.source,
+      issues: [{
+        path: "(document)",
+        message: excessive
+          ? `aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} alias uses); write the values out instead of nesting aliases`
+          : `cannot be read (${(e as Error).message.split("\n")[0]})`,
+      }],
+    }))
+  }
   if (raw === null || raw === undefined) raw = {}
   try {
     raw = applyOverrides(raw, options.overrides ?? [])

@@ -32,6 +32,10 @@ export interface KernelRow {
   readonly endNs: Ns
   readonly flops: number
   readonly bytes: number
+  /** Live: GPU time of the work measured with timestamp queries (ns); absent in sim. */
+  readonly gpuNs?: number
+  /** Live: the cost model's price of the same work (ns); absent in sim, where it is `endNs − startNs`. */
+  readonly predictedNs?: number
 }
 
 /** Optional per-token detail (trace level `tokens`). */

@@ -71,7 +71,7 @@ export class SqliteTraceSink implements TraceSink {
       "unique_tokens", "requested_tokens", "output_tokens", "status", "reason",
     ])
     const insKernel = bulkInsert<KernelRow>(db, "kernels", [
-      "run_id", "seq", "worker_id", "kind", "chunk_id", "queries", "start_ns", "end_ns", "flops", "bytes",
+      "run_id", "seq", "worker_id", "kind", "chunk_id", "queries", "start_ns", "end_ns", "flops", "bytes", "gpu_ns", "predicted_ns",
     ])
     const insToken = bulkInsert<TokenRow>(db, "tokens", ["run_id", "request_id", "idx", "at_ns"])
     const write = db.transaction(() => {
@@ -80,7 +80,7 @@ export class SqliteTraceSink implements TraceSink {
           r.requestedTokens, r.outputTokens, r.status, r.reason)
       })
       insKernel(this.kernels, (k, out) => {
-        out.push(runId, this.kernelSeq++, k.workerId, k.kind, k.chunkId, k.queries, k.startNs, k.endNs, k.flops, k.bytes)
+        out.push(runId, this.kernelSeq++, k.workerId, k.kind, k.chunkId, k.queries, k.startNs, k.endNs, k.flops, k.bytes, k.gpuNs ?? null, k.predictedNs ?? null)
       })
       insToken(this.tokens, (t, out) => {
         out.push(runId, t.requestId, t.index, t.atNs)

@@ -13,11 +13,7 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../db/", import.meta.url
  */
 export const migrate = (db: Database, dir: string = MIGRATIONS_DIR): number[] => {
   db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-  const files = readdirSync(dir)
-    .map((name) => ({ name, m: /^(\d+)_.*\.sql$/.exec(name) }))
-    .filter((f) => f.m !== null)
-    .map((f) => ({ name: f.name, version: Number((f.m as RegExpExecArray)[1]) }))
-    .sort((a, b) => a.version - b.version)
+  const files = migrationFiles(dir)
   const known = new Set(files.map((f) => f.version))
   const applied = new Set((db.prepare("SELECT version FROM schema_version").pluck().all() as number[]))
   const unknown = [...applied].filter((v) => !known.has(v))
@@ -36,4 +32,24 @@ export const migrate = (db: Database, dir: string = MIGRATIONS_DIR): number[] =>
     done.push(f.version)
   }
   return done
+}
+
+const migrationFiles = (dir: string): Array<{ readonly name: string; readonly version: number }> =>
+  readdirSync(dir)
+    .map((name) => ({ name, m: /^(\d+)_.*\.sql$/.exec(name) }))
+    .filter((f) => f.m !== null)
+    .map((f) => ({ name: f.name, version: Number((f.m as RegExpExecArray)[1]) }))
+    .sort((a, b) => a.version - b.version)
+
+/**
+ * The versions of `dir` not yet applied to a trace database written by an older moska; none for a
+ * file without `schema_version` (not a moska trace, left alone). Reads only, so it works on a
+ * read-only connection.
+ * @example pendingMigrations(db) // [5] on a file written before db/005
+ */
+export const pendingMigrations = (db: Database, dir: string = MIGRATIONS_DIR): number[] => {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'").pluck().get() !== undefined
+  if (!hasTable) return []
+  const applied = new Set(db.prepare("SELECT version FROM schema_version").pluck().all() as number[])
+  return migrationFiles(dir).map((f) => f.version).filter((v) => !applied.has(v))
 }

@@ -1,12 +1,20 @@
+/** One named query; `params` are the `:name` parameters it needs besides `:run` (`moska query --param name=value`). */
+export interface NamedQuery {
+  readonly description: string
+  readonly sql: string
+  readonly params?: Readonly<Record<string, string>>
+}
+
 /**
  * The named queries of `moska query NAME`. Each takes the run id as `:run` (except `runs`); times
- * are converted to ms. Raw SQL given to `moska query` may use `:run` too.
+ * are converted to ms. Raw SQL given to `moska query` may use `:run` too. Percentiles are
+ * nearest-rank unless the name says `linear` (numpy's default interpolation); see db/006.
  * @example db.prepare(NAMED_QUERIES.ttft.sql).all({ run: 3 })
  */
-export const NAMED_QUERIES: Readonly<Record<string, { readonly description: string; readonly sql: string }>> = {
+export const NAMED_QUERIES: Readonly<Record<string, NamedQuery>> = {
   runs: {
     description: "every run in the database, newest last",
-    sql: `SELECT run_id, mode, system, scenario_name, seed, status, started_at, wall_s,
+    sql: `SELECT run_id, label, mode, system, scenario_name, seed, status, started_at, wall_s,
                  simulated_ns / 1e9 AS simulated_s, events, code_version
           FROM runs ORDER BY run_id`,
   },
@@ -25,6 +33,43 @@ export const NAMED_QUERIES: Readonly<Record<string, { readonly description: stri
                  p99_ns / 1e6 AS p99_ms, p999_ns / 1e6 AS p999_ms, max_ns / 1e6 AS max_ms
           FROM latency_percentiles WHERE run_id = :run
           ORDER BY CASE metric WHEN 'ttft' THEN 0 WHEN 'tpot' THEN 1 WHEN 'e2e' THEN 2 ELSE 3 END`,
+  },
+  latency_linear: {
+    description: "the same metrics with linear-interpolation percentiles (ms; numpy's default, as vLLM's benchmark reports)",
+    sql: `SELECT metric, n, p50_ns / 1e6 AS p50_ms, p90_ns / 1e6 AS p90_ms, p99_ns / 1e6 AS p99_ms, p999_ns / 1e6 AS p999_ms
+          FROM latency_percentiles_linear WHERE run_id = :run
+          ORDER BY CASE metric WHEN 'ttft' THEN 0 WHEN 'tpot' THEN 1 WHEN 'e2e' THEN 2 ELSE 3 END`,
+  },
+  itl: {
+    description: "inter-token latency (ms, from token rows: run with trace: tokens), nearest-rank and linear percentiles",
+    sql: `SELECT 'nearest-rank' AS method, n, mean_ns / 1e6 AS mean_ms, p50_ns / 1e6 AS p50_ms, p90_ns / 1e6 AS p90_ms,
+                 p99_ns / 1e6 AS p99_ms, p999_ns / 1e6 AS p999_ms, max_ns / 1e6 AS max_ms
+          FROM itl_percentiles WHERE run_id = :run
+          UNION ALL
+          SELECT 'linear', n, NULL, p50_ns / 1e6, p90_ns / 1e6, p99_ns / 1e6, p999_ns / 1e6, NULL
+          FROM itl_percentiles_linear WHERE run_id = :run`,
+  },
+  goodput: {
+    description: "SLO attainment and goodput for TTFT and TPOT bounds: requests meeting both / all requests (rejected ones miss), and per second",
+    params: {
+      ttft_ms: "TTFT bound in ms (time to first token <= bound)",
+      tpot_ms: "TPOT bound in ms (requests with one output token have no TPOT and meet it)",
+    },
+    sql: `WITH q AS (
+            SELECT status = 'completed' AND first_token_ns - arrival_ns <= :ttft_ms * 1e6 AS ttft_ok,
+                   status = 'completed' AND (output_tokens < 2
+                     OR (finished_ns - first_token_ns) * 1.0 / (output_tokens - 1) <= :tpot_ms * 1e6) AS tpot_ok,
+                   status, output_tokens, arrival_ns, COALESCE(finished_ns, arrival_ns) AS end_ns
+            FROM requests WHERE run_id = :run
+          )
+          SELECT COUNT(*) AS requests, SUM(status = 'completed') AS completed,
+                 SUM(ttft_ok) AS met_ttft, SUM(tpot_ok) AS met_tpot, SUM(ttft_ok AND tpot_ok) AS met_slo,
+                 SUM(ttft_ok AND tpot_ok) * 1.0 / COUNT(*) AS attainment,
+                 (MAX(end_ns) - MIN(arrival_ns)) / 1e9 AS span_s,
+                 SUM(ttft_ok AND tpot_ok) * 1e9 / NULLIF(MAX(end_ns) - MIN(arrival_ns), 0) AS goodput_requests_per_s,
+                 COALESCE(SUM(CASE WHEN ttft_ok AND tpot_ok THEN output_tokens END), 0) * 1e9
+                   / NULLIF(MAX(end_ns) - MIN(arrival_ns), 0) AS goodput_tokens_per_s
+          FROM q`,
   },
   ...Object.fromEntries(
     (

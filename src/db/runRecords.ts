@@ -12,6 +12,8 @@ export interface RunStart {
   readonly codeVersion: string
   /** JSON of the hardware pools. */
   readonly hardware: string
+  /** Free-form label (`--label`; a sweep labels each point), else null. */
+  readonly label?: string | null
 }
 
 /** What a run row records at the end. */
@@ -33,9 +35,9 @@ export interface RunEnd {
 export const runRecords = {
   insertRun(db: Database, r: RunStart): number {
     const info = db
-      .prepare(`INSERT INTO runs (mode, system, scenario_name, scenario_json, seed, started_at, code_version, hardware)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(r.mode, r.system, r.scenarioName, r.scenarioJson, r.seed, r.startedAt, r.codeVersion, r.hardware)
+      .prepare(`INSERT INTO runs (mode, system, scenario_name, scenario_json, seed, started_at, code_version, hardware, label)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(r.mode, r.system, r.scenarioName, r.scenarioJson, r.seed, r.startedAt, r.codeVersion, r.hardware, r.label ?? null)
     return Number(info.lastInsertRowid)
   },
 

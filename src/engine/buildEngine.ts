@@ -33,6 +33,11 @@ export interface EnginePorts {
   /** The run's root stream; the graph takes its own children (`router.steps`, `batcher`). */
   readonly rng: Rng
   readonly source: WorkloadSource
+  /**
+   * A limit beyond KV bytes that a request must meet to be admitted (live: its context must fit a
+   * device slot): a reason to reject it, or null.
+   */
+  readonly admits?: (spec: RequestSpec) => string | null
 }
 
 /** Request outcomes so far. */
@@ -170,6 +175,13 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     actor.start()
     const needBytes = requestKvBytes(resolved, spec.uniqueTokens, spec.outputTokens)
     const rec: RequestRecord = { spec, actor, needBytes, replica: -1, joinedIter: 0, genAtJoin: 0, slot: -1, generated: 0, ended: false }
+    const refused = ports.admits?.(spec) ?? null
+    if (refused !== null) {
+      rec.ended = true
+      actor.send({ type: "request.rejected", atNs: clock.now(), reason: `AdmissionRejected: request ${spec.id} ${refused}` })
+      ctx.onEnded(rec)
+      return
+    }
     if (needBytes > resolved.kvBudgetBytes) {
       const err = new AdmissionRejected({ requestId: spec.id, needBytes, capacityBytes: resolved.kvBudgetBytes })
       rec.ended = true

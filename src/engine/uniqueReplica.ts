@@ -6,6 +6,7 @@ import { iterationWork, prefillWork, type BatchState, type ChunkCount, type Iter
 import { recordRow } from "./recordRow.js"
 import type { SharedPool, Submission } from "./sharedPool.js"
 import type { RequestRecord, EngineContext } from "./engineContext.js"
+import type { StepPayload } from "./stepPayload.js"
 
 const EMPTY: readonly ChunkCount[] = []
 
@@ -160,7 +161,7 @@ export class UniqueReplica {
       prompts.push(rec.spec.uniqueTokens)
     }
     this.run(
-      { workerId: this.workerId, label: "unique.prefill", kernels: prefillWork(this.ctx.resolved, prompts), queries: this.prefilling.length },
+      { workerId: this.workerId, label: "unique.prefill", kernels: prefillWork(this.ctx.resolved, prompts), queries: this.prefilling.length, payload: { phase: "prefill", requests: this.prefilling } satisfies StepPayload },
       () => this.actor.send({ type: "phase.completed" }),
     )
   }
@@ -218,7 +219,7 @@ export class UniqueReplica {
     }
     const state: BatchState = { decoding: B, unique: { count: B, totalTokens: this.uniqueTotal, maxTokens: this.uniqueMax }, histogram }
     const work = iterationWork(r, state, layers)
-    const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B }
+    const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B, payload: { phase: "decode", requests: this.decoding } satisfies StepPayload }
     if (this.shared === null) {
       this.run(uniqueItem, this.subStepDone)
       return

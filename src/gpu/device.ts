@@ -70,7 +70,8 @@ const open = async (backend: string): Promise<GpuContext> => {
   const key = `${backend}|${toggles}`
   let gpu = instances.get(key)
   if (gpu === undefined) {
-    gpu = create([`backend=${backend}`, `enable-dawn-features=${toggles}`])
+    // Without timestamp_quantization disabled, Dawn rounds timestamp queries to 65,536 ns.
+    gpu = create([`backend=${backend}`, `enable-dawn-features=${toggles}`, "disable-dawn-features=timestamp_quantization"])
     instances.set(key, gpu)
   }
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" })

@@ -5,6 +5,7 @@ import type { TraceSink } from "../core/trace.js"
 import { secondsToNs, type Ns } from "../core/units.js"
 import type { RequestSpec } from "../core/workload.js"
 import { buildEngine } from "../engine/buildEngine.js"
+import { poolCostModelOf } from "../engine/poolCostModelOf.js"
 import { PricedExecutor } from "../engine/pricedExecutor.js"
 import { resolveScenario } from "./resolve.js"
 import { makeRouting } from "./routing/makeRouting.js"
@@ -63,16 +64,7 @@ export function runSimulation(input: SimulationInput): SimulationResult {
   const rng = makeRng(scenario.seed)
   const source = makeWorkload(scenario.workload, rng.split("workload"), input.traceRequests)
   const routing = makeRouting(resolved.corpus, rng.split("router"))
-  const models = new Map<string, CostModel>()
-  const modelOf = (workerId: string): CostModel => {
-    const m = models.get(workerId)
-    if (m !== undefined) return m
-    const pool = workerId.startsWith("shared-") ? resolved.shared : resolved.unique
-    if (pool === null) throw new Error(`no cost model for worker ${workerId}`)
-    models.set(workerId, pool.cost)
-    return pool.cost
-  }
-  const executor = new PricedExecutor(clock, modelOf)
+  const executor = new PricedExecutor(clock, poolCostModelOf(resolved))
   const engine = buildEngine({ scenario, resolved, clock, executor, routing, sink: input.sink, rng, source })
   engine.start()
 

@@ -1,5 +1,6 @@
 import { InputFileInvalid } from "../core/errors.js"
 import { splitCsvLine } from "./splitCsvLine.js"
+import { quoteField } from "./quoteField.js"
 import { textLines } from "./textLines.js"
 
 /**
@@ -25,7 +26,7 @@ export const csvTable = (
       throw new InputFileInvalid({
         file,
         line: head.line,
-        message: `header lacks column "${c}" (expected ${columns.map((x) => `"${x}"`).join(", ")}; got ${header.map((x) => `"${x}"`).join(", ")})`,
+        message: `header lacks column "${c}" (expected ${columns.map((x) => `"${x}"`).join(", ")}; got ${header.slice(0, 12).map(quoteField).join(", ")}${header.length > 12 ? ` and ${header.length - 12} more` : ""})`,
       })
     }
     return at

@@ -4,6 +4,7 @@ import { csvTable } from "./csvTable.js"
 import { decimalSecondsToNs } from "./decimalToNs.js"
 import { parseCount } from "./parseCount.js"
 import type { TraceImport } from "./TraceImport.js"
+import { quoteField } from "./quoteField.js"
 
 /**
  * BurstGPT CSV (`Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type`; v3 adds
@@ -18,12 +19,18 @@ export const parseBurstGpt = (text: string, file: string): TraceImport => {
   for (const { line, fields } of table) {
     const [stamp, req, resp] = fields as [string, string, string]
     const atNs = decimalSecondsToNs(stamp)
-    if (atNs === null) throw new InputFileInvalid({ file, line, message: `Timestamp must be non-negative seconds (got "${stamp}")` })
+    if (atNs === null) {
+      throw new InputFileInvalid({
+        file,
+        line,
+        message: `Timestamp must be non-negative seconds from the trace start, at most 9007199 (about 104 days of simulated time; got ${quoteField(stamp)})`,
+      })
+    }
     const uniqueTokens = parseCount(req)
-    if (uniqueTokens === null) throw new InputFileInvalid({ file, line, message: `Request tokens must be a non-negative integer (got "${req}")` })
+    if (uniqueTokens === null) throw new InputFileInvalid({ file, line, message: `Request tokens must be a non-negative integer (got ${quoteField(req)})` })
     const outputTokens = parseCount(resp)
-    if (outputTokens === null) throw new InputFileInvalid({ file, line, message: `Response tokens must be a non-negative integer (got "${resp}")` })
-    rows.push({ atNs, uniqueTokens, outputTokens })
+    if (outputTokens === null) throw new InputFileInvalid({ file, line, message: `Response tokens must be a non-negative integer (got ${quoteField(resp)})` })
+    rows.push({ atNs, uniqueTokens, outputTokens, line })
   }
-  return assembleRequests("burstgpt", rows)
+  return assembleRequests("burstgpt", rows, { file, column: "Timestamp" })
 }

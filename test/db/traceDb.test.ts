@@ -1,11 +1,11 @@
 import Database from "better-sqlite3"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { RequestRow } from "../../src/core/trace.js"
 import type { Ns } from "../../src/core/units.js"
-import { migrate } from "../../src/db/migrate.js"
+import { migrate, MIGRATIONS_DIR } from "../../src/db/migrate.js"
 import { NAMED_QUERIES } from "../../src/db/namedQueries.js"
 import { openTraceDb } from "../../src/db/openTraceDb.js"
 import { runRecords } from "../../src/db/runRecords.js"
@@ -26,9 +26,12 @@ const completed = (requestId: number, arrival: number, first: number, finished: 
 describe("migrations", () => {
   it("apply once and are idempotent", () => {
     const db = new Database(":memory:")
-    expect(migrate(db)).toEqual([1, 2, 3, 4])
+    // every NNN_*.sql of db/ in numeric order (other migrations may sit beyond these numbers)
+    const versions = readdirSync(MIGRATIONS_DIR).map((f) => /^(\d+)_.*\.sql$/.exec(f)?.[1]).filter((v) => v !== undefined).map(Number).sort((a, b) => a - b)
+    expect(versions.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(migrate(db)).toEqual(versions)
     expect(migrate(db)).toEqual([])
-    expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toEqual([1, 2, 3, 4])
+    expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toEqual(versions)
     const names = db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name").pluck().all()
     expect(names).toEqual(expect.arrayContaining(["runs", "requests", "kernels", "tokens", "request_latency", "latency_percentiles", "throughput", "worker_utilization", "run_span"]))
     // SQLite resolves a view's columns only when it is used: query each one
@@ -41,7 +44,7 @@ describe("migrations", () => {
     const db = new Database(":memory:")
     migrate(db)
     db.prepare("INSERT INTO schema_version VALUES (99, '099_future.sql', 'x')").run()
-    expect(() => migrate(db)).toThrow(/schema version 99, newer than this moska knows \(4\)/)
+    expect(() => migrate(db)).toThrow(/^the trace database has schema version 99, newer than this moska knows \(\d+\); use a newer moska or another --db file$/)
   })
 
   it("reopening a file keeps its rows and opens in WAL mode", () => {
@@ -153,9 +156,14 @@ describe("SqliteTraceSink and the views", () => {
     sink.request(completed(0, 0, 10, 100, 2))
     sink.kernel({ workerId: "w", kind: "gemm", chunkId: null, queries: 1, startNs: t(0), endNs: t(1), flops: 0, bytes: 0 })
     sink.flush()
+    const tokens = new SqliteTraceSink({ open: () => ({ db, runId }), level: "tokens" })
+    tokens.token({ requestId: 0, index: 0, atNs: t(10) })
+    tokens.token({ requestId: 0, index: 1, atNs: t(100) })
+    tokens.flush()
     runRecords.finishRun(db, runId, { status: "finished", finishedAt: "2026-01-01T00:00:01.000Z", wallS: 1, simulatedNs: 100, events: 7 })
     for (const [name, q] of Object.entries(NAMED_QUERIES)) {
-      const rows = db.prepare(q.sql).all(name === "runs" ? {} : { run: runId })
+      const params = Object.fromEntries(Object.keys(q.params ?? {}).map((p) => [p, 1e6]))
+      const rows = db.prepare(q.sql).all(name === "runs" ? {} : { ...params, run: runId })
       expect(rows.length, name).toBeGreaterThan(0)
     }
   })

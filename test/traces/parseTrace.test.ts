@@ -92,7 +92,7 @@ describe("parseTrace on malformed files", () => {
   it("names the line of a bad Azure timestamp, counting blank lines", () => {
     const e = invalid(() => parseTrace("TIMESTAMP,ContextTokens,GeneratedTokens\n\n2023-02-30 18:17:03,1,1\n", { file: "a.csv" }))
     expect(e.line).toBe(3)
-    expect(e.message).toContain("TIMESTAMP must look like")
+    expect(e.message).toContain("TIMESTAMP must be a real date and time like")
   })
 
   it("names the line of a short CSV row", () => {
@@ -106,7 +106,7 @@ describe("parseTrace on malformed files", () => {
     expect(invalid(() => parseTrace(`${good}\n${good}\n{"timestamp": 3, "input_length": 1,\n`, { file: "m.jsonl" })).line).toBe(3)
     const e = invalid(() => parseTrace(`${good}\n{"timestamp": 1, "input_length": 10}\n`, { file: "m.jsonl" }))
     expect(e.line).toBe(2)
-    expect(e.message).toBe("output_length must be a non-negative integer (got undefined)")
+    expect(e.message).toBe("output_length is missing (each line needs timestamp, input_length and output_length)")
     expect(invalid(() => parseTrace(`${good}\n{"timestamp": 1, "input_length": 1, "output_length": 1, "hash_ids": [-1]}\n`, { file: "m.jsonl" })).line).toBe(2)
   })
 

@@ -7,8 +7,9 @@ import { checkHeadDim, KV_FORMATS, type KvFormat } from "../../gpu/kvFormat.js"
 import { moskaAttentionCpu } from "../../gpu/moska/moskaAttentionCpu.js"
 import { moskaAttentionGpu } from "../../gpu/moska/moskaAttentionGpu.js"
 import type { MoskaProblem } from "../../gpu/moska/moskaProblem.js"
-import { formatNpy, parseNpy } from "../../gpu/npy/npy.js"
+import { firstNonFinite, formatNpy, parseNpy } from "../../gpu/npy/npy.js"
 import { ROUTER_MAX_CHUNKS } from "../../gpu/router/router.wgsl.js"
+import { readErrorText } from "../readErrorText.js"
 
 interface AttentionOptions {
   in: string
@@ -23,14 +24,25 @@ interface AttentionOptions {
 const readArray = <D extends "<f4" | "<i4">(dir: string, name: string, dtype: D, rank: number) => {
   const file = join(dir, name)
   if (!existsSync(file)) throw new InputFileInvalid({ file, message: "file not found" })
-  const a = parseNpy(readFileSync(file), file, dtype)
+  let bytes: Uint8Array
+  try {
+    bytes = readFileSync(file)
+  } catch (e) {
+    throw new InputFileInvalid({ file, message: `cannot read the .npy file (${readErrorText(e)})` })
+  }
+  const a = parseNpy(bytes, file, dtype)
   if (a.shape.length !== rank) throw new InputFileInvalid({ file, message: `expected ${rank} dimensions, got shape (${a.shape.join(", ")})` })
+  if (a.data instanceof Float32Array) {
+    const bad = firstNonFinite(a.data, a.shape)
+    if (bad !== undefined) throw new InputFileInvalid({ file, message: `element [${bad.index.join(", ")}] is ${bad.value}; every input value must be finite` })
+  }
   return a
 }
 
+/** A flag's integer value: decimal digits only (Number() would take '', ' ', '0x10' and '1e3'). */
 const int = (flag: string, text: string, min: number): number => {
-  const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError({ message: `${flag} must be an integer ≥ ${min} (got '${text}')` })
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError({ message: `${flag} must be an integer ≥ ${min} (got ${JSON.stringify(text)})` })
   return n
 }
 
@@ -88,7 +100,11 @@ export const registerAttention = (program: Command): void => {
       if (opts.backend !== "webgpu" && opts.backend !== "cpu") throw new UsageError({ message: `--backend must be webgpu or cpu (got '${opts.backend}')` })
       const p = readProblem(opts)
       const res = opts.backend === "cpu" ? moskaAttentionCpu(p) : await withGpu((gpu) => moskaAttentionGpu(gpu, p))
-      mkdirSync(opts.out, { recursive: true })
+      try {
+        mkdirSync(opts.out, { recursive: true })
+      } catch (e) {
+        throw new InputFileInvalid({ file: opts.out, message: `cannot create the --out folder (${readErrorText(e)})` })
+      }
       writeFileSync(join(opts.out, "out.npy"), formatNpy("<f4", [p.B, p.Hq, p.D], res.out))
       writeFileSync(join(opts.out, "lse.npy"), formatNpy("<f4", [p.B, p.Hq], res.lse))
       writeFileSync(join(opts.out, "chunks.npy"), formatNpy("<i4", [p.B, p.Hkv, p.topK], res.chunks))

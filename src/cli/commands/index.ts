@@ -6,8 +6,10 @@ import { registerCost } from "./cost.js"
 import { registerRepro } from "./repro.js"
 import { registerScenario } from "./scenario.js"
 import { registerSim } from "./sim.js"
+import { registerLive } from "./live.js"
 import { registerReplay } from "./replay.js"
 import { registerQuery } from "./query.js"
+import { registerReport } from "./report.js"
 
 /** Every command of the CLI; a command module exports one `register…(program)` function. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -15,8 +17,10 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerBench,
   registerScenario,
   registerSim,
+  registerLive,
   registerReplay,
   registerQuery,
+  registerReport,
   registerCost,
   registerCalibrate,
   registerRepro,

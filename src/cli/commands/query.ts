@@ -1,6 +1,7 @@
 import type { Command } from "commander"
-import { existsSync } from "node:fs"
-import { InputFileInvalid, UsageError } from "../../core/errors.js"
+import { UsageError } from "../../core/errors.js"
+import { checkDbPath } from "../checkDbPath.js"
+import { collect } from "../collect.js"
 import { NAMED_QUERIES } from "../../db/namedQueries.js"
 import { openTraceDb } from "../../db/openTraceDb.js"
 import { runRecords } from "../../db/runRecords.js"
@@ -20,8 +21,21 @@ const table = (rows: ReadonlyArray<Record<string, unknown>>): string => {
   return [line(cols), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")
 }
 
+/** `--param name=value` pairs; a value that reads as a number binds as one. */
+const parseParams = (pairs: readonly string[]): Record<string, string | number> => {
+  const out: Record<string, string | number> = {}
+  for (const p of pairs) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(p)
+    if (m === null) throw new UsageError({ message: `--param must be name=value (got "${p}")` })
+    const [, name = "", value = ""] = m
+    if (name === "run") throw new UsageError({ message: "use --run to choose the run, not --param run=…" })
+    out[name] = value.trim() !== "" && Number.isFinite(Number(value)) ? Number(value) : value
+  }
+  return out
+}
+
 /**
- * `moska query NAME|SQL [--run ID] [--db FILE] [--json]`: a named query (ttft, tpot, e2e,
+ * `moska query NAME|SQL [--run ID] [--db FILE] [--param name=value ...] [--json]`: a named query (ttft, tpot, e2e,
  * latency, throughput, utilization, summary, kernels, requests, status, runs) or raw read-only
  * SQL (which may use `:run`) against the trace database. The run defaults to the latest.
  * @example moska query ttft --run 3 --json
@@ -34,12 +48,18 @@ export const registerQuery = (program: Command): void => {
     .option("--run <id>", "run id (default: the latest run)")
     .option("--db <file>", "trace database", "moska.db")
     .option("--json", "print the rows as one JSON array")
-    .addHelpText("after", `\nNamed queries:\n${Object.entries(NAMED_QUERIES).map(([n, q]) => `  ${n.padEnd(12)} ${q.description}`).join("\n")}\n`)
-    .action((nameOrSql: string, opts: { run?: string; db: string; json?: boolean }) => {
-      if (!existsSync(opts.db)) throw new InputFileInvalid({ file: opts.db, message: "no trace database here (run `moska sim` first, or pass --db)" })
+    .option("--param <name=value>", "bind :name in the query (repeatable; goodput needs ttft_ms and tpot_ms)", collect, [])
+    .addHelpText("after", `\nNamed queries:\n${Object.entries(NAMED_QUERIES).map(([n, q]) => `  ${n.padEnd(14)} ${q.description}${Object.entries(q.params ?? {}).map(([p, d]) => `\n  ${"".padEnd(14)}   --param ${p}=…  ${d}`).join("")}`).join("\n")}\n`)
+    .action((nameOrSql: string, opts: { run?: string; db: string; json?: boolean; param: string[] }) => {
+      checkDbPath(opts.db, { mustExist: true })
       const named = NAMED_QUERIES[nameOrSql]
       if (named === undefined && /^[a-z0-9_-]+$/i.test(nameOrSql)) {
         throw new UsageError({ message: `unknown query "${nameOrSql}" (named queries: ${Object.keys(NAMED_QUERIES).join(", ")}; or give SQL)` })
+      }
+      const params = parseParams(opts.param)
+      const missing = Object.keys(named?.params ?? {}).filter((p) => !(p in params))
+      if (missing.length > 0) {
+        throw new UsageError({ message: `query ${nameOrSql} needs ${missing.map((p) => `--param ${p}=<number>`).join(" ")}` })
       }
       const db = openTraceDb(opts.db, { readonly: true })
       try {
@@ -63,7 +83,8 @@ export const registerQuery = (program: Command): void => {
         if (usesRun && runId === null) throw new UsageError({ message: `${opts.db} has no runs yet` })
         let rows: Array<Record<string, unknown>>
         try {
-          rows = (usesRun ? stmt.all({ run: runId }) : stmt.all()) as Array<Record<string, unknown>>
+          const bound = usesRun ? { ...params, run: runId } : params
+          rows = (Object.keys(bound).length > 0 ? stmt.all(bound) : stmt.all()) as Array<Record<string, unknown>>
         } catch (e) {
           throw new UsageError({ message: `SQL error: ${(e as Error).message}` })
         }

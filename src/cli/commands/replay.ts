@@ -1,37 +1,43 @@
 import type { Command } from "commander"
 import { resolve } from "node:path"
 import { UsageError } from "../../core/errors.js"
+import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
 import { PACKAGE_ROOT } from "../codeVersion.js"
 import { loadScenarioFile } from "../loadScenarioFile.js"
 import { runAndReport, seedOverride, type RunOptions } from "../runAndReport.js"
+import { runLiveAndReport } from "../runLiveAndReport.js"
 
 /**
  * `moska replay TRACE --sim [--scenario FILE] [--seed N] [--set path=value ...] [--db FILE] [--json]`:
  * replays a request trace (Azure CSV, BurstGPT CSV, Mooncake JSONL; format detected) through a
  * scenario (default: the package's scenarios/default.yaml) whose workload becomes the trace.
- * `--set workload.limit=N` / `workload.timeScale=X` trim or speed it up. `--live` comes later.
+ * `--set workload.limit=N` / `workload.timeScale=X` trim or speed it up. `--live` replays it on the wall clock
+ * (src/cli/runLiveAndReport.ts).
  * @example moska replay data/traces/mooncake_conversation_trace.jsonl --sim --set workload.limit=500 --json
  */
 export const registerReplay = (program: Command): void => {
   program
     .command("replay")
-    .description("replay a request trace file (Azure LLM CSV, BurstGPT CSV, Mooncake JSONL) in sim mode")
+    .description("replay a request trace file (Azure LLM CSV, BurstGPT CSV, Mooncake JSONL) in sim mode or live (--live)")
     .argument("<trace>", "trace file")
     .option("--sim", "simulate in virtual time (the default)")
-    .option("--live", "serve on WebGPU in real time (not available yet)")
+    .option("--live", "run live on the wall clock (a real decoder on WebGPU, or --executor priced)")
+    .option("--executor <kind>", "with --live: webgpu or priced (default: the scenario's live.executor)")
     .option("--scenario <file>", "scenario whose model, hardware, corpus and policy to use", `${PACKAGE_ROOT}scenarios/default.yaml`)
     .option("--seed <n>", "root seed (overrides the scenario's seed)")
     .option("--set <path=value>", "override a scenario field, value read as YAML (repeatable)", collect, [])
     .option("--db <file>", "trace database", "moska.db")
     .option("--json", "print exactly one JSON summary object on stdout")
-    .action(async (trace: string, opts: RunOptions & { sim?: boolean; live?: boolean; scenario: string }) => {
-      if (opts.live === true) {
-        throw new UsageError({ message: "replay --live is not available yet (live mode arrives with the WebGPU engine); use --sim" })
-      }
+    .option("--label <text>", "label stored with the run (shown by `moska query runs`)")
+    .action(async (trace: string, opts: RunOptions & { sim?: boolean; live?: boolean; executor?: string; scenario: string }) => {
+      if (opts.live === true && opts.sim === true) throw new UsageError({ message: "replay takes --sim or --live, not both" })
+      if (opts.executor !== undefined && opts.live !== true) throw new UsageError({ message: "--executor applies to replay --live only" })
       // The trace replaces the scenario's workload; later --set workload.* overrides refine it.
       const workload = `workload={kind: trace, path: ${JSON.stringify(resolve(trace))}}`
       const scenario = loadScenarioFile(opts.scenario, [workload, ...opts.set, ...seedOverride(opts.seed)])
-      await runAndReport(scenario, { ...opts, source: opts.scenario })
+      checkDbPath(opts.db)
+      if (opts.live === true) await runLiveAndReport(scenario, { ...opts, source: opts.scenario })
+      else await runAndReport(scenario, { ...opts, source: opts.scenario })
     })
 }

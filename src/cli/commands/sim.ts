@@ -1,10 +1,11 @@
 import type { Command } from "commander"
+import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
 import { loadScenarioFile } from "../loadScenarioFile.js"
 import { runAndReport, seedOverride, type RunOptions } from "../runAndReport.js"
 
 /**
- * `moska sim SCENARIO [--seed N] [--set path=value ...] [--db FILE] [--json]`: runs a scenario in
+ * `moska sim SCENARIO [--seed N] [--set path=value ...] [--db FILE] [--label TEXT] [--json]`: runs a scenario in
  * virtual time, writes its trace to SQLite and prints a summary (stderr) or one JSON object (stdout).
  * @example moska sim scenarios/default.yaml --seed 7 --set workload.ratePerS=20 --json
  */
@@ -17,8 +18,10 @@ export const registerSim = (program: Command): void => {
     .option("--set <path=value>", "override a scenario field, value read as YAML (repeatable)", collect, [])
     .option("--db <file>", "trace database", "moska.db")
     .option("--json", "print exactly one JSON summary object on stdout")
+    .option("--label <text>", "label stored with the run (shown by `moska query runs`)")
     .action(async (file: string, opts: RunOptions) => {
       const scenario = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
+      checkDbPath(opts.db)
       await runAndReport(scenario, { ...opts, source: file })
     })
 }

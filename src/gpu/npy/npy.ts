@@ -54,6 +54,28 @@ export const parseNpy = <D extends NpyDtype>(bytes: Uint8Array, file: string, wa
   return { dtype: want, shape, data: data as D extends "<f4" ? Float32Array : Int32Array }
 }
 
+/**
+ * The first element of a float array that is NaN or ±Infinity, as an index per dimension, or
+ * undefined when all are finite. Attention over a non-finite input gives meaningless outputs
+ * (NaN scores fall out of the max and the softmax), so the numerics CLI refuses such inputs.
+ * @example firstNonFinite(new Float32Array([1, NaN]), [1, 2]) // { index: [0, 1], value: NaN }
+ */
+export const firstNonFinite = (data: Float32Array, shape: readonly number[]): { readonly index: number[]; readonly value: number } | undefined => {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number
+    if (Number.isFinite(v)) continue
+    const index: number[] = []
+    let rest = i
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const n = shape[d] as number
+      index.unshift(rest % n)
+      rest = Math.floor(rest / n)
+    }
+    return { index, value: v }
+  }
+  return undefined
+}
+
 /** Version 1.0 .npy bytes for a C-ordered little-endian array. */
 export const formatNpy = (dtype: NpyDtype, shape: readonly number[], data: Float32Array | Int32Array): Uint8Array => {
   const count = shape.reduce((a, b) => a * b, 1)

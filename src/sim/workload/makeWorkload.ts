@@ -1,9 +1,11 @@
+import { ScenarioInvalid } from "../../core/errors.js"
 import type { Rng } from "../../core/rng.js"
 import type { WorkloadConfig } from "../../core/scenario.js"
 import { NS_PER_S, type Ns } from "../../core/units.js"
 import type { RequestSpec, WorkloadSource } from "../../core/workload.js"
 import { exponential, gamma } from "../random/distributions.js"
 import { drawLength, meanLength } from "./lengthDist.js"
+import { MAX_VIRTUAL_NS, workloadTimeIssue } from "./workloadTimeIssue.js"
 
 export type { WorkloadSource } from "../../core/workload.js"
 
@@ -17,6 +19,8 @@ export type { WorkloadSource } from "../../core/workload.js"
 export const makeWorkload = (cfg: WorkloadConfig, rng: Rng, traceRequests?: readonly RequestSpec[]): WorkloadSource => {
   if (cfg.kind === "trace") {
     if (traceRequests === undefined) throw new Error("runSimulation: workload.kind is trace but no traceRequests were given (parse the trace with src/traces first)")
+    const timeIssue = workloadTimeIssue(cfg, traceRequests)
+    if (timeIssue !== undefined) throw new ScenarioInvalid({ source: "scenario", issues: [timeIssue] })
     const sorted = [...traceRequests].sort((a, b) => a.arrivalNs - b.arrivalNs)
     const limited = cfg.limit === undefined ? sorted : sorted.slice(0, cfg.limit)
     const t0 = limited[0]?.arrivalNs ?? 0
@@ -89,6 +93,13 @@ export const makeWorkload = (cfg: WorkloadConfig, rng: Rng, traceRequests?: read
     next() {
       if (issued >= cfg.requests) return undefined
       if (issued > 0) t += gap()
+      // the schema bounds requests / ratePerS; this catches a random draw far out in the tail
+      if (!(t <= MAX_VIRTUAL_NS)) {
+        throw new ScenarioInvalid({
+          source: "scenario",
+          issues: [{ path: "workload.ratePerS", message: `request ${issued} would arrive after ${(t / 1e9).toPrecision(3)} s, beyond the 2^53 ns (about 104 days) a run can simulate; raise ratePerS or lower requests` }],
+        })
+      }
       return make(Math.round(t) as Ns)
     },
   }

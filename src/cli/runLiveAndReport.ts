@@ -1,0 +1,160 @@
+import * as S from "effect/Schema"
+import { UsageError } from "../core/errors.js"
+import { Live, type Scenario } from "../core/scenario.js"
+import { makeRng } from "../core/rng.js"
+import { openTraceDb } from "../db/openTraceDb.js"
+import { runRecords } from "../db/runRecords.js"
+import { summarizeRun } from "../db/summarizeRun.js"
+import { poolCostModelOf } from "../engine/poolCostModelOf.js"
+import { PricedExecutor } from "../engine/pricedExecutor.js"
+import type { Resolved } from "../engine/resolved.js"
+import { withGpu, type GpuContext } from "../gpu/device.js"
+import { checkDecoderDims, type DecoderDims } from "../gpu/decoder/decoderDims.js"
+import { LlamaDecoder } from "../gpu/decoder/llamaDecoder.js"
+import { runLive, LiveInterrupted, type LiveExecutor, type LiveResult } from "../live/runLive.js"
+import { ThreadedTraceSink } from "../live/threadedTraceSink.js"
+import type { WallClock } from "../live/wallClock.js"
+import { WebGpuExecutor } from "../live/webGpuExecutor.js"
+import { resolveScenario } from "../sim/resolve.js"
+import { makeRouting } from "../sim/routing/makeRouting.js"
+import { makeWorkload } from "../sim/workload/makeWorkload.js"
+import { codeVersion } from "./codeVersion.js"
+import type { RunReport } from "./executeRun.js"
+import { loadTraceRequests } from "./loadTraceRequests.js"
+import { prepareHardware } from "./prepareHardware.js"
+import { humanSummary, type RunOptions } from "./runAndReport.js"
+
+export type ExecutorKind = "webgpu" | "priced"
+
+/** `moska live --json` / `replay --live --json`: the sim report's fields plus the live facts. */
+export interface LiveReport extends RunReport {
+  readonly live: {
+    readonly executor: ExecutorKind
+    readonly lagNs: LiveResult["lag"]
+    readonly facts: Readonly<Record<string, number | string | boolean>>
+  }
+}
+
+/** Llama dims of the scenario's model, for the decoder (RoPE base and epsilon: Llama 3's). */
+export const decoderDimsOf = (r: Resolved): DecoderDims => ({
+  layers: r.model.layers, hidden: r.model.hidden, qHeads: r.model.qHeads, kvHeads: r.model.kvHeads, headDim: r.model.headDim,
+  intermediate: r.model.ffn, vocab: r.model.vocab, ropeTheta: 500_000, rmsEps: 1e-5,
+})
+
+const usage = (message: string): UsageError => new UsageError({ message })
+
+// What the WebGPU decoder can run today: one device holding the corpus, whole iterations, real prefill.
+const checkWebGpuScenario = (scenario: Scenario, r: Resolved, maxContext: number): void => {
+  if (r.disaggregated) throw usage("live --executor webgpu runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced)")
+  if (r.unique.workers !== 1) throw usage(`live --executor webgpu drives one device: set hardware.unique.count=1 (got ${r.unique.workers} workers)`)
+  if (scenario.policy.granularity !== "iteration") throw usage("live --executor webgpu runs whole iterations: set policy.granularity=iteration")
+  if (!scenario.policy.prefill) throw usage("live --executor webgpu prefills every prompt for real: set policy.prefill=true")
+  if (maxContext % 16 !== 0) throw usage(`live.maxContextTokens must be a multiple of 16 (got ${maxContext})`)
+  const dims = checkDecoderDims(decoderDimsOf(r))
+  if (dims !== undefined) throw usage(`model: ${dims}`)
+}
+
+/**
+ * The body of `moska live` and `moska replay --live`: validates everything before a device or
+ * the database is touched, opens the device and fills weights and corpus (webgpu), inserts the run
+ * row (mode live), runs the graph on the wall clock with rows written by a thread, then reads the
+ * summary back from the same views as sim. SIGINT/SIGTERM stop the run between callbacks: rows so
+ * far are kept and the run is marked interrupted (exit 130/143); a failure marks it failed.
+ * @example await runLiveAndReport(scenario, { set: [], db: "live.db", json: true, source: "scenarios/live/tiny.yaml" })
+ */
+export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { readonly source: string; readonly executor?: string }): Promise<void> => {
+  const traceRequests = loadTraceRequests(input)
+  prepareHardware(input, opts.source)
+  const live = S.decodeUnknownSync(Live)(input.live ?? {})
+  const kind = (opts.executor ?? live.executor) as ExecutorKind
+  if (kind !== "webgpu" && kind !== "priced") throw usage(`--executor must be webgpu or priced (got "${kind}")`)
+  // A device holds `slots` requests' KV: continuous batching cannot go wider than that.
+  const scenario: Scenario = kind === "webgpu" ? { ...input, policy: { ...input.policy, maxBatch: Math.min(input.policy.maxBatch, live.slots) } } : input
+  const resolved = resolveScenario(scenario) // CapacityExceeded: exit 2, nothing written
+  const maxContext = live.maxContextTokens
+  if (kind === "webgpu") checkWebGpuScenario(scenario, resolved, maxContext)
+  const rng = makeRng(scenario.seed)
+  const source = makeWorkload(scenario.workload, rng.split("workload"), traceRequests)
+  const routing = makeRouting(resolved.corpus, rng.split("router"))
+  const modelOf = poolCostModelOf(resolved)
+
+  const body = async (gpu: GpuContext | null): Promise<void> => {
+    let decoder: LlamaDecoder | null = null
+    if (gpu !== null) {
+      const corpusOn = resolved.system !== "private" || resolved.corpus.sharedTokens > 0
+      decoder = await LlamaDecoder.create(gpu, {
+        dims: decoderDimsOf(resolved), slots: live.slots, maxContext, system: resolved.system, seed: scenario.seed,
+        corpus: corpusOn ? { tokens: resolved.corpus.sharedTokens, chunkTokens: resolved.corpus.chunkTokens, topK: resolved.corpus.topK } : null,
+        ...(live.weights === undefined ? {} : { weightsFile: live.weights }),
+        ...(live.corpusFile === undefined ? {} : { corpusFile: live.corpusFile }),
+      })
+    }
+    const t0 = Date.now()
+    const db = openTraceDb(opts.db)
+    const runId = runRecords.insertRun(db, {
+      mode: "live", system: scenario.system, scenarioName: scenario.name, scenarioJson: JSON.stringify({ ...scenario, live }),
+      seed: scenario.seed, startedAt: new Date(t0).toISOString(), codeVersion: codeVersion(),
+      hardware: JSON.stringify({ ...scenario.hardware, live: { executor: kind, device: gpu?.name ?? null } }), label: opts.label ?? null,
+    })
+    const sink = new ThreadedTraceSink({ file: opts.db, run: { runId }, level: scenario.trace })
+    let signal: string | null = null
+    const onSignal = (s: NodeJS.Signals): void => {
+      if (signal !== null) process.exit(s === "SIGINT" ? 130 : 143) // a second signal stops at once
+      signal = s
+    }
+    process.on("SIGINT", onSignal)
+    process.on("SIGTERM", onSignal)
+    const wallS = (): number => (Date.now() - t0) / 1000
+    const makeExecutor = (clock: WallClock): LiveExecutor =>
+      decoder === null
+        ? new PricedExecutor(clock, modelOf)
+        : new WebGpuExecutor({
+            clock, decoder, modelOf, layers: resolved.model.layers, qHeads: resolved.model.qHeads, kvHeads: resolved.model.kvHeads,
+            vocab: resolved.model.vocab, seed: scenario.seed, prefillChunkTokens: 256, temperature: 0,
+          }, live.slots)
+    try {
+      let result: LiveResult
+      try {
+        result = await runLive({
+          scenario, resolved, sink, source, routing, executor: makeExecutor, interrupted: () => signal,
+          ...(decoder === null ? {} : { admits: (spec) => spec.uniqueTokens + spec.outputTokens > maxContext ? `needs ${spec.uniqueTokens + spec.outputTokens} tokens of context but a live KV slot holds ${maxContext} (live.maxContextTokens)` : null }),
+        })
+      } catch (e) {
+        await sink.close().catch(() => undefined)
+        runRecords.finishRun(db, runId, {
+          status: e instanceof LiveInterrupted ? "interrupted" : "failed", finishedAt: new Date().toISOString(), wallS: wallS(),
+          error: e instanceof Error ? e.message : String(e),
+        })
+        if (e instanceof LiveInterrupted) {
+          process.stderr.write(`moska: run ${runId} interrupted by ${e.signal}; its rows so far are in ${opts.db}\n`)
+          process.exitCode = e.signal === "SIGINT" ? 130 : 143
+          return
+        }
+        throw e
+      }
+      await sink.close()
+      const summary = summarizeRun(db, runId)
+      const report: LiveReport = {
+        runId, mode: "live", system: scenario.system, scenario: scenario.name, seed: scenario.seed, ...summary,
+        simulatedS: result.elapsedNs / 1e9, wallS: wallS(), events: result.events, iterations: result.iterations,
+        engine: { requests: result.requests, outputTokens: result.outputTokens, config: result.config },
+        live: { executor: kind, lagNs: result.lag, facts: { device: gpu?.name ?? "none" } },
+      }
+      runRecords.finishRun(db, runId, {
+        status: "finished", finishedAt: new Date().toISOString(), wallS: report.wallS, simulatedNs: result.elapsedNs,
+        events: result.events, summaryJson: JSON.stringify({ ...report, wallS: undefined }),
+      })
+      if (opts.json === true) process.stdout.write(`${JSON.stringify(report)}\n`)
+      else {
+        process.stderr.write(`${humanSummary(report, opts.db).replace(" s simulated in ", " s live (wall clock) in ")}\n`)
+        process.stderr.write(`  live       executor ${kind}, clock lag p50 ${(result.lag.p50Ns / 1e6).toFixed(3)} ms, p99 ${(result.lag.p99Ns / 1e6).toFixed(3)} ms, max ${(result.lag.maxNs / 1e6).toFixed(3)} ms\n`)
+      }
+    } finally {
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+      db.close()
+    }
+  }
+  if (kind === "webgpu") await withGpu((gpu) => body(gpu), process.env.MOSKA_WEBGPU_BACKEND ?? live.backend)
+  else await body(null)
+}

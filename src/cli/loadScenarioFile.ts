@@ -21,7 +21,18 @@ export const loadScenarioFile = (file: string, overrides: readonly string[] = []
     throw new InputFileInvalid({ file, message: `cannot read the scenario file (${readErrorText(e)})` })
   }
   const scenario = Either.getOrThrowWith(loadScenarioText(text, { source: file, overrides }), (e) => e)
-  return resolveDevicePaths(resolveTracePath(scenario, dirname(file), file), dirname(file))
+  return resolveLivePaths(resolveDevicePaths(resolveTracePath(scenario, dirname(file), file), dirname(file)), dirname(file))
+}
+
+/** Makes `live.weights` and `live.corpusFile` absolute: beside the scenario file if there, else the working directory. */
+const resolveLivePaths = (scenario: Scenario, baseDir: string): Scenario => {
+  const live = scenario.live
+  if (live === undefined) return scenario
+  const at = (p: string | undefined): string | undefined =>
+    p === undefined || isAbsolute(p) ? p : existsSync(resolve(baseDir, p)) ? resolve(baseDir, p) : resolve(p)
+  const weights = at(live.weights)
+  const corpusFile = at(live.corpusFile)
+  return { ...scenario, live: { ...live, ...(weights === undefined ? {} : { weights }), ...(corpusFile === undefined ? {} : { corpusFile }) } }
 }
 
 /** Makes `hardware.devices` paths absolute, relative to the scenario file's folder. */

@@ -1,6 +1,7 @@
 import { SingleBar } from "cli-progress"
 import { UsageError } from "../core/errors.js"
 import type { Scenario } from "../core/scenario.js"
+import type { RequestSpec } from "../core/workload.js"
 import { resolveScenario } from "../sim/resolve.js"
 import { codeVersion } from "./codeVersion.js"
 import type { RunReport } from "./executeRun.js"
@@ -53,8 +54,9 @@ export const humanSummary = (r: RunReport, dbFile: string): string => {
  * JSON object on stdout (`--json`) or a summary on stderr. Signals end with exit 130 / 143.
  * @example await runAndReport(scenario, { set: [], db: "moska.db", json: true, source: "scenarios/default.yaml" })
  */
-export const runAndReport = async (scenario: Scenario, opts: RunOptions & { readonly source: string }): Promise<void> => {
-  const traceRequests = loadTraceRequests(scenario)
+export const runAndReport = async (scenario: Scenario, opts: RunOptions & { readonly source: string; readonly traceRequests?: readonly RequestSpec[] }): Promise<void> => {
+  // replay --from-run hands over a run's own requests; otherwise a trace workload's file is read here
+  const traceRequests = opts.traceRequests ?? loadTraceRequests(scenario)
   prepareHardware(scenario, opts.source)
   resolveScenario(scenario) // CapacityExceeded: bad input, exit 2, nothing written
   const bar = process.stderr.isTTY

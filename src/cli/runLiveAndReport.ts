@@ -10,10 +10,14 @@ import { PricedExecutor } from "../engine/pricedExecutor.js"
 import type { Resolved } from "../engine/resolved.js"
 import { withGpu, type GpuContext } from "../gpu/device.js"
 import { checkDecoderDims, type DecoderDims } from "../gpu/decoder/decoderDims.js"
+import { checkCorpusFile } from "../gpu/decoder/corpusKv.js"
+import { checkWeightsFile } from "../gpu/decoder/decoderWeights.js"
 import { LlamaDecoder } from "../gpu/decoder/llamaDecoder.js"
+import { openSafetensors, type SafetensorsFile } from "../gpu/decoder/safetensors.js"
 import { runLive, LiveInterrupted, type LiveExecutor, type LiveResult } from "../live/runLive.js"
 import { ThreadedTraceSink } from "../live/threadedTraceSink.js"
 import type { WallClock } from "../live/wallClock.js"
+import { warmDecoder } from "../live/warmDecoder.js"
 import { WebGpuExecutor } from "../live/webGpuExecutor.js"
 import { resolveScenario } from "../sim/resolve.js"
 import { makeRouting } from "../sim/routing/makeRouting.js"
@@ -42,6 +46,16 @@ export const decoderDimsOf = (r: Resolved): DecoderDims => ({
 })
 
 const usage = (message: string): UsageError => new UsageError({ message })
+
+const checkFile = (file: string | undefined, check: (st: SafetensorsFile) => unknown): void => {
+  if (file === undefined) return
+  const st = openSafetensors(file)
+  try {
+    check(st)
+  } finally {
+    st.close()
+  }
+}
 
 // What the WebGPU decoder can run today: one device holding the corpus, whole iterations, real prefill.
 const checkWebGpuScenario = (scenario: Scenario, r: Resolved, maxContext: number): void => {
@@ -72,7 +86,12 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
   const scenario: Scenario = kind === "webgpu" ? { ...input, policy: { ...input.policy, maxBatch: Math.min(input.policy.maxBatch, live.slots) } } : input
   const resolved = resolveScenario(scenario) // CapacityExceeded: exit 2, nothing written
   const maxContext = live.maxContextTokens
-  if (kind === "webgpu") checkWebGpuScenario(scenario, resolved, maxContext)
+  if (kind === "webgpu") {
+    checkWebGpuScenario(scenario, resolved, maxContext)
+    // Files are checked before a device is opened: a wrong shape is one line, with no GPU set-up noise.
+    checkFile(live.weights, (st) => checkWeightsFile(st, decoderDimsOf(resolved)))
+    checkFile(live.corpusFile, (st) => checkCorpusFile(st, decoderDimsOf(resolved), resolved.corpus.sharedTokens))
+  }
   const rng = makeRng(scenario.seed)
   const source = makeWorkload(scenario.workload, rng.split("workload"), traceRequests)
   const routing = makeRouting(resolved.corpus, rng.split("router"))
@@ -80,6 +99,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
 
   const body = async (gpu: GpuContext | null): Promise<void> => {
     let decoder: LlamaDecoder | null = null
+    let warmNs = 0
     if (gpu !== null) {
       const corpusOn = resolved.system !== "private" || resolved.corpus.sharedTokens > 0
       decoder = await LlamaDecoder.create(gpu, {
@@ -88,6 +108,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
         ...(live.weights === undefined ? {} : { weightsFile: live.weights }),
         ...(live.corpusFile === undefined ? {} : { corpusFile: live.corpusFile }),
       })
+      warmNs = await warmDecoder(decoder, live.slots)
     }
     const t0 = Date.now()
     const db = openTraceDb(opts.db)
@@ -138,7 +159,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
         runId, mode: "live", system: scenario.system, scenario: scenario.name, seed: scenario.seed, ...summary,
         simulatedS: result.elapsedNs / 1e9, wallS: wallS(), events: result.events, iterations: result.iterations,
         engine: { requests: result.requests, outputTokens: result.outputTokens, config: result.config },
-        live: { executor: kind, lagNs: result.lag, facts: { device: gpu?.name ?? "none" } },
+        live: { executor: kind, lagNs: result.lag, facts: { device: gpu?.name ?? "none", warmUpS: warmNs / 1e9 } },
       }
       runRecords.finishRun(db, runId, {
         status: "finished", finishedAt: new Date().toISOString(), wallS: report.wallS, simulatedNs: result.elapsedNs,

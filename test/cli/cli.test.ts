@@ -57,15 +57,17 @@ describe("bad input", () => {
     expect(existsSync(db)).toBe(false)
   })
 
-  it("bad --set, --seed and replay --live are one-line usage errors", () => {
+  it("bad --set, --seed and contradictory replay modes are one-line usage errors", () => {
     expect(moska(["sim", "scenarios/default.yaml", "--set", "workload.ratePerS=fast"]).stderr).toBe(
       'moska: scenarios/default.yaml: workload.ratePerS: must be a positive finite number (got "fast")\n',
     )
     const seed = moska(["sim", "scenarios/default.yaml", "--seed", "-3"])
     expect([seed.code, seed.stderr]).toEqual([2, 'moska: --seed must be a non-negative integer (got "-3")\n'])
+    const both = moska(["replay", "data/traces/azure_llm_2023_code.csv", "--live", "--sim"])
+    expect([both.code, both.stderr]).toEqual([2, "moska: replay takes --sim or --live, not both\n"])
+    // the default scenario is disaggregated MoSKA: the WebGPU decoder runs colocated on one device
     const live = moska(["replay", "data/traces/azure_llm_2023_code.csv", "--live"])
-    expect(live.code).toBe(2)
-    expect(live.stderr).toBe("moska: replay --live is not available yet (live mode arrives with the WebGPU engine); use --sim\n")
+    expect([live.code, live.stderr]).toEqual([2, "moska: live --executor webgpu runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced)\n"])
   })
 })
 
@@ -167,6 +169,27 @@ describe("moska query", () => {
   })
 })
 
+describe("--db paths that cannot be a trace database", () => {
+  it("sim and query refuse a missing folder, a folder and a non-database file with exit 2 naming the file, writing nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "moska-dbpath-"))
+    writeFileSync(join(dir, "notes.txt"), "keep me\n")
+    for (const [args, file] of [
+      [["sim", "test/golden/small.yaml", "--db", join(dir, "missing", "x.db")], join(dir, "missing", "x.db")],
+      [["sim", "test/golden/small.yaml", "--db", dir], dir],
+      [["sim", "test/golden/small.yaml", "--db", join(dir, "notes.txt")], join(dir, "notes.txt")],
+      [["query", "runs", "--db", dir], dir],
+      [["query", "runs", "--db", join(dir, "notes.txt")], join(dir, "notes.txt")],
+    ] as const) {
+      const r = moska([...args])
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr.startsWith(`moska: ${file}: `), r.stderr).toBe(true)
+    }
+    expect(readFileSync(join(dir, "notes.txt"), "utf8")).toBe("keep me\n")
+    expect(existsSync(join(dir, "missing"))).toBe(false)
+  })
+})
+
 describe("moska scenario", () => {
   it("check prints the resolved scenario with defaults and overrides applied", () => {
     const r = moska(["scenario", "check", "test/golden/small.yaml", "--set", "policy.maxBatch=8", "--json"])
@@ -185,6 +208,25 @@ describe("moska scenario", () => {
 })
 
 describe("signals", () => {
+  it("a SIGTERM while the engine is being built (4,096 replicas) ends the process within 3 s, leaving no run marked running", async () => {
+    const db = tmpDb()
+    const child = spawn(process.execPath, [MAIN, "sim", "scenarios/default.yaml", "--set", "hardware.unique.count=4096", "--set", "workload.requests=5", "--db", db], { cwd: ROOT })
+    let stderr = ""
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()))
+    await new Promise((r) => setTimeout(r, 2500))
+    const sent = Date.now()
+    child.kill("SIGTERM")
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on("exit", (c, s) => r([c, s])))
+    expect(Date.now() - sent, stderr).toBeLessThan(3000)
+    expect(code === 143 || signal === "SIGTERM", `${code} ${signal} ${stderr}`).toBe(true)
+    if (existsSync(db)) {
+      const d = new Database(db, { readonly: true })
+      const statuses = d.prepare("SELECT status FROM runs").pluck().all()
+      d.close()
+      expect(statuses).not.toContain("running")
+    }
+  }, 60_000)
+
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],

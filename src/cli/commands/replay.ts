@@ -4,6 +4,7 @@ import { UsageError } from "../../core/errors.js"
 import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
 import { PACKAGE_ROOT } from "../codeVersion.js"
+import { loadRunReplay } from "../loadRunReplay.js"
 import { loadScenarioFile } from "../loadScenarioFile.js"
 import { runAndReport, seedOverride, type RunOptions } from "../runAndReport.js"
 import { runLiveAndReport } from "../runLiveAndReport.js"
@@ -20,9 +21,11 @@ export const registerReplay = (program: Command): void => {
   program
     .command("replay")
     .description("replay a request trace file (Azure LLM CSV, BurstGPT CSV, Mooncake JSONL) in sim mode or live (--live)")
-    .argument("<trace>", "trace file")
+    .argument("[trace]", "trace file (omit with --from-run)")
     .option("--sim", "simulate in virtual time (the default)")
     .option("--live", "run live on the wall clock (a real decoder on WebGPU, or --executor priced)")
+    .option("--from-run <n>", "with --sim: replay run N's own arrivals and token counts under its own scenario (a live run against sim)")
+    .option("--from-db <file>", "database holding --from-run's run (default: --db)")
     .option("--executor <kind>", "with --live: webgpu or priced (default: the scenario's live.executor)")
     .option("--scenario <file>", "scenario whose model, hardware, corpus and policy to use", `${PACKAGE_ROOT}scenarios/default.yaml`)
     .option("--seed <n>", "root seed (overrides the scenario's seed)")
@@ -30,9 +33,19 @@ export const registerReplay = (program: Command): void => {
     .option("--db <file>", "trace database", "moska.db")
     .option("--json", "print exactly one JSON summary object on stdout")
     .option("--label <text>", "label stored with the run (shown by `moska query runs`)")
-    .action(async (trace: string, opts: RunOptions & { sim?: boolean; live?: boolean; executor?: string; scenario: string }) => {
+    .action(async (trace: string | undefined, opts: RunOptions & { sim?: boolean; live?: boolean; executor?: string; scenario: string; fromRun?: string; fromDb?: string }) => {
       if (opts.live === true && opts.sim === true) throw new UsageError({ message: "replay takes --sim or --live, not both" })
       if (opts.executor !== undefined && opts.live !== true) throw new UsageError({ message: "--executor applies to replay --live only" })
+      if (opts.fromRun !== undefined) {
+        if (trace !== undefined) throw new UsageError({ message: "replay --from-run takes no trace file (the run's own requests are replayed)" })
+        if (opts.live === true) throw new UsageError({ message: "replay --from-run runs in sim (--sim); replay a trace file with --live" })
+        if (!/^\d+$/.test(opts.fromRun)) throw new UsageError({ message: `--from-run must be a run id (got "${opts.fromRun}")` })
+        const { scenario, traceRequests } = loadRunReplay(opts.fromDb ?? opts.db, Number(opts.fromRun), [...opts.set, ...seedOverride(opts.seed)])
+        checkDbPath(opts.db)
+        await runAndReport(scenario, { ...opts, source: `run ${opts.fromRun}`, traceRequests })
+        return
+      }
+      if (trace === undefined) throw new UsageError({ message: "replay needs a trace file (or --from-run N)" })
       // The trace replaces the scenario's workload; later --set workload.* overrides refine it.
       const workload = `workload={kind: trace, path: ${JSON.stringify(resolve(trace))}}`
       const scenario = loadScenarioFile(opts.scenario, [workload, ...opts.set, ...seedOverride(opts.seed)])

@@ -12,7 +12,6 @@ export const exitCodeOf = (err: unknown): number =>
   typeof err === "object" && err !== null && "_tag" in err && BAD_INPUT.has(String((err as { _tag: unknown })._tag)) ? 2 : 1
 
 /** Line breaks and other control characters inside one problem's text would split or garble its line. */
-// eslint-disable-next-line no-control-regex
 const oneLine = (s: unknown): string => String(s).replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ")
 
 export const messageOf = (err: unknown): string => {

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs"
+import { existsSync, statSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 import type { Scenario } from "../core/scenario.js"
@@ -22,8 +22,19 @@ export type WorkerMessage =
   | { readonly type: "interrupted"; readonly signal: "SIGINT" | "SIGTERM"; readonly runId: number | null }
   | { readonly type: "error"; readonly error: Record<string, unknown> }
 
-/** How long the worker has to stop by itself after the first signal before it is ended. */
+/** How long a worker that has not written yet has to stop by itself after the first signal before it is ended. */
 export const STOP_GRACE_MS = 2000
+
+/** Size and modification time of the database and its WAL: whether anything was written since. */
+const dbStamp = (file: string): string =>
+  [file, `${file}-wal`].map((f) => {
+    try {
+      const st = statSync(f)
+      return `${st.size}@${st.mtimeMs}`
+    } catch {
+      return "none"
+    }
+  }).join(" ")
 
 /** How a run ended when a signal stopped it. */
 export class RunStopped extends Error {
@@ -35,8 +46,9 @@ export class RunStopped extends Error {
 /**
  * Runs executeRun in a worker thread and forwards SIGINT/SIGTERM to it: the first signal asks the
  * simulation to stop at its next progress report (rows flushed, run marked interrupted) and rejects
- * with RunStopped; a second one, or the first one left unanswered for STOP_GRACE_MS (during set-up,
- * which does not look at the flag), terminates the worker (committed batches stay; WAL keeps the
+ * with RunStopped; a second one, or the first one left unanswered for STOP_GRACE_MS by a worker
+ * that has not touched the database yet (still setting up: set-up does not look at the flag),
+ * terminates the worker (committed batches stay; WAL keeps the
  * file consistent). Falls back to the main thread when running from TypeScript sources.
  * @example const report = await runInWorker({ scenario, traceRequests, dbFile, codeVersion, onProgress })
  */
@@ -53,6 +65,7 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
   return new Promise<RunReport>((resolve, reject) => {
     let settled = false
     let grace: ReturnType<typeof setTimeout> | undefined
+    const untouched = dbStamp(data.dbFile)
     const onSignal = (signal: "SIGINT" | "SIGTERM") => {
       if (Atomics.load(flag, 0) !== 0) {
         void worker.terminate()
@@ -60,9 +73,11 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
         return
       }
       Atomics.store(flag, 0, signal === "SIGINT" ? 1 : 2)
-      // The loop sees the flag within milliseconds; set-up (building the engine) does not look at
-      // it. A worker that has not stopped by itself within the grace period is ended.
+      // The event loop sees the flag at its next progress check; set-up (building the engine) does
+      // not look at it. A worker that has not stopped within the grace period and has not touched
+      // the database yet (so no run row can be left behind as running) is ended.
       grace = setTimeout(() => {
+        if (dbStamp(data.dbFile) !== untouched) return
         void worker.terminate()
         finish(() => reject(new RunStopped(signal, null)))
       }, STOP_GRACE_MS)

@@ -104,6 +104,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
       const corpusOn = resolved.system !== "private" || resolved.corpus.sharedTokens > 0
       decoder = await LlamaDecoder.create(gpu, {
         dims: decoderDimsOf(resolved), slots: live.slots, maxContext, system: resolved.system, seed: scenario.seed,
+        maxBatchTokens: Math.max(live.slots, live.prefillChunkTokens), memoryBudgetBytes: resolved.unique.capacityBytes,
         corpus: corpusOn ? { tokens: resolved.corpus.sharedTokens, chunkTokens: resolved.corpus.chunkTokens, topK: resolved.corpus.topK } : null,
         ...(live.weights === undefined ? {} : { weightsFile: live.weights }),
         ...(live.corpusFile === undefined ? {} : { corpusFile: live.corpusFile }),
@@ -131,7 +132,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
         ? new PricedExecutor(clock, modelOf)
         : new WebGpuExecutor({
             clock, decoder, modelOf, layers: resolved.model.layers, qHeads: resolved.model.qHeads, kvHeads: resolved.model.kvHeads,
-            vocab: resolved.model.vocab, seed: scenario.seed, prefillChunkTokens: 256, temperature: 0,
+            vocab: resolved.model.vocab, seed: scenario.seed, prefillChunkTokens: live.prefillChunkTokens, temperature: 0,
           }, live.slots)
     try {
       let result: LiveResult

@@ -218,6 +218,7 @@ export const Live = S.Struct({
   corpusFile: S.optional(d(S.String, "Shared-corpus K/V file; default: filled on the GPU from the seed.")),
   slots: opt(PosInt, 16, "Requests whose KV the device holds at once (caps policy.maxBatch)."),
   maxContextTokens: opt(PosInt, 4096, "KV capacity of one slot: a request needs unique tokens + output tokens ≤ this, else it is rejected."),
+  prefillChunkTokens: opt(PosInt, 256, "Most prompt tokens one prefill call carries (chunked prefill); larger chunks use the GPU better, smaller ones bound a call's length."),
   strictLagMs: S.optional(d(PosNum, "Fail the run when the wall clock falls this many ms behind a due event (the host cannot keep up in real time).")),
 }).annotations({ description: "Live-mode settings (moska live, moska replay --live); ignored by sim." })
 

@@ -39,8 +39,8 @@ const MAX_ALIAS_COUNT = 100
 
 /**
  * Problems of a syntactically valid YAML document that `toJS` would otherwise throw on (unresolved
- * aliases, alias bombs) or paper over with a process warning (a list or mapping used as a key):
- * one issue per problem, on the line where it starts.
+ * aliases, alias bombs) or paper over with a process warning (a list or mapping used as a key),
+ * and duplicate keys: one issue per problem, on the line where it starts.
  */
 const documentIssues = (doc: Document, lines: LineCounter): FieldIssue[] => {
   const issues: FieldIssue[] = []
@@ -51,6 +51,16 @@ const documentIssues = (doc: Document, lines: LineCounter): FieldIssue[] => {
       if (!isAlias(node) && node.anchor !== undefined) anchors.add(node.anchor)
       if (isAlias(node) && !anchors.has(node.source)) {
         issues.push({ path: at(node.range), message: `alias *${node.source} refers to no anchor &${node.source} defined before it` })
+      }
+    },
+    Map(_key, map) {
+      // duplicate keys, found with a set (the yaml library's own check compares every pair of keys)
+      const seen = new Set<unknown>()
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue
+        const k = pair.key.value
+        if (seen.has(k)) issues.push({ path: at(pair.key.range), message: `key ${JSON.stringify(String(k)).slice(0, 60)} appears twice in this mapping (keep one)` })
+        seen.add(k)
       }
     },
     Pair(_key, pair) {
@@ -76,7 +86,7 @@ export const loadScenarioText = (
   options: { readonly source: string; readonly overrides?: readonly string[] },
 ): Either.Either<Scenario, ScenarioInvalid> => {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines, logLevel: "error", uniqueKeys: true })
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines, logLevel: "error", uniqueKeys: false })
   const problems = [...doc.errors, ...doc.warnings]
   if (problems.length > 0) {
     return Either.left(new ScenarioInvalid({

@@ -80,6 +80,9 @@ export class WebGpuExecutor implements LiveExecutor {
   private gpuNs = 0
   private steps = 0
   private timing = "timestamps"
+  /** Set by `close`: no new decoder call starts; the one in flight is awaited before the device goes. */
+  private closing = false
+  private readonly inFlight = new Set<Promise<unknown>>()
 
   constructor(options: WebGpuExecutorOptions, slots: number) {
     this.o = options
@@ -131,8 +134,23 @@ export class WebGpuExecutor implements LiveExecutor {
     }
   }
 
-  close(): void {
+  /**
+   * Waits for the decoder call in flight (at most one prefill chunk or decode step: jobs check
+   * `closing` between calls), then frees the device. Destroying buffers under running GPU work
+   * can take the process down, losing the rows an interrupted run must keep.
+   */
+  async close(): Promise<void> {
+    this.closing = true
+    await Promise.allSettled([...this.inFlight])
     this.o.decoder.destroy()
+  }
+
+  private call<T>(f: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new Error("WebGpuExecutor: closed"))
+    const p = f()
+    this.inFlight.add(p)
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined)
+    return p
   }
 
   private pump(workerId: string): void {
@@ -196,7 +214,7 @@ export class WebGpuExecutor implements LiveExecutor {
         const tokens = new Int32Array(n)
         for (let i = 0; i < n; i++) tokens[i] = promptToken(o.seed, r.id, start + i, o.vocab)
         const last = start + n >= U
-        const res = await o.decoder.prefill([{ slot, tokens, start, sample: last, temperature: o.temperature, seed: seq.seed }])
+        const res = await this.call(() => o.decoder.prefill([{ slot, tokens, start, sample: last, temperature: o.temperature, seed: seq.seed }]))
         gpuNs += res.gpuNs
         this.timing = res.timing
         if (last) this.accept(r.id, seq, res.tokens[0] as number, U, r.outputTokens)
@@ -212,7 +230,7 @@ export class WebGpuExecutor implements LiveExecutor {
       if (s === undefined) throw new Error(`WebGpuExecutor: request ${r.id} decodes without a prefilled sequence`)
       return s
     })
-    const res = await o.decoder.decode(seqs.map((s) => ({ slot: s.slot, token: s.last, position: s.position, temperature: o.temperature, seed: s.seed })))
+    const res = await this.call(() => o.decoder.decode(seqs.map((s) => ({ slot: s.slot, token: s.last, position: s.position, temperature: o.temperature, seed: s.seed }))))
     this.timing = res.timing
     job.requests.forEach((r, i) => {
       const s = seqs[i] as Sequence

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import type { RunReportData } from "./loadReportData.js"
 import { REPORT_CLIENT_JS } from "./reportClient.js"
+import { servingCurves, type ServingCurves } from "./servingCurves.js"
 
 const esc = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
@@ -49,6 +50,13 @@ const summaryTable = (runs: readonly RunReportData[]): string => {
     .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`
 }
 
+/** The three serving-curve panels of a sweep (throughput, TTFT p99, TPOT p99 against the varied value), or nothing. */
+const servingPanels = (serving: ServingCurves | null): string =>
+  serving === null
+    ? ""
+    : `<section class="panel"><h2>Serving curves</h2><p class="note">Sweep runs (labels sweep:…) by ${esc(serving.xPath)}; one curve per ${esc(serving.series.map((s) => s.name).join(" / "))}; runs ${esc(serving.series.map((s) => s.runIds.join(", ")).join("; "))}. Percentiles nearest-rank.</p>
+${["serving-throughput", "serving-ttft", "serving-tpot"].map((id) => `<div class="plot" id="${id}"></div>`).join("\n")}</section>`
+
 const configBlocks = (runs: readonly RunReportData[]): string =>
   runs.map((r) => `<details><summary>run ${r.runId}${r.label ? ` (${esc(r.label)})` : ""}: resolved configuration</summary>
 <h3>scenario (runs.scenario_json, defaults applied)</h3><pre>${esc(JSON.stringify(r.scenario, null, 2))}</pre>
@@ -61,6 +69,7 @@ const configBlocks = (runs: readonly RunReportData[]): string =>
  */
 export const renderReportHtml = (runs: readonly RunReportData[], meta: { readonly source: string }): string => {
   const { js, css } = uplotAssets()
+  const serving = servingCurves(runs)
   const panels = PANELS.map((p) => {
     const any = runs.some(p.has)
     const lacking = runs.filter((r) => !p.has(r)).map((r) => r.runId)
@@ -87,10 +96,11 @@ pre { background: #f7f7f7; padding: 8px; overflow: auto; max-height: 400px; font
 <p class="note">From ${esc(meta.source)}. Percentiles in the table are nearest-rank (rank ⌈p/100 · n⌉); times on the time axes are each run's own clock from its first arrival, in ${runs[0]?.timeline.t.length ?? 0} bins. Throughput per bin counts ${esc([...new Set(runs.map((r) => r.timeline.tokensFrom))].join(" / "))}${runs.some((r) => r.timeline.tokensFrom === "request rows") ? " (request rows: a request's tokens spread evenly from its first to its last token)" : ""}.</p>
 ${summaryTable(runs)}
 ${configBlocks(runs)}
+${servingPanels(serving)}
 ${panels}
 </main>
 <script type="application/json" id="moska-data">${scriptJson(runs)}</script>
-<script>${js}</script>
+${serving === null ? "" : `<script type="application/json" id="moska-serving">${scriptJson(serving)}</script>\n`}<script>${js}</script>
 <script>${REPORT_CLIENT_JS}</script>
 </body></html>
 `

@@ -35,6 +35,7 @@ export const REPORT_CLIENT_JS = String.raw`
       var s = { label: labels[i], stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: false } };
       if (extra && extra.paths) s.paths = extra.paths();
       if (extra && extra.fill) s.fill = COLORS[i % COLORS.length] + "55";
+      if (extra && extra.points) s.points = { show: true, size: 7 };
       return s;
     }));
     draw(id, {
@@ -103,6 +104,17 @@ export const REPORT_CLIENT_JS = String.raw`
       series: series,
     }, data);
   })();
+
+  // serving curves of sweep runs (moska sweep): one series per system and other fixed values, x = the varied number
+  var servingEl = document.getElementById("moska-serving");
+  var serving = servingEl ? JSON.parse(servingEl.textContent) : null;
+  if (serving) {
+    var servingLabels = serving.series.map(function (s) { return s.name; });
+    var servingTable = function (key) { return serving.series.map(function (s) { return { x: s.x, y: s[key] }; }); };
+    overlay("serving-throughput", "Throughput vs " + serving.xPath, serving.xPath, "output tokens / s", servingTable("outputTokensPerS"), servingLabels, { points: true });
+    overlay("serving-ttft", "TTFT p99 vs " + serving.xPath, serving.xPath, "TTFT p99 (ms)", servingTable("ttftP99Ms"), servingLabels, { points: true });
+    overlay("serving-tpot", "TPOT p99 vs " + serving.xPath, serving.xPath, "TPOT p99 (ms)", servingTable("tpotP99Ms"), servingLabels, { points: true });
+  }
 
   window.__moskaReady = true;
 })();

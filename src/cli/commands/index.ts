@@ -10,6 +10,10 @@ import { registerLive } from "./live.js"
 import { registerReplay } from "./replay.js"
 import { registerQuery } from "./query.js"
 import { registerReport } from "./report.js"
+import { registerCompare } from "./compare.js"
+import { registerSweep } from "./sweep.js"
+import { registerExport } from "./export.js"
+import { registerVersion } from "./version.js"
 
 /** Every command of the CLI; a command module exports one `register…(program)` function. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -21,6 +25,10 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerReplay,
   registerQuery,
   registerReport,
+  registerCompare,
+  registerSweep,
+  registerExport,
+  registerVersion,
   registerCost,
   registerCalibrate,
   registerRepro,

@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/globalSetup.ts"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 300_000,

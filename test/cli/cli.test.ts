@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
+import { buildIfStale } from "./buildIfStale.js"
 
 // End to end through the built binary (`npm run build` first, done here), as a user runs it.
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
@@ -21,10 +22,7 @@ const withoutWall = (j: Record<string, unknown>) => {
   return rest
 }
 
-beforeAll(() => {
-  const r = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" })
-  if (!existsSync(MAIN)) throw new Error(`build failed:\n${r.stdout}${r.stderr}`)
-}, 300_000)
+beforeAll(() => buildIfStale(ROOT), 300_000) // a no-op after test/globalSetup.ts built dist/
 
 describe("bad input", () => {
   it("a bad scenario exits 2 with one line per problem and writes no database", () => {

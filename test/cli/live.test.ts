@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
+import { buildIfStale } from "./buildIfStale.js"
 
 // Live mode end to end through the built binary: the priced executor (no GPU) and the real
 // decoder on WebGPU (lavapipe here), on the tiny shipped scenario.
@@ -17,10 +18,7 @@ const moska = (args: string[]) => {
 }
 const tmp = () => mkdtempSync(join(tmpdir(), "moska-live-"))
 
-beforeAll(() => {
-  const r = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" })
-  if (!existsSync(MAIN)) throw new Error(`build failed:\n${r.stdout}${r.stderr}`)
-}, 300_000)
+beforeAll(() => buildIfStale(ROOT), 300_000) // a no-op after test/globalSetup.ts built dist/
 
 /** A safetensors file: 8-byte header length, JSON header, f32 data. */
 const writeSafetensors = (file: string, tensors: Record<string, number[]>) => {

@@ -13,10 +13,10 @@ import { uniquePipeline } from "../unique/uniquePipeline.js"
 import { checkCorpusFile, destroyCorpus, loadCorpus, type GpuCorpus } from "./corpusKv.js"
 import { checkDecoderDims, type DecoderDims } from "./decoderDims.js"
 import { decoderKernel, type DecoderKernel } from "./decoderKernel.js"
+import { DenseMatmul } from "./denseMatmul.js"
 import { allocWeights, checkWeightsFile, destroyWeights, fillSyntheticWeights, uploadWeightsFile, weightBuffers, type DenseWeight, type GpuWeights } from "./decoderWeights.js"
 import { EMBED_BINDINGS, embedWgsl } from "./embed.wgsl.js"
 import { KV_APPEND_BINDINGS, kvAppendWgsl } from "./kvAppend.wgsl.js"
-import { MATMUL_BINDINGS, MATMUL_TN, matmulWgsl, type MatmulRowTile } from "./matmul.wgsl.js"
 import { RMS_NORM_BINDINGS, rmsNormWgsl } from "./rmsNorm.wgsl.js"
 import { ROPE_BINDINGS, ropeWgsl } from "./rope.wgsl.js"
 import { openSafetensors, type SafetensorsFile } from "./safetensors.js"
@@ -154,6 +154,7 @@ const checkConfig = (c: DecoderConfig): [string, string] | undefined => {
 export class LlamaDecoder {
   private readonly slotLen: Int32Array
   private readonly bindCache = new Map<string, GPUBindGroup>()
+  private readonly paramCache = new Map<string, GPUBuffer>()
   private destroyed = false
   private lastSampled = 0
   private busy = false
@@ -297,6 +298,7 @@ export class LlamaDecoder {
     this.destroyed = true
     destroyResources(this.r)
     this.bindCache.clear()
+    this.paramCache.clear()
   }
 
   private ropeOffset(): number {
@@ -408,24 +410,24 @@ export class LlamaDecoder {
       p.end()
     }
     const grid = (threads: number): [number, number] => gpuOps.grid(gpu, Math.ceil(threads / 256))
-    const mm = await this.matmulFor(s.rows)
-    // Bind groups per (weight, part), made on first use and kept (their uniforms are static).
-    const dense = (key: string, w: DenseWeight, x: GPUBuffer, y: GPUBuffer, acc: boolean, rows: number, tile: { pipeline: GPUComputePipeline; tm: MatmulRowTile }, countWord = 0): Disp[] =>
-      w.parts.map((p, i) => ({
-        pipeline: tile.pipeline,
-        group: this.cached(`mm:${key}:${i}`, () => {
-          const params = gpuOps.uniform(gpu, [w.cols, w.rows, p.n0, p.n, acc ? 1 : 0, countWord, 0, 0], "matmul.params")
-          r.owned.push(params)
-          return k.matmul.group({ x, w: p.buffer, y, counts: buf.meta, params })
+    // Bind groups per (weight, part, kernel family) and params per (weight, part), made on first use and kept (their uniforms are static).
+    const dense = (key: string, w: DenseWeight, x: GPUBuffer, y: GPUBuffer, acc: boolean, rows: number, countWord = 0): Disp[] => {
+      const v = k.dense.pick(rows, w.cols)
+      return w.parts.map((p, i) => ({
+        pipeline: v.pipeline,
+        group: this.cached(`mm:${key}:${i}:${v.family}`, () => {
+          const params = this.denseParams(`${key}:${i}`, [w.cols, w.rows, p.n0, p.n, acc ? 1 : 0, countWord, 0, 0])
+          return k.dense.group(v, { x: { buffer: x }, w: { buffer: p.buffer }, y: { buffer: y }, counts: { buffer: buf.meta }, params: { buffer: params } })
         }),
-        workgroups: [Math.ceil(p.n / MATMUL_TN), Math.ceil(rows / tile.tm)],
+        workgroups: v.workgroups(p.n, rows),
       }))
+    }
 
     pass("embed", r.weights.embed.parts.map((p, i) => ({ pipeline: k.embed.pipeline, group: r.embedGroups[i]!, workgroups: grid(s.rows * H) })))
     for (let l = 0; l < dims.layers; l++) {
       const L = r.weights.layers[l]!
       pass("norm", [{ pipeline: k.norm.pipeline, group: r.normGroups[l]![0]!, workgroups: gpuOps.grid(gpu, s.rows) }])
-      pass("dense", dense(`${l}.qkv`, L.qkv, buf.xn, buf.qkv, false, s.rows, mm))
+      pass("dense", dense(`${l}.qkv`, L.qkv, buf.xn, buf.qkv, false, s.rows))
       pass("rope", [{ pipeline: k.rope.pipeline, group: r.ropeGroup, workgroups: grid(s.rows * (Hq + Hkv) * (D / 2)) }])
       pass("kv.append", r.appendGroups[l]!.map((g) => ({ pipeline: k.append.pipeline, group: g, workgroups: grid(s.rows * (Hq + 2 * Hkv) * D) })))
       if (corpus !== undefined && cfg.system === "moska") {
@@ -467,15 +469,15 @@ export class LlamaDecoder {
         pass("shared.attention", r.sharedGroups[l]!.flatMap((g, i) => (r.sharedItems[i]! > 0 ? [{ pipeline: sp, group: g, workgroups: gpuOps.grid(gpu, r.sharedItems[i]!) }] : [])))
       }
       pass("merge", [{ pipeline: k.merge, group: r.mergeGroup, workgroups: gpuOps.grid(gpu, s.rows * Hq) }])
-      pass("dense", dense(`${l}.o`, L.o, buf.attn, buf.h, true, s.rows, mm))
+      pass("dense", dense(`${l}.o`, L.o, buf.attn, buf.h, true, s.rows))
       pass("norm", [{ pipeline: k.norm.pipeline, group: r.normGroups[l]![1]!, workgroups: gpuOps.grid(gpu, s.rows) }])
-      pass("dense", dense(`${l}.gateUp`, L.gateUp, buf.xn, buf.gu, false, s.rows, mm))
+      pass("dense", dense(`${l}.gateUp`, L.gateUp, buf.xn, buf.gu, false, s.rows))
       pass("swiglu", [{ pipeline: k.swiglu.pipeline, group: r.swigluGroup, workgroups: grid(s.rows * dims.intermediate) }])
-      pass("dense", dense(`${l}.down`, L.down, buf.act, buf.h, true, s.rows, mm))
+      pass("dense", dense(`${l}.down`, L.down, buf.act, buf.h, true, s.rows))
     }
     if (nS > 0) {
       pass("norm", [{ pipeline: k.norm.pipeline, group: r.finalNormGroup, workgroups: gpuOps.grid(gpu, nS) }])
-      pass("lmhead", dense("lmhead", r.weights.lmHead, buf.xs, buf.logits, false, nS, await this.matmulFor(nS), 1))
+      pass("lmhead", dense("lmhead", r.weights.lmHead, buf.xs, buf.logits, false, nS, 1))
       pass("sample", [{ pipeline: k.sample.pipeline, group: r.sampleGroup, workgroups: gpuOps.grid(gpu, nS) }])
       enc.copyBufferToBuffer(buf.tokensOut, 0, buf.stage, 0, nS * 4)
     }
@@ -499,9 +501,15 @@ export class LlamaDecoder {
     return { tokens, gpuNs: t.gpuNs, timing: timed ? "timestamps" : "wall", wallNs, kernels: t.kernels, routing: cfg.system === "moska" && corpus !== undefined ? { rowsPerChunk } : null }
   }
 
-  private async matmulFor(rows: number): Promise<{ pipeline: GPUComputePipeline; tm: MatmulRowTile }> {
-    const tm: MatmulRowTile = rows <= 4 ? 4 : rows <= 16 ? 16 : 64
-    return { pipeline: await gpuOps.pipeline(this.gpu, `decoder.matmul:${tm}`, MATMUL_BINDINGS, matmulWgsl(tm)), tm }
+  /** One params uniform per (weight, part), shared by the kernel families that may run it. */
+  private denseParams(key: string, words: readonly number[]): GPUBuffer {
+    let b = this.paramCache.get(key)
+    if (b === undefined) {
+      b = gpuOps.uniform(this.gpu, words, "matmul.params")
+      this.r.owned.push(b)
+      this.paramCache.set(key, b)
+    }
+    return b
   }
 
   private async sharedPipeline(): Promise<GPUComputePipeline> {
@@ -722,7 +730,8 @@ const checkCapacity = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: boo
 interface Kernels {
   embed: DecoderKernel<"ids" | "table" | "out" | "counts" | "params">
   norm: DecoderKernel<"x" | "w" | "y" | "map" | "counts" | "params">
-  matmul: DecoderKernel<"x" | "w" | "y" | "counts" | "params">
+  /** Dense-layer kernels (matvec for decode, GEMM for prefill), all compiled here. */
+  dense: DenseMatmul
   rope: DecoderKernel<"qkv" | "cs" | "counts" | "params">
   append: DecoderKernel<"qkv" | "info" | "qAttn" | "kc" | "vc" | "counts" | "params">
   swiglu: DecoderKernel<"gu" | "act" | "counts" | "params">
@@ -836,7 +845,8 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   const k: Kernels = {
     embed: await decoderKernel(gpu, "decoder.embed", EMBED_BINDINGS, embedWgsl()),
     norm: await decoderKernel(gpu, "decoder.rmsNorm", RMS_NORM_BINDINGS, rmsNormWgsl()),
-    matmul: await decoderKernel(gpu, "decoder.matmul:4", MATMUL_BINDINGS, matmulWgsl(4)),
+    // Every dense variant a step can pick (rows up to R; K of each projection) compiles now, never mid-run.
+    dense: await DenseMatmul.create(gpu, R, [H, Hq * D, I]),
     rope: await decoderKernel(gpu, "decoder.rope", ROPE_BINDINGS, ropeWgsl()),
     append: await decoderKernel(gpu, "decoder.kvAppend", KV_APPEND_BINDINGS, kvAppendWgsl()),
     swiglu: await decoderKernel(gpu, "decoder.swiglu", SWIGLU_BINDINGS, swigluWgsl()),

@@ -7,7 +7,7 @@ export const MATMUL_BINDINGS = defineBindings({ x: "read<f32>", w: "read<f32>", 
 export const MATMUL_TN = 64
 export const MATMUL_TK = 32
 
-/** Row tiles the host picks from by batch rows (a decode step has few rows, a prefill many). */
+/** Row tiles the host picks from by batch rows; this scalar kernel only serves weights whose K is not a multiple of 4 (see denseMatmul.ts). */
 export const MATMUL_ROW_TILES = [4, 16, 64] as const
 export type MatmulRowTile = (typeof MATMUL_ROW_TILES)[number]
 

@@ -23,7 +23,7 @@ const dims: DecoderDims = model === "tiny"
       const m = MODEL_PRESETS["llama-3.1-8b"]
       return { layers: m.layers, hidden: m.hidden, qHeads: m.qHeads, kvHeads: m.kvHeads, headDim: m.headDim, intermediate: m.ffn, vocab: m.vocab, ropeTheta: 500_000, rmsEps: 1e-5 }
     })()
-const slots = Number(arg("slots", "32"))
+const slots = Number(arg("slots", "16"))
 const maxContext = Number(arg("context", "8192"))
 const corpusTokens = Number(arg("corpus", "65536"))
 const chunkTokens = Number(arg("chunk", "2048"))

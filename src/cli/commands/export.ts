@@ -1,7 +1,6 @@
 import type { Command } from "commander"
 import { closeSync, openSync, writeSync } from "node:fs"
 import { InputFileInvalid, UsageError } from "../../core/errors.js"
-import { exportParquet } from "../../db/exportParquet.js"
 import { EXPORT_FORMATS, EXPORT_TABLES, exportRun, type ExportFormat, type ExportTable } from "../../db/exportRun.js"
 import { openTraceDb } from "../../db/openTraceDb.js"
 import { runRecords } from "../../db/runRecords.js"
@@ -39,7 +38,7 @@ export const registerExport = (program: Command): void => {
     .option("--table <table>", `table for csv / jsonl / parquet (default requests): ${EXPORT_TABLES.join(", ")} (perfetto always draws kernels)`)
     .option("--db <file>", "trace database", "moska.db")
     .option("--out <file>", "file to write (default: stdout)")
-    .action((runText: string, opts: { format: string; table?: string; db: string; out?: string }) => {
+    .action(async (runText: string, opts: { format: string; table?: string; db: string; out?: string }) => {
       if (!FORMATS.includes(opts.format)) throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")} (got "${opts.format}")` })
       const format = opts.format as ExportFormat | "parquet"
       if (format === "parquet" && opts.out === undefined) throw new UsageError({ message: "--format parquet writes a binary file: give --out FILE.parquet" })
@@ -67,10 +66,12 @@ export const registerExport = (program: Command): void => {
         }
         const out = fd
         let n: number
+        // Loaded only for Parquet: every command's modules load at start-up, and the writer is the heaviest.
+        const parquet = format === "parquet" ? (await import("../../db/exportParquet.js")).exportParquet : undefined
         try {
           // stdout through its descriptor too: rows stream as they are read instead of queueing in the stream
           n = format === "parquet"
-            ? exportParquet(db, runId, table, opts.out as string)
+            ? (parquet as NonNullable<typeof parquet>)(db, runId, table, opts.out as string)
             : exportRun(db, runId, { format, table }, (s) => writeAll(out ?? 1, s))
         } catch (e) {
           // a reader that stopped early (`| head`) is not a failure of the export

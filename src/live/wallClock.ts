@@ -1,18 +1,11 @@
 import type { Clock, TimerHandle } from "../core/clock.js"
 import { ClockLagExceeded } from "../core/errors.js"
 import type { Ns } from "../core/units.js"
+import { TimerHeap, type TimerEntry as Entry } from "../streams/timerHeap.js"
 import { LagHistogram, type LagStats } from "./lagHistogram.js"
 
-/** A pending callback; doubles as its own cancel handle. `fn === undefined` marks it cancelled or run. */
-interface Entry extends TimerHandle {
-  readonly id: number
-  readonly at: number
-  readonly priority: number
-  fn: (() => void) | undefined
-}
-
-const less = (a: Entry, b: Entry): boolean =>
-  a.at < b.at || (a.at === b.at && (a.priority < b.priority || (a.priority === b.priority && a.id < b.id)))
+/** "12.3 ms", "5 ms": one decimal, none when it is zero. */
+const ms = (ns: number): string => `${Number((ns / 1e6).toFixed(1))} ms`
 
 // Node's timers fire ~0.1 ms after their (whole-ms) delay at best, so a timer is only worth arming
 // for gaps above 1.5 ms, and then for 1 ms before the deadline; setImmediate (~3 µs a turn, and it
@@ -54,7 +47,7 @@ export interface WallClockOptions {
 export class WallClock implements Clock {
   private readonly speed: number
   private readonly maxLagNs: number
-  private heap: Entry[] = []
+  private readonly heap = new TimerHeap()
   private seq = 0
   private live = 0
   private t0: bigint | undefined
@@ -104,7 +97,7 @@ export class WallClock implements Clock {
       throw new RangeError(`WallClock.schedule: time must be a non-negative integer ns, got ${at}`)
     }
     const e: Entry = { id: this.seq++, at, priority, fn }
-    this.push(e)
+    this.heap.push(e)
     this.live++
     // inside a wake the loop re-arms when it finishes; otherwise only an earlier deadline needs it
     if (!this.dispatching && this.running && (this.armedAt === undefined || at < this.armedAt)) this.arm()
@@ -186,10 +179,9 @@ export class WallClock implements Clock {
     try {
       let now = this.read()
       for (;;) {
-        this.dropCancelled()
-        const top = this.heap[0]
+        const top = this.heap.top()
         if (top === undefined || top.at > now) break
-        this.pop()
+        this.heap.pop()
         const fn = top.fn as () => void
         top.fn = undefined
         this.live--
@@ -243,8 +235,7 @@ export class WallClock implements Clock {
   private arm(): void {
     this.disarm()
     if (!this.running) return
-    this.dropCancelled()
-    const top = this.heap[0]
+    const top = this.heap.top()
     if (top === undefined) return
     this.armedAt = top.at
     const gapWallNs = (top.at - this.read()) / this.speed
@@ -264,50 +255,4 @@ export class WallClock implements Clock {
     this.immediate = undefined
     this.armedAt = undefined
   }
-
-  private dropCancelled(): void {
-    const h = this.heap
-    while (h.length > 0 && (h[0] as Entry).fn === undefined) this.pop()
-  }
-
-  private push(e: Entry): void {
-    const h = this.heap
-    let i = h.length
-    h.push(e)
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      const parent = h[p] as Entry
-      if (!less(e, parent)) break
-      h[i] = parent
-      i = p
-    }
-    h[i] = e
-  }
-
-  private pop(): Entry | undefined {
-    const h = this.heap
-    const top = h[0]
-    if (top === undefined) return undefined
-    const last = h.pop() as Entry
-    const n = h.length
-    if (n > 0) {
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        let c = l
-        if (r < n && less(h[r] as Entry, h[l] as Entry)) c = r
-        const child = h[c] as Entry
-        if (!less(child, last)) break
-        h[i] = child
-        i = c
-      }
-      h[i] = last
-    }
-    return top
-  }
 }
-
-/** "12.3 ms", "5 ms": one decimal, none when it is zero. */
-const ms = (ns: number): string => `${Number((ns / 1e6).toFixed(1))} ms`

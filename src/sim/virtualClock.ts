@@ -1,13 +1,8 @@
 import type { Clock, TimerHandle } from "../core/clock.js"
+import { TimerHeap, type TimerEntry as Entry } from "../streams/timerHeap.js"
 import type { Ns } from "../core/units.js"
 
 /** A pending callback; doubles as its own cancel handle. `fn === undefined` marks it cancelled. */
-interface Entry extends TimerHandle {
-  readonly id: number
-  readonly at: number
-  readonly priority: number
-  fn: (() => void) | undefined
-}
 
 /**
  * The discrete-event core: integer-ns virtual time and a binary heap ordered by
@@ -23,7 +18,7 @@ interface Entry extends TimerHandle {
 export class VirtualClock implements Clock {
   private t = 0
   private seq = 0
-  private heap: Entry[] = []
+  private readonly heap = new TimerHeap()
   private live = 0
   /** Events executed so far (cancelled ones are not counted). */
   events = 0
@@ -37,7 +32,7 @@ export class VirtualClock implements Clock {
       throw new RangeError(`VirtualClock.schedule: time must be an integer ns ≥ now (${this.t}), got ${at}`)
     }
     const e: Entry = { id: this.seq++, at, priority, fn }
-    this.push(e)
+    this.heap.push(e)
     this.live++
     return e
   }
@@ -62,16 +57,14 @@ export class VirtualClock implements Clock {
 
   /** Time of the next pending callback, or undefined when idle. */
   peek(): Ns | undefined {
-    this.dropCancelled()
-    const top = this.heap[0]
+    const top = this.heap.top()
     return top === undefined ? undefined : (top.at as Ns)
   }
 
   /** Runs the next pending callback; false when there is none. */
   step(): boolean {
-    this.dropCancelled()
-    const e = this.pop()
-    if (e === undefined) return false
+    if (this.heap.top() === undefined) return false
+    const e = this.heap.pop() as Entry
     const fn = e.fn as () => void
     e.fn = undefined
     this.live--
@@ -89,59 +82,11 @@ export class VirtualClock implements Clock {
     const start = this.events
     const limit = until ?? Number.POSITIVE_INFINITY
     for (;;) {
-      this.dropCancelled()
-      const top = this.heap[0]
+      const top = this.heap.top()
       if (top === undefined || top.at > limit) break
       this.step()
     }
     if (until !== undefined && until > this.t) this.t = until
     return this.events - start
-  }
-
-  private dropCancelled(): void {
-    const h = this.heap
-    while (h.length > 0 && (h[0] as Entry).fn === undefined) this.pop()
-  }
-
-  private static less(a: Entry, b: Entry): boolean {
-    return a.at < b.at || (a.at === b.at && (a.priority < b.priority || (a.priority === b.priority && a.id < b.id)))
-  }
-
-  private push(e: Entry): void {
-    const h = this.heap
-    let i = h.length
-    h.push(e)
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      const parent = h[p] as Entry
-      if (!VirtualClock.less(e, parent)) break
-      h[i] = parent
-      i = p
-    }
-    h[i] = e
-  }
-
-  private pop(): Entry | undefined {
-    const h = this.heap
-    const top = h[0]
-    if (top === undefined) return undefined
-    const last = h.pop() as Entry
-    const n = h.length
-    if (n > 0) {
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        let c = l
-        if (r < n && VirtualClock.less(h[r] as Entry, h[l] as Entry)) c = r
-        const child = h[c] as Entry
-        if (!VirtualClock.less(child, last)) break
-        h[i] = child
-        i = c
-      }
-      h[i] = last
-    }
-    return top
   }
 }

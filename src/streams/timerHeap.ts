@@ -1,0 +1,68 @@
+import type { TimerHandle } from "../core/clock.js"
+
+/** A pending callback; doubles as its own cancel handle. `fn === undefined` marks it cancelled or run. */
+export interface TimerEntry extends TimerHandle {
+  readonly id: number
+  readonly at: number
+  readonly priority: number
+  fn: (() => void) | undefined
+}
+
+const less = (a: TimerEntry, b: TimerEntry): boolean =>
+  a.at < b.at || (a.at === b.at && (a.priority < b.priority || (a.priority === b.priority && a.id < b.id)))
+
+/**
+ * The one ordering of clock callbacks, `(at, priority, seq)`, as a binary heap: the virtual clock
+ * (sim) and the wall clock (live) both keep their pending callbacks here, so one graph runs its
+ * callbacks in the same order in both modes. Cancelled entries are dropped lazily from the top.
+ * @example const h = new TimerHeap(); h.push({ id: 0, at: 5, priority: 0, fn }); h.top()?.at // 5
+ */
+export class TimerHeap {
+  private readonly h: TimerEntry[] = []
+
+  /** The next live entry (cancelled ones at the top are dropped first), or undefined. */
+  top(): TimerEntry | undefined {
+    const h = this.h
+    while (h.length > 0 && (h[0] as TimerEntry).fn === undefined) this.pop()
+    return h[0]
+  }
+
+  push(e: TimerEntry): void {
+    const h = this.h
+    let i = h.length
+    h.push(e)
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      const parent = h[p] as TimerEntry
+      if (!less(e, parent)) break
+      h[i] = parent
+      i = p
+    }
+    h[i] = e
+  }
+
+  /** Removes and returns the first entry in order (live or cancelled). */
+  pop(): TimerEntry | undefined {
+    const h = this.h
+    const top = h[0]
+    if (top === undefined) return undefined
+    const last = h.pop() as TimerEntry
+    const n = h.length
+    if (n > 0) {
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= n) break
+        const r = l + 1
+        let c = l
+        if (r < n && less(h[r] as TimerEntry, h[l] as TimerEntry)) c = r
+        const child = h[c] as TimerEntry
+        if (!less(child, last)) break
+        h[i] = child
+        i = c
+      }
+      h[i] = last
+    }
+    return top
+  }
+}

@@ -48,4 +48,9 @@ export interface GpuExecutor {
    * device answers from what it has observed (submitted work priced by recent measured durations).
    */
   freeAtNs(workerId: string): number
+  /**
+   * The graph cancelled a request before it finished (a client went away): anything the executor
+   * holds for it (a KV slot on a real device) can go. Called at a step boundary of its worker.
+   */
+  release?(requestId: number): void
 }

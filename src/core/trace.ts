@@ -19,6 +19,8 @@ export interface RequestRow {
   readonly status: RequestStatus
   /** Why it did not complete (tagged error name and message), else null. */
   readonly reason: string | null
+  /** The client's id for the request (serving: `x-request-id`); absent (NULL) in sim and replay. */
+  readonly externalId?: string | null
 }
 
 /** One batch of GPU work as executed. */

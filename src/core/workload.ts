@@ -13,6 +13,8 @@ export interface RequestSpec {
   readonly outputTokens: number
   /** Trace block ids (e.g. Mooncake `hash_ids`); drive routing when `corpus.routing.kind` is `trace`. */
   readonly blocks?: readonly number[]
+  /** The client's id for it (serving: the `x-request-id` header), kept in its trace row; absent in sim. */
+  readonly externalId?: string
 }
 
 /**
@@ -29,3 +31,9 @@ export type WorkloadSource =
       readonly meanUnique: number
       readonly meanOutput: number
     }
+  /**
+   * Requests handed in from outside through `engine.submit` (the HTTP server): the engine schedules
+   * nothing itself and the source never ends (`total` is infinite). The means describe the traffic
+   * expected, for the engine's resolved-configuration facts only.
+   */
+  | { readonly kind: "external"; readonly total: number; readonly meanUnique: number; readonly meanOutput: number }

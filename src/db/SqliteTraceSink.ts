@@ -74,11 +74,15 @@ export class SqliteTraceSink implements TraceSink {
       "run_id", "seq", "worker_id", "kind", "chunk_id", "queries", "start_ns", "end_ns", "flops", "bytes", "gpu_ns", "predicted_ns",
     ])
     const insToken = bulkInsert<TokenRow>(db, "tokens", ["run_id", "request_id", "idx", "at_ns"])
+    // Only served requests carry a client id (db/021); sim and replay rows never reach this table.
+    const insExternal = bulkInsert<RequestRow>(db, "request_external_ids", ["run_id", "request_id", "external_id"])
     const write = db.transaction(() => {
       insRequest(this.requests, (r, out) => {
         out.push(runId, r.requestId, r.arrivalNs, r.admittedNs, r.firstTokenNs, r.finishedNs, r.uniqueTokens,
           r.requestedTokens, r.outputTokens, r.status, r.reason)
       })
+      const withExternal = this.requests.filter((r) => r.externalId !== undefined && r.externalId !== null)
+      if (withExternal.length > 0) insExternal(withExternal, (r, out) => out.push(runId, r.requestId, r.externalId))
       insKernel(this.kernels, (k, out) => {
         out.push(runId, this.kernelSeq++, k.workerId, k.kind, k.chunkId, k.queries, k.startNs, k.endNs, k.flops, k.bytes, k.gpuNs ?? null, k.predictedNs ?? null)
       })

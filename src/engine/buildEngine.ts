@@ -1,11 +1,11 @@
 import { createActor, type Actor } from "xstate"
-import type { Subscription } from "rxjs"
+import type { Observable, Subscription } from "rxjs"
 import { Priority, type Clock } from "../core/clock.js"
 import { AdmissionRejected } from "../core/errors.js"
 import type { GpuExecutor } from "../core/executor.js"
 import type { Rng } from "../core/rng.js"
 import type { Scenario } from "../core/scenario.js"
-import type { KernelRow, TokenRow, TraceSink } from "../core/trace.js"
+import type { KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
 import type { Ns } from "../core/units.js"
 import type { RequestSpec, WorkloadSource } from "../core/workload.js"
 import { requestMachine, requestRowOf } from "../actors/requestMachine.js"
@@ -60,12 +60,33 @@ export interface Engine {
   readonly inFlight: number
   /** The first defect (actor error, broken invariant) seen, if any; the driver stops on it. */
   readonly defect: unknown
-  /** Cancels every request still in flight at the clock's now, with the tokens each has; returns how many. */
-  cancelInFlight(): number
+  /** Cancels every request still in flight at the clock's now, with the tokens each has; returns how many. `reason` goes in their rows (serving only). */
+  cancelInFlight(reason?: string): number
   /** Ids of the requests still in flight (for a defect message). */
   inFlightIds(): number[]
   /** Stops the actors and closes the trace sink (flushing it). */
   stop(): void
+  /**
+   * Hands a request in from outside (an `external` source: the HTTP server). It arrives at the
+   * clock's next callback (at `max(now, spec.arrivalNs)`), so it may be called from any I/O callback.
+   * Ids must be unique within the run.
+   */
+  submit(spec: RequestSpec): void
+  /**
+   * Cancels a request at the clock's next callback, with `reason` in its row: at once if it waits
+   * for admission or its prefill, else when the step holding it completes (its KV is freed then).
+   * Nothing happens if it has already ended.
+   */
+  cancel(requestId: number, reason: string): void
+  /** Requests arrived (or submitted) and not yet admitted by a worker. */
+  readonly waiting: number
+  /**
+   * Every token as a unique worker accounts it (`index` from 0, `atNs` of the run's clock). Workers
+   * build these only while someone subscribes, so a run that never does (sim) pays nothing.
+   */
+  readonly tokens: Observable<TokenRow>
+  /** Every request's row as it ends (completed, rejected, cancelled, failed; `reason` says why). */
+  readonly ended: Observable<RequestRow>
   /** Decode iterations (summed over unique workers), prefill steps and output tokens so far. */
   readonly stats: { readonly iterations: number; readonly prefills: number; readonly outputTokens: number }
   /** Resolved facts for the run summary: chunks, topK, replicas, max batch by capacity, ... */
@@ -117,12 +138,26 @@ export const buildEngine = (ports: EnginePorts): Engine => {
   sinkActor.start()
 
   const counts = { total: 0, completed: 0, rejected: 0, cancelled: 0, failed: 0, ended: 0 }
+  // Serving only (an external source): requests by id for `cancel`, the reason each cancel gave,
+  // and the client's id carried into the row. Sim rows are built exactly as before.
+  const external = source.kind === "external"
+  const byId = new Map<number, RequestRecord>()
+  const cancelReasons = new Map<number, string>()
+  let submitted = 0
   const recorded = requestMachine.provide({
     actions: {
       recordEnd: ({ context }, { status }) => {
         counts[status]++
         counts.ended++
-        requestRows.emit(requestRowOf(context, status))
+        const row = requestRowOf(context, status)
+        if (!external) requestRows.emit(row)
+        else {
+          const id = context.spec.id
+          const reason = status === "cancelled" ? (cancelReasons.get(id) ?? row.reason) : row.reason
+          cancelReasons.delete(id)
+          byId.delete(id)
+          requestRows.emit({ ...row, reason, externalId: context.spec.externalId ?? null })
+        }
       },
     },
   })
@@ -154,6 +189,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     rng: { route: rng.split("router.steps"), batcher: rng.split("batcher") },
     kernelRows,
     tokenRows,
+    tokenEvents: channel<TokenRow>("token.events"),
     stats: { iterations: 0, prefills: 0, outputTokens: 0 },
     queue: [],
     queueHead: 0,
@@ -175,6 +211,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     actor.start()
     const needBytes = requestKvBytes(resolved, spec.uniqueTokens, spec.outputTokens)
     const rec: RequestRecord = { spec, actor, needBytes, replica: -1, joinedIter: 0, genAtJoin: 0, slot: -1, generated: 0, ended: false }
+    if (external) byId.set(spec.id, rec)
     const refused = ports.admits?.(spec) ?? null
     if (refused !== null) {
       rec.ended = true
@@ -212,11 +249,44 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     }, Priority.arrival)
   }
 
+  const cancelNow = (requestId: number, reason: string): void => {
+    const rec = byId.get(requestId)
+    if (rec === undefined || rec.ended) return
+    cancelReasons.set(requestId, reason)
+    const replica = rec.replica >= 0 ? replicas[rec.replica] : undefined
+    if (replica !== undefined) {
+      replica.cancel(rec)
+      return
+    }
+    // still queued for admission: it holds nothing; workers skip ended entries of the queue
+    rec.ended = true
+    rec.actor.send({ type: "request.cancelled", atNs: clock.now(), outputTokens: 0 })
+    ctx.onEnded(rec)
+  }
+
   return {
     start: () => {
       if (source.kind === "open") scheduleArrival(source.next())
-      else for (let i = 0; i < source.concurrency; i++) scheduleArrival(source.next(0 as Ns))
+      else if (source.kind === "closed") for (let i = 0; i < source.concurrency; i++) scheduleArrival(source.next(0 as Ns))
     },
+    submit: (spec) => {
+      submitted++
+      clock.schedule(Math.max(clock.now(), spec.arrivalNs) as Ns, () => {
+        submitted--
+        arrive(spec)
+      }, Priority.arrival)
+    },
+    // Priority.arrival and scheduled after the submit, so a request cancelled at once has arrived first.
+    cancel: (requestId, reason) => {
+      clock.schedule(clock.now(), () => cancelNow(requestId, reason), Priority.arrival)
+    },
+    get waiting() {
+      let n = submitted
+      for (let i = ctx.queueHead; i < ctx.queue.length; i++) if (!(ctx.queue[i] as RequestRecord).ended) n++
+      return n
+    },
+    tokens: ctx.tokenEvents.stream,
+    ended: requestRows.stream,
     counts,
     get inFlight() {
       return live.size
@@ -225,10 +295,11 @@ export const buildEngine = (ports: EnginePorts): Engine => {
       return defect
     },
     stats: ctx.stats,
-    cancelInFlight: () => {
+    cancelInFlight: (reason) => {
       const now = clock.now()
       const leftovers = [...live].sort((a, b) => a.spec.id - b.spec.id)
       for (const rec of leftovers) {
+        if (external && reason !== undefined) cancelReasons.set(rec.spec.id, reason)
         const replica = rec.replica >= 0 ? replicas[rec.replica] : undefined
         const tokens = replica === undefined ? 0 : replica.generatedOf(rec)
         rec.ended = true

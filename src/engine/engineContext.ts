@@ -47,6 +47,11 @@ export interface EngineContext {
   readonly kernelRows: Channel<KernelRow> | null
   /** null unless the trace level is `tokens`. */
   readonly tokenRows: Channel<TokenRow> | null
+  /**
+   * Every generated token as it is accounted, for a live consumer (the HTTP server streams them).
+   * Workers emit only while it is `observed`, so sim, which never subscribes, pays one check per step.
+   */
+  readonly tokenEvents: Channel<TokenRow>
   readonly stats: { iterations: number; prefills: number; outputTokens: number }
   /** Global FIFO of requests waiting for admission (head at `queueHead`). */
   readonly queue: RequestRecord[]

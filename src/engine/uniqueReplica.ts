@@ -1,5 +1,5 @@
 import { createActor, type Actor } from "xstate"
-import type { WorkItem } from "../core/executor.js"
+import type { GpuExecutor, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
 import { iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
@@ -9,6 +9,8 @@ import type { RequestRecord, EngineContext } from "./engineContext.js"
 import type { StepPayload } from "./stepPayload.js"
 
 const EMPTY: readonly ChunkCount[] = []
+
+/** An executor that holds per-request state (a live decoder's KV slot) and frees it when a request is cancelled. */
 
 /**
  * One Unique-KV worker of the graph (either mode): the state behind `uniqueWorkerMachine` (decode set, prefill
@@ -35,6 +37,8 @@ export class UniqueReplica {
   /** Fast mode: submissions carry per-chunk counts (trace routing merged with other replicas' steps). */
   private readonly sendsCounts: boolean
   private subStep = 0
+  /** Cancelled while the executor may be running their step: ended at the next step boundary. */
+  private pendingCancels: RequestRecord[] = []
 
   constructor(
     private readonly ctx: EngineContext,
@@ -88,6 +92,19 @@ export class UniqueReplica {
     return [...this.prefilling, ...this.prefillQueue, ...this.decoding]
   }
 
+  /**
+   * Cancels a request this worker holds (serving: its client went away), freeing its KV bytes. One
+   * waiting for its prefill ends at once; one being prefilled or decoding ends when the step that
+   * holds it completes, with the tokens it has then, because the executor may be running that step.
+   */
+  cancel(rec: RequestRecord): void {
+    const i = this.prefillQueue.indexOf(rec)
+    if (i >= 0) {
+      this.prefillQueue.splice(i, 1)
+      this.endCancelled(rec, 0)
+    } else this.pendingCancels.push(rec)
+  }
+
   private admit(): void {
     const { ctx } = this
     const budget = ctx.resolved.kvBudgetBytes
@@ -95,6 +112,12 @@ export class UniqueReplica {
     const now = ctx.clock.now()
     while (ctx.queueHead < ctx.queue.length) {
       const rec = ctx.queue[ctx.queueHead] as RequestRecord
+      if (rec.ended) {
+        // cancelled while queued (engine.cancel); it holds nothing
+        ctx.queue[ctx.queueHead] = undefined as unknown as RequestRecord
+        ctx.queueHead++
+        continue
+      }
       if (this.load >= maxBatch || this.usedBytes + rec.needBytes > budget) break
       ctx.queue[ctx.queueHead] = undefined as unknown as RequestRecord
       ctx.queueHead++
@@ -149,6 +172,30 @@ export class UniqueReplica {
     rec.ended = true
     rec.actor.send({ type: "request.completed", atNs: this.ctx.clock.now(), outputTokens: rec.generated })
     this.ctx.onEnded(rec)
+  }
+
+  private endCancelled(rec: RequestRecord, tokens: number): void {
+    this.usedBytes -= rec.needBytes
+    rec.ended = true
+    rec.actor.send({ type: "request.cancelled", atNs: this.ctx.clock.now(), outputTokens: tokens })
+    this.ctx.executor.release?.(rec.spec.id)
+    this.ctx.onEnded(rec)
+  }
+
+  // At a step boundary (no work of this worker in flight): end the requests cancelled meanwhile.
+  private drainCancels(): void {
+    if (this.pendingCancels.length === 0) return
+    const list = this.pendingCancels
+    this.pendingCancels = []
+    for (const rec of list) {
+      if (rec.ended) continue
+      if (this.prefilling.includes(rec)) {
+        this.pendingCancels.push(rec)
+        continue
+      }
+      if (rec.slot >= 0) this.leave(rec)
+      this.endCancelled(rec, rec.generated)
+    }
   }
 
   private launchPrefill(): void {
@@ -275,6 +322,7 @@ export class UniqueReplica {
     const { ctx } = this
     const now = ctx.clock.now() as Ns
     const tokens = ctx.tokenRows
+    const events = ctx.tokenEvents.observed ? ctx.tokenEvents : null
     {
       const done = this.prefilling
       this.prefilling = []
@@ -283,17 +331,23 @@ export class UniqueReplica {
         rec.generated = 1
         ctx.stats.outputTokens++
         rec.actor.send({ type: "request.firstToken", atNs: now })
-        tokens?.emit({ requestId: rec.spec.id, index: 0, atNs: now })
+        if (tokens !== null || events !== null) {
+          const row = { requestId: rec.spec.id, index: 0, atNs: now }
+          tokens?.emit(row)
+          events?.emit(row)
+        }
         if (rec.spec.outputTokens <= 1) this.end(rec)
         else this.join(rec, 1)
       }
     }
+    this.drainCancels()
   }
 
   private completeDecode(): void {
     const { ctx } = this
     const now = ctx.clock.now() as Ns
     const tokens = ctx.tokenRows
+    const events = ctx.tokenEvents.observed ? ctx.tokenEvents : null
     const B = this.decoding.length
     this.iter++
     ctx.stats.iterations++
@@ -304,8 +358,12 @@ export class UniqueReplica {
       for (const rec of this.joinedWithoutToken) if (!rec.ended) rec.actor.send({ type: "request.firstToken", atNs: now })
       this.joinedWithoutToken = []
     }
-    if (tokens !== null) {
-      for (const rec of this.decoding) tokens.emit({ requestId: rec.spec.id, index: this.generatedOf(rec) - 1, atNs: now })
+    if (tokens !== null || events !== null) {
+      for (const rec of this.decoding) {
+        const row = { requestId: rec.spec.id, index: this.generatedOf(rec) - 1, atNs: now }
+        tokens?.emit(row)
+        events?.emit(row)
+      }
     }
     const finishers = this.finishAt.get(this.iter)
     if (finishers !== undefined) {
@@ -316,6 +374,7 @@ export class UniqueReplica {
         this.end(rec)
       }
     }
+    this.drainCancels()
   }
 
   /** Runs one work item on the executor and records its kernel row. */

@@ -123,6 +123,18 @@ export class WebGpuExecutor implements LiveExecutor {
     return this.sequences.get(requestId)?.tokens
   }
 
+  /**
+   * A request the graph cancelled before it had all its tokens (a client went away): its KV slot
+   * goes back to the free list now, or a server would run out of slots after `slots` disconnects.
+   */
+  release(requestId: number): void {
+    const s = this.sequences.get(requestId)
+    if (s === undefined) return
+    this.o.decoder.release(s.slot)
+    this.freeSlots.push(s.slot)
+    this.sequences.delete(requestId)
+  }
+
   facts(): Readonly<Record<string, number | string | boolean>> {
     return {
       executor: "webgpu",

@@ -7,6 +7,7 @@ import { registerRepro } from "./repro.js"
 import { registerScenario } from "./scenario.js"
 import { registerSim } from "./sim.js"
 import { registerLive } from "./live.js"
+import { registerServe } from "./serve.js"
 import { registerReplay } from "./replay.js"
 import { registerQuery } from "./query.js"
 import { registerReport } from "./report.js"
@@ -22,6 +23,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerScenario,
   registerSim,
   registerLive,
+  registerServe,
   registerReplay,
   registerQuery,
   registerReport,

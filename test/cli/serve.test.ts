@@ -1,0 +1,271 @@
+import Database from "better-sqlite3"
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { buildIfStale } from "./buildIfStale.js"
+
+// `moska serve` end to end: the built binary on an ephemeral loopback port, real HTTP with Node's
+// fetch, the priced executor (no GPU) on the tiny shipped scenario, rows read back from SQLite.
+const ROOT = fileURLToPath(new URL("../../", import.meta.url))
+const MAIN = join(ROOT, "dist/cli/main.js")
+const TINY = "scenarios/live/tiny.yaml"
+// The same scenario with an 8B model: ~4 ms per priced decode step, so requests last long enough
+// to queue behind one another, to be disconnected from, and to be in flight at SIGTERM.
+const SLOW = ["--set", "model=llama-3.1-8b", "--set", "live.maxContextTokens=4096", "--set", "policy.maxBatch=1"]
+
+interface Server {
+  readonly url: string
+  readonly db: string
+  readonly child: ChildProcess
+  readonly exit: Promise<number | null>
+  stderr(): string
+}
+
+const start = async (args: readonly string[]): Promise<Server> => {
+  const db = join(mkdtempSync(join(tmpdir(), "moska-serve-")), "serve.db")
+  const child = spawn(process.execPath, [MAIN, "serve", TINY, "--executor", "priced", "--port", "0", "--db", db, ...args], { cwd: ROOT })
+  let err = ""
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()))
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /listening on (http:\/\/\S+)/.exec(err)
+      if (m !== null && err.includes("moska: ready")) {
+        clearInterval(timer)
+        resolve(m[1] as string)
+      }
+    }, 20)
+    void exit.then((code) => {
+      clearInterval(timer)
+      reject(new Error(`moska serve exited (${code}) before it was ready:\n${err}`))
+    })
+  })
+  return { url, db, child, exit, stderr: () => err }
+}
+
+const post = (s: Server, path: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body), ...(signal === undefined ? {} : { signal }) })
+
+/** The `data:` payloads of an SSE body, in order. */
+const events = (text: string): string[] =>
+  text.split("\n\n").filter((e) => e.length > 0).map((e) => {
+    expect(e.startsWith("data: ")).toBe(true)
+    return e.slice("data: ".length)
+  })
+
+const waitFor = async <T>(f: () => T | undefined, what: string, ms = 10_000): Promise<T> => {
+  const until = Date.now() + ms
+  for (;;) {
+    const v = f()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+const readDb = <T>(file: string, f: (d: Database.Database) => T): T => {
+  const d = new Database(file, { readonly: true })
+  try {
+    return f(d)
+  } finally {
+    d.close()
+  }
+}
+
+beforeAll(() => buildIfStale(ROOT), 300_000) // a no-op after test/globalSetup.ts built dist/
+
+describe("moska serve --executor priced", () => {
+  let s: Server
+  let completed = 0
+  beforeAll(async () => {
+    s = await start([])
+  }, 60_000)
+  afterAll(() => {
+    if (s.child.exitCode === null) s.child.kill("SIGKILL")
+  })
+
+  it("answers /health, /v1/models and /version", async () => {
+    expect((await fetch(`${s.url}/health`)).status).toBe(200)
+    const models = await (await fetch(`${s.url}/v1/models`)).json() as { object: string; data: Array<{ id: string; max_model_len: number }> }
+    expect(models.object).toBe("list")
+    expect(models.data.map((m) => m.id)).toEqual(["tiny-llama"])
+    expect(models.data[0]?.max_model_len).toBe(128)
+    const v = await (await fetch(`${s.url}/version`)).json() as { version: string }
+    expect(v.version).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it("completes a prompt in one JSON body with exactly max_tokens tokens and keeps the x-request-id", async () => {
+    const r = await post(s, "/v1/completions", { model: "tiny-llama", prompt: "Hello, moska", max_tokens: 7, temperature: 0, seed: 3, ignore_eos: true }, { "x-request-id": "req-json-1" })
+    expect(r.status).toBe(200)
+    expect(r.headers.get("x-request-id")).toBe("req-json-1")
+    const j = await r.json() as Record<string, any>
+    completed++
+    expect(j.object).toBe("text_completion")
+    expect(j.id).toBe("cmpl-req-json-1")
+    expect(j.system_fingerprint).toContain("priced-seeded-bytes")
+    expect(j.choices).toHaveLength(1)
+    expect(j.choices[0].finish_reason).toBe("length")
+    expect(Buffer.byteLength(j.choices[0].text as string)).toBe(7) // seeded printable bytes, one per token
+    expect(j.usage).toEqual({ prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 })
+  })
+
+  it("accepts a prompt of token ids", async () => {
+    const j = await (await post(s, "/v1/completions", { prompt: [72, 105, 33], max_tokens: 2 })).json() as Record<string, any>
+    completed++
+    expect(j.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 })
+  })
+
+  it("streams a completion: one chunk per token, finish_reason on the last, a usage chunk, then [DONE]", async () => {
+    const r = await post(s, "/v1/completions", { prompt: "stream me", max_tokens: 5, stream: true, stream_options: { include_usage: true } })
+    expect(r.status).toBe(200)
+    expect(r.headers.get("content-type")).toContain("text/event-stream")
+    const data = events(await r.text())
+    completed++
+    expect(data.at(-1)).toBe("[DONE]")
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as Record<string, any>)
+    const tokenChunks = chunks.filter((c) => c.choices.length > 0)
+    expect(tokenChunks).toHaveLength(5)
+    expect(tokenChunks.map((c) => c.choices[0].finish_reason)).toEqual([null, null, null, null, "length"])
+    for (const c of tokenChunks) expect(c.choices[0].text).toHaveLength(1)
+    const usage = chunks.at(-1) as Record<string, any>
+    expect(usage.choices).toEqual([])
+    expect(usage.usage).toEqual({ prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 })
+  })
+
+  it("answers a chat completion in one body and as a stream whose first chunk already carries a token", async () => {
+    const messages = [{ role: "system", content: "be brief" }, { role: "user", content: [{ type: "text", text: "hi" }] }]
+    const j = await (await post(s, "/v1/chat/completions", { messages, max_completion_tokens: 4 })).json() as Record<string, any>
+    completed++
+    expect(j.object).toBe("chat.completion")
+    expect(j.choices[0].message.role).toBe("assistant")
+    expect(j.choices[0].message.content).toHaveLength(4)
+    expect(j.choices[0].finish_reason).toBe("length")
+    expect(j.usage.completion_tokens).toBe(4)
+
+    const r = await post(s, "/v1/chat/completions", { messages, max_tokens: 3, stream: true })
+    const data = events(await r.text())
+    completed++
+    expect(data.at(-1)).toBe("[DONE]")
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as Record<string, any>)
+    expect(chunks).toHaveLength(3) // no usage chunk unless asked, no role-only chunk
+    expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true)
+    expect(chunks[0]?.choices[0].delta.role).toBe("assistant")
+    for (const c of chunks) expect(c.choices[0].delta.content).toHaveLength(1)
+    expect(chunks.map((c) => c.choices[0].finish_reason)).toEqual([null, null, "length"])
+  })
+
+  it("answers bad input with vLLM's error body and keeps serving", async () => {
+    const bad: Array<[unknown, number, RegExp]> = [
+      ["{not json", 400, /JSON/],
+      [{ prompt: "x", max_tokens: "5" }, 400, /max_tokens/],
+      [{ prompt: "x", max_tokens: 0 }, 400, /max_tokens/],
+      [{ prompt: "x", max_tokens: -3 }, 400, /max_tokens/],
+      [{ prompt: "x", max_tokens: 1_000_000 }, 400, /maximum context length is 128/],
+      [{ max_tokens: 2 }, 400, /prompt/],
+      [{ prompt: [1, 2, 999] }, 400, /prompt/],
+      [{ prompt: "x", temperature: -1 }, 400, /temperature/],
+      [{ prompt: "x", model: "gpt-4" }, 404, /gpt-4/],
+    ]
+    for (const [body, code, message] of bad) {
+      const r = await post(s, "/v1/completions", body)
+      expect(r.status, JSON.stringify(body)).toBe(code)
+      const j = await r.json() as Record<string, unknown>
+      expect(j).toMatchObject({ object: "error", param: null, code, type: code === 400 ? "BadRequestError" : "NotFoundError" })
+      expect(j.message).toMatch(message)
+    }
+    const chat = await post(s, "/v1/chat/completions", { messages: [] })
+    expect(chat.status).toBe(400)
+    expect((await fetch(`${s.url}/health`)).status).toBe(200)
+  })
+
+  it("exposes vLLM's metric names on /metrics and counts the requests served", async () => {
+    const text = await (await fetch(`${s.url}/metrics`)).text()
+    for (const name of ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:time_to_first_token_seconds_bucket", "vllm:inter_token_latency_seconds_bucket",
+      "vllm:e2e_request_latency_seconds_bucket", "vllm:request_queue_time_seconds_bucket", "vllm:generation_tokens_total", "vllm:prompt_tokens_total",
+      "moska:clock_lag_p99_seconds", "moska:event_loop_delay_p99_seconds"]) {
+      expect(text).toContain(name)
+    }
+    const value = (re: RegExp): number => Number((re.exec(text) ?? [])[1])
+    expect(value(/^vllm:request_success_total\{model_name="tiny-llama",engine="0",finished_reason="length"\} (\d+)$/m)).toBe(completed)
+    expect(value(/^vllm:e2e_request_latency_seconds_count\{model_name="tiny-llama",engine="0"\} (\d+)$/m)).toBe(completed)
+    expect(value(/^vllm:generation_tokens_total\{model_name="tiny-llama",engine="0"\} (\d+)$/m)).toBe(7 + 2 + 5 + 4 + 3)
+    expect(text).toMatch(/vllm:time_to_first_token_seconds_bucket\{le="0.001",model_name="tiny-llama",engine="0"\}/)
+  })
+
+  it("stops on SIGTERM: exit 0, the run finished, every request's row in the database with its x-request-id", async () => {
+    s.child.kill("SIGTERM")
+    expect(await s.exit).toBe(0)
+    readDb(s.db, (d) => {
+      expect(d.prepare("SELECT mode, status FROM runs").all()).toEqual([{ mode: "live", status: "finished" }])
+      const rows = d.prepare("SELECT status, output_tokens, requested_tokens FROM requests").all() as Array<{ status: string; output_tokens: number; requested_tokens: number }>
+      expect(rows).toHaveLength(completed)
+      for (const r of rows) expect(r).toMatchObject({ status: "completed", output_tokens: r.requested_tokens })
+      expect(d.prepare("SELECT e.external_id, r.output_tokens FROM request_external_ids e JOIN requests r USING (run_id, request_id)").all())
+        .toEqual([{ external_id: "req-json-1", output_tokens: 7 }])
+      expect(d.prepare("SELECT count(*) FROM tokens").pluck().get()).toBe(7 + 2 + 5 + 4 + 3)
+    })
+  })
+})
+
+describe("moska serve under load and on shutdown", () => {
+  let s: Server
+  beforeAll(async () => {
+    s = await start([...SLOW, "--max-queued", "2", "--grace-s", "0"])
+  }, 60_000)
+  afterAll(() => {
+    if (s.child.exitCode === null) s.child.kill("SIGKILL")
+  })
+
+  it("answers 503 with Retry-After past --max-queued, and completes every request it accepted", async () => {
+    const rs = await Promise.all(Array.from({ length: 8 }, () => post(s, "/v1/completions", { prompt: "queue", max_tokens: 100 })))
+    const codes = rs.map((r) => r.status)
+    const refused = rs.filter((r) => r.status === 503)
+    expect(refused.length, codes.join(",")).toBeGreaterThan(0)
+    for (const r of refused) {
+      expect(r.headers.get("retry-after")).toBe("1")
+      expect(await r.json()).toMatchObject({ object: "error", code: 503, type: "ServiceUnavailableError" })
+    }
+    for (const r of rs.filter((x) => x.status !== 503)) {
+      expect(r.status).toBe(200)
+      expect(((await r.json()) as Record<string, any>).usage.completion_tokens).toBe(100)
+    }
+  })
+
+  it("cancels a streamed request whose client disconnects, with the tokens it had", async () => {
+    const abort = new AbortController()
+    const r = await post(s, "/v1/completions", { prompt: "bye", max_tokens: 3000, stream: true }, { "x-request-id": "gone-1" }, abort.signal)
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader()
+    await reader.read() // the first token arrived
+    abort.abort()
+    const row = await waitFor(() => readDb(s.db, (d) => d.prepare(
+      "SELECT r.status, r.output_tokens, r.reason FROM requests r JOIN request_external_ids e USING (run_id, request_id) WHERE e.external_id = 'gone-1'",
+    ).get() as { status: string; output_tokens: number; reason: string } | undefined), "the cancelled row")
+    expect(row.status).toBe("cancelled")
+    expect(row.reason).toBe("client disconnected")
+    expect(row.output_tokens).toBeGreaterThan(0)
+    expect(row.output_tokens).toBeLessThan(3000)
+  })
+
+  it("on SIGTERM cancels what is in flight (finish_reason abort), exits 0 and marks the run interrupted", async () => {
+    const pending = post(s, "/v1/completions", { prompt: "long", max_tokens: 3000 }, { "x-request-id": "at-sigterm" })
+    // in flight once /metrics says it runs (a 3000-token request takes ~12 s here)
+    for (let i = 0; i < 200; i++) {
+      const m = await (await fetch(`${s.url}/metrics`)).text()
+      if (/^vllm:num_requests_running\{[^}]*\} 1$/m.test(m)) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    s.child.kill("SIGTERM")
+    const j = await (await pending).json() as Record<string, any>
+    expect(j.choices[0].finish_reason).toBe("abort")
+    expect(j.usage.completion_tokens).toBeLessThan(3000)
+    expect(await s.exit).toBe(0)
+    readDb(s.db, (d) => {
+      expect(d.prepare("SELECT status FROM runs").pluck().get()).toBe("interrupted")
+      const row = d.prepare("SELECT r.status, r.reason FROM requests r JOIN request_external_ids e USING (run_id, request_id) WHERE e.external_id = 'at-sigterm'").get()
+      expect(row).toMatchObject({ status: "cancelled", reason: expect.stringContaining("stopped") })
+    })
+  })
+})

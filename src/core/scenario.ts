@@ -208,6 +208,7 @@ export const Policy = S.Struct({
   overlap: opt(S.Boolean, true, "Overlap unique and shared work within an iteration (false: serialised)."),
   granularity: opt(S.Literal("iteration", "layer"), "iteration", "Unit of GPU work: one decode iteration (all layers) or one layer per round trip."),
   prefill: opt(S.Boolean, true, "Price prefill of each request's unique context before its first token."),
+  prefillTokenBudget: S.optional(d(PosInt, "Most prompt tokens one prefill step takes (whole requests, at least one). While requests are decoding, steps then alternate one prefill step and one decode iteration, so decodes are not starved behind a long queue of prompts (the budget of vLLM's chunked prefill, at request granularity). Absent: every admitted prompt in one step, before decoding resumes.")),
 })
 
 export const Live = S.Struct({

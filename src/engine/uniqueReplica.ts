@@ -37,6 +37,8 @@ export class UniqueReplica {
   /** Fast mode: submissions carry per-chunk counts (trace routing merged with other replicas' steps). */
   private readonly sendsCounts: boolean
   private subStep = 0
+  /** The last phase was a budgeted prefill step: the next one is a decode iteration if anyone decodes. */
+  private justPrefilled = false
   /** Cancelled while the executor may be running their step: ended at the next step boundary. */
   private pendingCancels: RequestRecord[] = []
 
@@ -61,7 +63,8 @@ export class UniqueReplica {
         stopWork: () => undefined,
       },
       guards: {
-        hasPrefill: () => this.prefillQueue.length > 0,
+        // With a prefill budget, a decode iteration runs between two prefill steps while anyone decodes.
+        hasPrefill: () => this.prefillQueue.length > 0 && !(this.justPrefilled && this.decoding.length > 0),
         hasDecode: () => this.decoding.length > 0,
       },
     })
@@ -200,8 +203,22 @@ export class UniqueReplica {
 
   private launchPrefill(): void {
     const now = this.ctx.clock.now()
-    this.prefilling = this.prefillQueue
-    this.prefillQueue = []
+    const budget = this.ctx.scenario.policy.prefillTokenBudget
+    if (budget === undefined) {
+      this.prefilling = this.prefillQueue
+      this.prefillQueue = []
+    } else {
+      let n = 0
+      let tokens = 0
+      for (const rec of this.prefillQueue) {
+        if (n > 0 && tokens + rec.spec.uniqueTokens > budget) break
+        tokens += rec.spec.uniqueTokens
+        n++
+      }
+      this.prefilling = this.prefillQueue.slice(0, n)
+      this.prefillQueue = this.prefillQueue.slice(n)
+      this.justPrefilled = true
+    }
     const prompts: number[] = []
     for (const rec of this.prefilling) {
       rec.actor.send({ type: "request.prefillStarted", atNs: now })
@@ -216,6 +233,7 @@ export class UniqueReplica {
   // The first iteration of a decoding phase: from here until the phase ends, this worker's steps
   // hold the global barrier's rounds.
   private startDecoding(): void {
+    this.justPrefilled = false
     this.shared?.hold(this.index)
     this.launchDecode()
   }

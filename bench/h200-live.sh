@@ -4,7 +4,8 @@
 # N = requests of the Azure 2023 code trace replayed; STAGES (default "bench moska prefix sim")
 # picks what runs. Writes under $OUT (default out/h200-live): decoder.json, live.db (live runs
 # of moska and prefix, then their sim replays with the calibrated H200), *.json summaries, and
-# prints a table of TTFT/TPOT p50/p99 live vs sim with relative errors.
+# prints a table of TTFT/TPOT p50/p99 live vs sim with relative errors. EXTRA_SET adds --set
+# overrides to the live runs (e.g. EXTRA_SET="policy.prefillTokenBudget=4096"); TAG names them.
 set -uo pipefail
 N=${1:-200}; STAGES=${2:-"bench moska prefix sim"}
 OUT=${OUT:-out/h200-live}; mkdir -p "$OUT"; DB="$OUT/live.db"
@@ -14,8 +15,10 @@ for s in $STAGES; do
   case $s in
     bench) timeout 240 node dist/bench/decoderBench.js --out "$OUT/decoder.json" 2>&1 | grep -v "^Warning" ;;
     moska|prefix)
-      timeout ${LIVE_TIMEOUT:-400} $M replay $TRACE --live --scenario $SC --set workload.limit=$N --set system=$s --label "live-$s-$N" --db "$DB" --json > "$OUT/live-$s.json" 2> "$OUT/live-$s.err"
-      echo "live $s rc=$? $(tail -c 300 "$OUT/live-$s.err" | tr '\n' ' ')" ;;
+      extra=(); for e in ${EXTRA_SET:-}; do extra+=(--set "$e"); done
+      t="$s${TAG:-}"
+      timeout ${LIVE_TIMEOUT:-400} $M replay $TRACE --live --scenario $SC --set workload.limit=$N --set system=$s "${extra[@]}" --label "live-$t-$N" --db "$DB" --json > "$OUT/live-$t.json" 2> "$OUT/live-$t.err"
+      echo "live $t rc=$? $(tail -c 300 "$OUT/live-$t.err" | tr '\n' ' ')" ;;
     sim)
       for id in $(sqlite3 "$DB" "SELECT run_id FROM runs WHERE mode='live' AND status='finished'" 2>/dev/null || node -e "const D=require('better-sqlite3');const d=new D(process.argv[1]);console.log(d.prepare(\"SELECT run_id FROM runs WHERE mode='live' AND status='finished'\").pluck().all().join(' '))" "$DB"); do
         $M replay --from-run $id --from-db "$DB" --sim --label "sim-of-$id" --db "$DB" --json > "$OUT/sim-of-$id.json" 2>> "$OUT/sim.err"

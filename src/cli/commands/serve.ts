@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs"
 import type { Command } from "commander"
+// The server (fastify, prom-client) is imported when `serve` runs: every command registers at start-up.
 import * as S from "effect/Schema"
 import { UsageError } from "../../core/errors.js"
 import { makeRng } from "../../core/rng.js"
 import { Live, type Scenario } from "../../core/scenario.js"
 import { checkDecoderDims } from "../../gpu/decoder/decoderDims.js"
-import { runServer } from "../../live/server/runServer.js"
 import { resolveScenario } from "../../sim/resolve.js"
 import { makeRouting } from "../../sim/routing/makeRouting.js"
 import { checkDbPath } from "../checkDbPath.js"
@@ -84,7 +84,7 @@ export const registerServe = (program: Command): void => {
       const resolved = resolveScenario(scenario)
       if (kind === "webgpu") checkWebGpu(scenario, resolved, live.maxContextTokens)
       const pkg = JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, "utf8")) as { version?: string }
-      await runServer({
+      await (await import("../../live/server/runServer.js")).runServer({
         scenario, resolved, live, executor: kind, host: opts.host, port, db: opts.db, maxQueued, graceMs: graceS * 1000,
         routing: makeRouting(resolved.corpus, makeRng(scenario.seed).split("router")),
         ...(kind === "webgpu" ? { dims: decoderDimsOf(resolved) } : {}),

@@ -6,31 +6,33 @@ import { fileURLToPath } from "node:url"
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../db/", import.meta.url))
 
 /**
- * Applies the `NNN_name.sql` files of `dir` in numeric order, each once, in its own transaction,
+ * Applies the `NNN_name.sql` files of `dir` in numeric order, each once, in one transaction,
  * recording it in `schema_version`. Running it again applies nothing; a database newer than the
  * code (a version this code does not know) is refused rather than misread.
  * @example migrate(db) // [1, 2] on a fresh file, [] after
  */
 export const migrate = (db: Database, dir: string = MIGRATIONS_DIR): number[] => {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
   const files = migrationFiles(dir)
   const known = new Set(files.map((f) => f.version))
-  const applied = new Set((db.prepare("SELECT version FROM schema_version").pluck().all() as number[]))
-  const unknown = [...applied].filter((v) => !known.has(v))
-  if (unknown.length > 0) {
-    throw new Error(`the trace database has schema version ${Math.max(...unknown)}, newer than this moska knows (${Math.max(0, ...known)}); use a newer moska or another --db file`)
-  }
   const done: number[] = []
-  const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, datetime('now'))")
-  for (const f of files) {
-    if (applied.has(f.version)) continue
-    const sql = readFileSync(`${dir}/${f.name}`, "utf8")
-    db.transaction(() => {
-      db.exec(sql)
+  // One IMMEDIATE transaction (the write lock first, then the read of what is applied): two
+  // connections opening a fresh file at once (a writer thread and a reader) would otherwise both
+  // see a migration as pending and the second would fail on it ("duplicate column name").
+  db.transaction(() => {
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    const applied = new Set((db.prepare("SELECT version FROM schema_version").pluck().all() as number[]))
+    const unknown = [...applied].filter((v) => !known.has(v))
+    if (unknown.length > 0) {
+      throw new Error(`the trace database has schema version ${Math.max(...unknown)}, newer than this moska knows (${Math.max(0, ...known)}); use a newer moska or another --db file`)
+    }
+    const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, datetime('now'))")
+    for (const f of files) {
+      if (applied.has(f.version)) continue
+      db.exec(readFileSync(`${dir}/${f.name}`, "utf8"))
       record.run(f.version, f.name)
-    })()
-    done.push(f.version)
-  }
+      done.push(f.version)
+    }
+  }).immediate()
   return done
 }
 

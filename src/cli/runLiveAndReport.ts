@@ -1,6 +1,5 @@
-import * as S from "effect/Schema"
 import { UsageError } from "../core/errors.js"
-import { Live, type Scenario } from "../core/scenario.js"
+import type { Scenario } from "../core/scenario.js"
 import { makeRng } from "../core/rng.js"
 import { openTraceDb } from "../db/openTraceDb.js"
 import { runRecords } from "../db/runRecords.js"
@@ -9,7 +8,6 @@ import { poolCostModelOf } from "../engine/poolCostModelOf.js"
 import { PricedExecutor } from "../engine/pricedExecutor.js"
 import type { Resolved } from "../engine/resolved.js"
 import { withGpu, type GpuContext } from "../gpu/device.js"
-import { checkDecoderDims, type DecoderDims } from "../gpu/decoder/decoderDims.js"
 import { checkCorpusFile } from "../gpu/decoder/corpusKv.js"
 import { checkWeightsFile } from "../gpu/decoder/decoderWeights.js"
 import { LlamaDecoder } from "../gpu/decoder/llamaDecoder.js"
@@ -19,18 +17,15 @@ import { ThreadedTraceSink } from "../live/threadedTraceSink.js"
 import type { WallClock } from "../live/wallClock.js"
 import { warmDecoder } from "../live/warmDecoder.js"
 import { WebGpuExecutor } from "../live/webGpuExecutor.js"
-import { resolveScenario } from "../sim/resolve.js"
 import { makeRouting } from "../sim/routing/makeRouting.js"
 import { makeWorkload } from "../sim/workload/makeWorkload.js"
 import { codeVersion } from "./codeVersion.js"
 import type { RunReport } from "./executeRun.js"
 import { loadTraceRequests } from "./loadTraceRequests.js"
+import { decoderDimsOf, prepareLiveScenario, type ExecutorKind } from "./prepareLiveScenario.js"
 import { prepareHardware } from "./prepareHardware.js"
 import { humanSummary, type RunOptions } from "./runAndReport.js"
 
-export type ExecutorKind = "webgpu" | "priced"
-
-/** `moska live --json` / `replay --live --json`: the sim report's fields plus the live facts. */
 export interface LiveReport extends RunReport {
   readonly live: {
     readonly executor: ExecutorKind
@@ -38,12 +33,6 @@ export interface LiveReport extends RunReport {
     readonly facts: Readonly<Record<string, number | string | boolean>>
   }
 }
-
-/** Llama dims of the scenario's model, for the decoder (RoPE base and epsilon: Llama 3's). */
-export const decoderDimsOf = (r: Resolved): DecoderDims => ({
-  layers: r.model.layers, hidden: r.model.hidden, qHeads: r.model.qHeads, kvHeads: r.model.kvHeads, headDim: r.model.headDim,
-  intermediate: r.model.ffn, vocab: r.model.vocab, ropeTheta: 500_000, rmsEps: 1e-5,
-})
 
 const usage = (message: string): UsageError => new UsageError({ message })
 
@@ -57,17 +46,6 @@ const checkFile = (file: string | undefined, check: (st: SafetensorsFile) => unk
   }
 }
 
-// What the WebGPU decoder can run today: one device holding the corpus, whole iterations, real prefill.
-const checkWebGpuScenario = (scenario: Scenario, r: Resolved, maxContext: number): void => {
-  if (r.disaggregated) throw usage("live --executor webgpu runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced)")
-  if (r.unique.workers !== 1) throw usage(`live --executor webgpu drives one device: set hardware.unique.count=1 (got ${r.unique.workers} workers)`)
-  if (scenario.policy.granularity !== "iteration") throw usage("live --executor webgpu runs whole iterations: set policy.granularity=iteration")
-  if (!scenario.policy.prefill) throw usage("live --executor webgpu prefills every prompt for real: set policy.prefill=true")
-  if (maxContext % 16 !== 0) throw usage(`live.maxContextTokens must be a multiple of 16 (got ${maxContext})`)
-  const dims = checkDecoderDims(decoderDimsOf(r))
-  if (dims !== undefined) throw usage(`model: ${dims}`)
-}
-
 /**
  * The body of `moska live` and `moska replay --live`: validates everything before a device or
  * the database is touched, opens the device and fills weights and corpus (webgpu), inserts the run
@@ -79,15 +57,9 @@ const checkWebGpuScenario = (scenario: Scenario, r: Resolved, maxContext: number
 export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { readonly source: string; readonly executor?: string }): Promise<void> => {
   const traceRequests = loadTraceRequests(input)
   prepareHardware(input, opts.source)
-  const live = S.decodeUnknownSync(Live)(input.live ?? {})
-  const kind = (opts.executor ?? live.executor) as ExecutorKind
-  if (kind !== "webgpu" && kind !== "priced") throw usage(`--executor must be webgpu or priced (got "${kind}")`)
-  // A device holds `slots` requests' KV: continuous batching cannot go wider than that.
-  const scenario: Scenario = kind === "webgpu" ? { ...input, policy: { ...input.policy, maxBatch: Math.min(input.policy.maxBatch, live.slots) } } : input
-  const resolved = resolveScenario(scenario) // CapacityExceeded: exit 2, nothing written
+  const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "live") // exit 2, nothing written
   const maxContext = live.maxContextTokens
   if (kind === "webgpu") {
-    checkWebGpuScenario(scenario, resolved, maxContext)
     // Files are checked before a device is opened: a wrong shape is one line, with no GPU set-up noise.
     checkFile(live.weights, (st) => checkWeightsFile(st, decoderDimsOf(resolved)))
     checkFile(live.corpusFile, (st) => checkCorpusFile(st, decoderDimsOf(resolved), resolved.corpus.sharedTokens))

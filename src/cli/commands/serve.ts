@@ -14,7 +14,7 @@ import { collect } from "../collect.js"
 import { loadScenarioFile } from "../loadScenarioFile.js"
 import { prepareHardware } from "../prepareHardware.js"
 import { seedOverride } from "../runAndReport.js"
-import { decoderDimsOf } from "../runLiveAndReport.js"
+import { decoderDimsOf, prepareLiveScenario } from "../prepareLiveScenario.js"
 
 interface ServeOptions {
   readonly host: string
@@ -34,17 +34,6 @@ const intOption = (name: string, value: string, min: number, max: number): numbe
   const n = Number(value)
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw usage(`${name} must be an integer from ${min} to ${max} (got "${value}")`)
   return n
-}
-
-// What the WebGPU decoder runs today (the same limits as `moska live --executor webgpu`).
-const checkWebGpu = (scenario: Scenario, resolved: ReturnType<typeof resolveScenario>, maxContext: number): void => {
-  if (resolved.disaggregated) throw usage("serve --executor webgpu runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced)")
-  if (resolved.unique.workers !== 1) throw usage(`serve --executor webgpu drives one device: set hardware.unique.count=1 (got ${resolved.unique.workers} workers)`)
-  if (scenario.policy.granularity !== "iteration") throw usage("serve --executor webgpu runs whole iterations: set policy.granularity=iteration")
-  if (!scenario.policy.prefill) throw usage("serve --executor webgpu prefills every prompt for real: set policy.prefill=true")
-  if (maxContext % 16 !== 0) throw usage(`live.maxContextTokens must be a multiple of 16 (got ${maxContext})`)
-  const dims = checkDecoderDims(decoderDimsOf(resolved))
-  if (dims !== undefined) throw usage(`model: ${dims}`)
 }
 
 /**
@@ -76,13 +65,7 @@ export const registerServe = (program: Command): void => {
       const input = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
       checkDbPath(opts.db)
       prepareHardware(input, file)
-      const live = S.decodeUnknownSync(Live)(input.live ?? {})
-      const kind = opts.executor ?? live.executor
-      if (kind !== "webgpu" && kind !== "priced") throw usage(`--executor must be webgpu or priced (got "${kind}")`)
-      // A device holds `slots` requests' KV: continuous batching cannot go wider than that.
-      const scenario: Scenario = kind === "webgpu" ? { ...input, policy: { ...input.policy, maxBatch: Math.min(input.policy.maxBatch, live.slots) } } : input
-      const resolved = resolveScenario(scenario)
-      if (kind === "webgpu") checkWebGpu(scenario, resolved, live.maxContextTokens)
+      const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "serve")
       const pkg = JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, "utf8")) as { version?: string }
       await (await import("../../live/server/runServer.js")).runServer({
         scenario, resolved, live, executor: kind, host: opts.host, port, db: opts.db, maxQueued, graceMs: graceS * 1000,

@@ -36,7 +36,7 @@ export type KernelFidelity =
   | { readonly source: "unmeasured" }
   | { readonly source: "measured"; readonly kinds: readonly KernelKindFidelity[] }
 
-/** Who a run is, as the comparison names it. */
+/** Who a run is, as comparisons and reports name it (the report data extends it). */
 export interface ComparedRun {
   readonly runId: number
   readonly label: string | null

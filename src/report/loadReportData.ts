@@ -1,3 +1,4 @@
+import type { ComparedRun } from "../db/compareRuns.js"
 import type { Database } from "better-sqlite3"
 
 /** A curve as parallel arrays (x ascending). */
@@ -7,14 +8,7 @@ export interface Curve {
 }
 
 /** Everything `moska report` draws for one run, JSON-serializable; times in s or ms as named. */
-export interface RunReportData {
-  readonly runId: number
-  readonly label: string | null
-  readonly mode: string
-  readonly system: string
-  readonly scenarioName: string
-  readonly seed: number
-  readonly status: string
+export interface RunReportData extends ComparedRun {
   readonly startedAt: string
   readonly wallS: number | null
   readonly spanS: number

@@ -1,5 +1,5 @@
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import type { Clock } from "../../src/core/clock.js"
 import { ClockLagExceeded } from "../../src/core/errors.js"
 import type { Ns } from "../../src/core/units.js"
@@ -86,19 +86,35 @@ describe("WallClock", () => {
     expect(clock.wakes).toBe(1)
   })
 
-  it("keeps sub-millisecond deadlines, which a timer alone cannot (median lag below 0.1 ms)", async () => {
-    // timers alone leave a median lag of several tenths of a millisecond here; best of five short
-    // trials so that the process being descheduled on a busy host does not decide the outcome
-    const medians: number[] = []
-    for (let trial = 0; trial < 5; trial++) {
+  it("reaches sub-millisecond deadlines through immediates, arming a timer only for gaps above 1.5 ms and then 1 ms early", async () => {
+    // How the clock arms is what keeps sub-millisecond deadlines (a timer alone fires ~0.1-1 ms
+    // late); the lag itself is machine-dependent and is measured by a benchmark, not asserted here.
+    const timeouts: number[] = []
+    let immediates = 0
+    const realTimeout = globalThis.setTimeout
+    const realImmediate = globalThis.setImmediate
+    const spyT = vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number) => {
+      if (fn.name === "wake") timeouts.push(ms ?? 0)
+      return realTimeout(fn, ms)
+    }) as typeof setTimeout)
+    const spyI = vi.spyOn(globalThis, "setImmediate").mockImplementation(((fn: () => void) => {
+      if (fn.name === "wake") immediates++
+      return realImmediate(fn)
+    }) as typeof setImmediate)
+    try {
       const clock = new WallClock()
       let ran = 0
-      // from 3 ms on, so the first deadline is reached through a timer and the rest through immediates
-      for (let i = 0; i < 15; i++) clock.schedule(at(3 * MS + i * 100_000), () => { ran++ })
+      // the first deadline is 20 ms out (a timer, armed ≤ 19 ms); the rest follow 0.1 ms apart
+      for (let i = 0; i < 15; i++) clock.schedule(at(20 * MS + i * 100_000), () => { ran++ })
       await clock.runUntil(() => ran === 15)
-      medians.push(clock.lagStats().p50Ns)
+      expect(timeouts.length).toBeGreaterThanOrEqual(1)
+      expect(timeouts.every((d) => d <= 19)).toBe(true)
+      expect(timeouts[0]).toBeGreaterThanOrEqual(1) // 20 ms out cannot be in the last 1.5 ms at start
+      expect(immediates).toBeGreaterThanOrEqual(1)
+    } finally {
+      spyT.mockRestore()
+      spyI.mockRestore()
     }
-    expect(Math.min(...medians)).toBeLessThan(100_000)
   })
 
   it("re-arms when I/O schedules something earlier than the armed timer", async () => {
@@ -200,15 +216,15 @@ describe("WallClock", () => {
   })
 
   it("runs `speed` times faster than real time", async () => {
-    const clock = new WallClock({ speed: 10 })
+    const clock = new WallClock({ speed: 100 })
     let ranAt = -1
     const before = hr()
-    clock.schedule(at(20 * MS), () => { ranAt = clock.now() })
+    clock.schedule(at(400 * MS), () => { ranAt = clock.now() })
     await clock.runUntil(() => ranAt >= 0)
     const wallNs = Number(hr() - before)
-    expect(ranAt).toBeGreaterThanOrEqual(20 * MS)
-    expect(wallNs).toBeGreaterThanOrEqual(2 * MS)
-    expect(wallNs).toBeLessThan(20 * MS) // real time would take 20 ms
+    expect(ranAt).toBeGreaterThanOrEqual(400 * MS)
+    expect(wallNs).toBeGreaterThanOrEqual(4 * MS)
+    expect(wallNs).toBeLessThan(400 * MS) // real time would take 400 ms; 100x faster takes 4 ms
   })
 
   it("rejects times that are not non-negative integer ns", () => {

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3"
 import type { Scenario } from "../core/scenario.js"
 import type { RequestSpec } from "../core/workload.js"
 import { openTraceDb } from "../db/openTraceDb.js"
+import { HEARTBEAT_EVERY_MS } from "../db/runLiveness.js"
 import { runRecords } from "../db/runRecords.js"
 import { SqliteTraceSink } from "../db/SqliteTraceSink.js"
 import { summarizeRun, type RunSummary } from "../db/summarizeRun.js"
@@ -51,9 +52,11 @@ const isBadInput = (e: unknown): boolean =>
 /**
  * Runs one validated scenario in sim mode and records it: checks capacity before touching the
  * database, streams trace rows through a batched SqliteTraceSink (the database and run row are
- * created at the first row, so a configuration the engine rejects leaves nothing behind), then
- * reads the summary back from the views. When `interrupted()` returns a signal, the loop is stopped
- * at the next progress report, buffered rows are flushed and the run is marked interrupted.
+ * created at the first commit, so a configuration the engine rejects leaves nothing behind; commits
+ * come every 10,000 rows or every second, each stamping the run's heartbeat), then reads the
+ * summary back from the views. When `interrupted()` returns a signal, the loop is stopped at the
+ * next progress report, the requests in flight are recorded as cancelled with the tokens they
+ * had, buffered rows are flushed and the run is marked interrupted.
  * Synchronous: the CLI runs it in a worker thread so signals reach the main thread.
  * @example const report = executeRun({ scenario, dbFile: "moska.db", codeVersion: "dev", clock: Date.now })
  */
@@ -94,6 +97,17 @@ export const executeRun = (input: {
     },
   })
   const wallS = () => (input.clock() - t0) / 1000
+  // Rows reach the disk at least every HEARTBEAT_EVERY_MS of wall time (not only every 10,000
+  // rows), and each commit or beat stamps the run, so a killed process loses about a second of
+  // rows and its run can be told from a live one (src/db/runLiveness.ts).
+  let lastBeat = t0
+  const beat = (): void => {
+    const now = input.clock()
+    if (now - lastBeat < HEARTBEAT_EVERY_MS) return
+    lastBeat = now
+    sink.flush()
+    if (opened !== undefined) runRecords.heartbeat(opened.db, opened.runId, new Date(now).toISOString())
+  }
   let result: SimulationResult
   try {
     result = runSimulation({
@@ -103,6 +117,7 @@ export const executeRun = (input: {
       onProgress: (p) => {
         const signal = input.interrupted?.() ?? null
         if (signal !== null) throw new RunInterrupted(signal)
+        beat()
         input.onProgress?.(p)
       },
     })

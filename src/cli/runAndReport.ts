@@ -1,4 +1,5 @@
 import { SingleBar } from "cli-progress"
+import { topReasons } from "../db/topReasons.js"
 import { UsageError } from "../core/errors.js"
 import type { Scenario } from "../core/scenario.js"
 import type { RequestSpec } from "../core/workload.js"
@@ -31,7 +32,7 @@ export const seedOverride = (seed: string | undefined): string[] => {
 const fmt = (v: number | null, digits = 2) => (v === null ? "—" : v.toFixed(digits))
 const int = (v: number) => v.toLocaleString("en-US")
 
-/** The short human summary printed on stderr. */
+/** The short human summary printed on stderr; rejected or failed requests get their most common reasons. */
 export const humanSummary = (r: RunReport, dbFile: string): string => {
   const rows = (["ttft", "tpot", "e2e"] as const).map((m) => {
     const p = r.latencyMs[m]
@@ -43,6 +44,9 @@ export const humanSummary = (r: RunReport, dbFile: string): string => {
     `  throughput ${r.throughput.outputTokensPerS === null ? "—" : int(Math.round(r.throughput.outputTokensPerS))} output tokens/s (${int(r.outputTokens)} tokens)`,
     `  latency ms ${"p50".padStart(11)} ${"p90".padStart(11)} ${"p99".padStart(11)} ${"p99.9".padStart(11)}`,
     ...rows,
+    ...(r.requests.rejected + r.requests.failed > 0
+      ? topReasons(dbFile, r.runId).map((x) => `  ${x.status.padEnd(10)} ${int(x.requests)} × ${x.example}${x.requests > 1 ? " (or alike)" : ""}`)
+      : []),
     `  trace: ${dbFile} (moska query summary --db ${dbFile} --run ${r.runId})`,
   ].join("\n")
 }

@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 import type { Scenario } from "../core/scenario.js"
 import type { RequestSpec } from "../core/workload.js"
+import { openTraceDb } from "../db/openTraceDb.js"
+import { runRecords } from "../db/runRecords.js"
 import { executeRun, type RunProgress, type RunReport } from "./executeRun.js"
 
 /** What the worker receives (structured-cloned). `stop` is shared: 1 = SIGINT, 2 = SIGTERM. */
@@ -36,6 +38,24 @@ const dbStamp = (file: string): string =>
     }
   }).join(" ")
 
+/**
+ * Marks this process's runs still `running` in `dbFile` interrupted: the worker writing them was
+ * ended mid-run, so it could not. Best effort: the process is exiting on a signal.
+ */
+const interruptOwnRuns = (dbFile: string, signal: string): void => {
+  if (!existsSync(dbFile)) return
+  try {
+    const db = openTraceDb(dbFile)
+    try {
+      runRecords.interruptOwn(db, new Date().toISOString(), `stopped at once by a second ${signal}; rows not yet committed (about the last second) are lost`)
+    } finally {
+      db.close()
+    }
+  } catch {
+    // the file cannot be written now; the next writer on this host marks the run crashed
+  }
+}
+
 /** How a run ended when a signal stopped it. */
 export class RunStopped extends Error {
   constructor(readonly signal: "SIGINT" | "SIGTERM", readonly runId: number | null) {
@@ -46,10 +66,10 @@ export class RunStopped extends Error {
 /**
  * Runs executeRun in a worker thread and forwards SIGINT/SIGTERM to it: the first signal asks the
  * simulation to stop at its next progress report (rows flushed, run marked interrupted) and rejects
- * with RunStopped; a second one, or the first one left unanswered for STOP_GRACE_MS by a worker
- * that has not touched the database yet (still setting up: set-up does not look at the flag),
- * terminates the worker (committed batches stay; WAL keeps the
- * file consistent). Falls back to the main thread when running from TypeScript sources.
+ * with RunStopped; a second one terminates the worker (committed batches stay; WAL keeps the file
+ * consistent) and marks its run interrupted from here; the first one left unanswered for
+ * STOP_GRACE_MS by a worker that has not touched the database yet (still setting up: set-up does
+ * not look at the flag) terminates it too. Falls back to the main thread when running from TypeScript sources.
  * @example const report = await runInWorker({ scenario, traceRequests, dbFile, codeVersion, onProgress })
  */
 export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProgress?: (p: RunProgress) => void }): Promise<RunReport> => {
@@ -64,12 +84,14 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
   const worker = new Worker(workerFile, { workerData: { ...data, stop } satisfies WorkerInput })
   return new Promise<RunReport>((resolve, reject) => {
     let settled = false
+    let terminatedBy: "SIGINT" | "SIGTERM" | null = null
     let grace: ReturnType<typeof setTimeout> | undefined
     const untouched = dbStamp(data.dbFile)
     const onSignal = (signal: "SIGINT" | "SIGTERM") => {
       if (Atomics.load(flag, 0) !== 0) {
+        // a second signal: end the worker now; once it has exited, its run's row says so (see "exit")
+        terminatedBy = signal
         void worker.terminate()
-        finish(() => reject(new RunStopped(signal, null)))
         return
       }
       Atomics.store(flag, 0, signal === "SIGINT" ? 1 : 2)
@@ -101,7 +123,14 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
       else finish(() => reject(m.error))
     })
     worker.on("error", (e) => finish(() => reject(e)))
-    worker.on("exit", (code) => finish(() => reject(new Error(`the simulation worker exited with code ${code} before reporting`))))
+    worker.on("exit", (code) => {
+      const by = terminatedBy
+      if (by === null) finish(() => reject(new Error(`the simulation worker exited with code ${code} before reporting`)))
+      else {
+        interruptOwnRuns(data.dbFile, by)
+        finish(() => reject(new RunStopped(by, null)))
+      }
+    })
   })
 }
 

@@ -93,7 +93,11 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
     const sink = new ThreadedTraceSink({ file: opts.db, run: { runId }, level: scenario.trace })
     let signal: string | null = null
     const onSignal = (s: NodeJS.Signals): void => {
-      if (signal !== null) process.exit(s === "SIGINT" ? 130 : 143) // a second signal stops at once
+      if (signal !== null) {
+        // a second signal stops at once: the run's row says so, since nothing after this can
+        runRecords.interruptOwn(db, new Date().toISOString(), `stopped at once by a second ${s}; rows not yet committed (the last ~50 ms) are lost`)
+        process.exit(s === "SIGINT" ? 130 : 143)
+      }
       signal = s
     }
     process.on("SIGINT", onSignal)

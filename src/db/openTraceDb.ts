@@ -1,10 +1,12 @@
 import Database from "better-sqlite3"
 import { TraceWriteFailed } from "../core/errors.js"
 import { migrate, pendingMigrations } from "./migrate.js"
+import { runRecords } from "./runRecords.js"
 
 /**
  * Opens (creating if needed) a trace database: WAL journal (readers never block the writer, and a
- * crash loses at most the open transaction), foreign keys on, migrations applied. Read-only opens
+ * crash loses at most the open transaction), foreign keys on, migrations applied, and runs whose
+ * writer on this host is gone marked failed as crashed. Read-only opens
  * (`moska query`, `moska report`) of a file written by an older moska migrate it forward first, so
  * its views are the current ones. Throws TraceWriteFailed naming the file when it cannot be opened
  * or migrated.
@@ -19,6 +21,8 @@ export const openTraceDb = (file: string, options: { readonly readonly?: boolean
       db.pragma("synchronous = NORMAL")
       db.pragma("foreign_keys = ON")
       migrate(db)
+      // runs left 'running' by processes of this host that died: say so now (db/022)
+      runRecords.reapCrashed(db, new Date().toISOString())
     } else if (pendingMigrations(db).length > 0) {
       // a file from an older moska: migrate it forward once (views and new columns), then read it
       db.close()

@@ -60,7 +60,7 @@ export interface Engine {
   readonly inFlight: number
   /** The first defect (actor error, broken invariant) seen, if any; the driver stops on it. */
   readonly defect: unknown
-  /** Cancels every request still in flight at the clock's now, with the tokens each has; returns how many. `reason` goes in their rows (serving only). */
+  /** Cancels every request still in flight at the clock's now, with the tokens each has; returns how many. `reason`, when given, goes in their rows. */
   cancelInFlight(reason?: string): number
   /** Ids of the requests still in flight (for a defect message). */
   inFlightIds(): number[]
@@ -138,8 +138,9 @@ export const buildEngine = (ports: EnginePorts): Engine => {
   sinkActor.start()
 
   const counts = { total: 0, completed: 0, rejected: 0, cancelled: 0, failed: 0, ended: 0 }
-  // Serving only (an external source): requests by id for `cancel`, the reason each cancel gave,
-  // and the client's id carried into the row. Sim rows are built exactly as before.
+  // Serving (an external source): requests by id for `cancel`, the reason each cancel gave, and the
+  // client's id carried into the row. Sim rows are built exactly as before, except that a run
+  // stopped from outside gives its in-flight requests the stop's reason.
   const external = source.kind === "external"
   const byId = new Map<number, RequestRecord>()
   const cancelReasons = new Map<number, string>()
@@ -150,8 +151,10 @@ export const buildEngine = (ports: EnginePorts): Engine => {
         counts[status]++
         counts.ended++
         const row = requestRowOf(context, status)
-        if (!external) requestRows.emit(row)
-        else {
+        if (!external) {
+          // a reason is recorded for sim rows only when a run is stopped from outside (cancelInFlight(reason))
+          requestRows.emit(status === "cancelled" && cancelReasons.size > 0 ? { ...row, reason: cancelReasons.get(context.spec.id) ?? row.reason } : row)
+        } else {
           const id = context.spec.id
           const reason = status === "cancelled" ? (cancelReasons.get(id) ?? row.reason) : row.reason
           cancelReasons.delete(id)
@@ -299,7 +302,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
       const now = clock.now()
       const leftovers = [...live].sort((a, b) => a.spec.id - b.spec.id)
       for (const rec of leftovers) {
-        if (external && reason !== undefined) cancelReasons.set(rec.spec.id, reason)
+        if (reason !== undefined) cancelReasons.set(rec.spec.id, reason)
         const replica = rec.replica >= 0 ? replicas[rec.replica] : undefined
         const tokens = replica === undefined ? 0 : replica.generatedOf(rec)
         rec.ended = true

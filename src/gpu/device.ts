@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { create, globals } from "webgpu"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -25,9 +26,31 @@ export interface GpuContext {
   lostReason: string | undefined
 }
 
-const LAVAPIPE_HINT =
+/**
+ * The machine's own Debian mirror (the deb822 stanza for `bookworm`, else sources.list), so the
+ * hint below works on whatever mirror it is set up with; deb.debian.org when none is found.
+ */
+const debianMirror = (): string => {
+  const read = (f: string): string => {
+    try {
+      return readFileSync(f, "utf8")
+    } catch {
+      return ""
+    }
+  }
+  for (const stanza of read("/etc/apt/sources.list.d/debian.sources").split(/\n\s*\n/)) {
+    if (/^Suites:.*\bbookworm(\s|$)/m.test(stanza) && !/security/.test(stanza)) {
+      const uri = /^URIs:\s*(\S+)/m.exec(stanza)?.[1]
+      if (uri !== undefined) return uri
+    }
+  }
+  const line = /^deb\s+(\S+)\s+bookworm\s/m.exec(read("/etc/apt/sources.list"))
+  return line?.[1] ?? "http://deb.debian.org/debian"
+}
+
+const lavapipeHint = (): string =>
   "install Mesa's lavapipe (see ../shared/gpu/README.md): " +
-  "echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list; " +
+  `echo 'deb ${debianMirror()} bookworm-backports main' > /etc/apt/sources.list.d/backports.list; ` +
   "apt-get update && apt-get install -y --no-install-recommends -t bookworm-backports mesa-vulkan-drivers"
 
 // Dawn's Node binding exposes the WebGPU globals (GPUBufferUsage, ...) only through `globals`.
@@ -75,7 +98,7 @@ const open = async (backend: string): Promise<GpuContext> => {
     instances.set(key, gpu)
   }
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" })
-  if (adapter === null) throw new GpuUnavailable({ message: `no WebGPU adapter on backend '${backend}'; ${LAVAPIPE_HINT}` })
+  if (adapter === null) throw new GpuUnavailable({ message: `no WebGPU adapter on backend '${backend}'; ${lavapipeHint()}` })
   const info = adapter.info as GPUAdapterInfo & { subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig>; subgroupMinSize?: number }
   const configs = [...(info.subgroupMatrixConfigs ?? [])]
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[]

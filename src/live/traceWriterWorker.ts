@@ -10,6 +10,7 @@ import type { Database } from "better-sqlite3"
 import type { TokenRow } from "../core/trace.js"
 import type { Ns } from "../core/units.js"
 import { openTraceDb } from "../db/openTraceDb.js"
+import { HEARTBEAT_EVERY_MS } from "../db/runLiveness.js"
 import { runRecords } from "../db/runRecords.js"
 import { SqliteTraceSink } from "../db/SqliteTraceSink.js"
 import type { ToWriter, WriterInput, FromWriter } from "./threadedTraceSink.js"
@@ -21,6 +22,7 @@ const post = (m: FromWriter) => port.postMessage(m)
 
 let db: Database | undefined
 let failed = false
+let heartbeat: ReturnType<typeof setInterval> | undefined
 const sink = new SqliteTraceSink({
   level: input.level,
   // batches arrive already sized by the main thread; commit each whole, as one transaction
@@ -29,6 +31,17 @@ const sink = new SqliteTraceSink({
     db = openTraceDb(input.file)
     const runId = "runId" in input.run ? input.run.runId : runRecords.insertRun(db, input.run.start)
     post({ type: "opened", runId })
+    // A sign of life every second from this thread, even while no rows come (an idle server), so
+    // readers can tell this run from one whose process died (src/db/runLiveness.ts).
+    const opened = db
+    heartbeat = setInterval(() => {
+      try {
+        runRecords.heartbeat(opened, runId, new Date().toISOString())
+      } catch {
+        // the database is busy or gone: the next beat or commit tries again
+      }
+    }, HEARTBEAT_EVERY_MS)
+    heartbeat.unref()
     return { db, runId }
   },
 })
@@ -45,6 +58,7 @@ const handle = (m: ToWriter): void => {
     post({ type: "committed", written: { ...sink.written } })
   } else {
     sink.flush()
+    clearInterval(heartbeat)
     db?.close()
     db = undefined
     post({ type: "closed", written: { ...sink.written } })
@@ -58,6 +72,7 @@ port.on("message", (m: ToWriter) => {
     handle(m)
   } catch (e) {
     failed = true
+    clearInterval(heartbeat)
     post({ type: "failed", message: e instanceof Error ? e.message : String(e) })
     try {
       db?.close() // WAL: committed batches stay, the failed transaction was rolled back

@@ -44,7 +44,9 @@ export interface SimulationResult {
   readonly config: Readonly<Record<string, number | string | boolean>>
 }
 
-const PROGRESS_EVERY = 1 << 16
+// Progress is also when a signal is seen and rows are committed by time (src/cli/executeRun.ts):
+// often enough that a slow step mix still commits about every second; cheap enough to ignore.
+const PROGRESS_EVERY = 1 << 13
 
 /**
  * Runs one scenario in sim mode, synchronously (no await, no Promise anywhere on the path): the
@@ -72,12 +74,22 @@ export function runSimulation(input: SimulationInput): SimulationResult {
   const until = scenario.untilS === undefined ? Number.POSITIVE_INFINITY : secondsToNs(scenario.untilS)
   const progress = (): void =>
     input.onProgress?.({ simNs: clock.now(), events: clock.events, finished: engine.counts.ended, total: source.total })
-  for (;;) {
-    const next = clock.peek()
-    if (next === undefined || next > until) break
-    clock.step()
-    if (engine.defect !== undefined) throw engine.defect
-    if ((clock.events & (PROGRESS_EVERY - 1)) === 0) progress()
+  try {
+    for (;;) {
+      const next = clock.peek()
+      if (next === undefined || next > until) break
+      clock.step()
+      if (engine.defect !== undefined) throw engine.defect
+      if ((clock.events & (PROGRESS_EVERY - 1)) === 0) progress()
+    }
+  } catch (e) {
+    // Stopped from outside (onProgress threw: a signal): the requests in flight are written as
+    // cancelled with the tokens they had, so the trace holds every request that arrived.
+    if (engine.defect === undefined) {
+      engine.cancelInFlight(e instanceof Error ? e.message : String(e))
+      engine.stop()
+    }
+    throw e
   }
   if (until !== Number.POSITIVE_INFINITY && clock.now() < until && engine.inFlight > 0) clock.run(until as Ns)
 

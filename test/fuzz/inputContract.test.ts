@@ -22,9 +22,9 @@ import { badNpy, badOverride, badScenarioYaml, badTrace, badYamlText, cleanLine,
 const params = (n = FUZZ_RUNS) => ({ seed: FUZZ_SEED, numRuns: n })
 
 /** Per property: cases, clean errors, and each kind of contract breach (printed by the long run). */
-const table = new Map<string, { cases: number; clean: number; wrongOutcome: number; stackTrace: number; unnamed: number; dbWrite: number }>()
-const tally = (name: string, k: "clean" | "wrongOutcome" | "stackTrace" | "unnamed" | "dbWrite" | null) => {
-  const row = table.get(name) ?? { cases: 0, clean: 0, wrongOutcome: 0, stackTrace: 0, unnamed: 0, dbWrite: 0 }
+const table = new Map<string, { cases: number; clean: number; wrongOutcome: number; stackTrace: number; unnamed: number; dbWrite: number; hang: number }>()
+const tally = (name: string, k: "clean" | "wrongOutcome" | "stackTrace" | "unnamed" | "dbWrite" | "hang" | null) => {
+  const row = table.get(name) ?? { cases: 0, clean: 0, wrongOutcome: 0, stackTrace: 0, unnamed: 0, dbWrite: 0, hang: 0 }
   if (k === null) row.cases++
   else row[k]++
   table.set(name, row)
@@ -34,6 +34,21 @@ afterAll(() => {
     console.table(Object.fromEntries(table))
   }
 })
+
+/**
+ * A case that takes longer than this is counted as a hang in the long run's table (a liveness
+ * count for `npm run fuzz`, not a speed target: no test fails on it).
+ */
+const HANG_MS = 10_000
+/** Wraps a property's predicate so that the table counts the cases that hung. */
+const timed = <A extends unknown[]>(name: string, f: (...a: A) => void) => (...a: A): void => {
+  const t0 = performance.now()
+  try {
+    f(...a)
+  } finally {
+    if (performance.now() - t0 > HANG_MS) tally(name, "hang")
+  }
+}
 
 /** The lines the CLI prints for a failure, checked against the contract; returns them. */
 const contractLines = (name: string, err: unknown, names: (line: string) => boolean): string[] => {
@@ -67,25 +82,25 @@ const thrown = (f: () => unknown): unknown => {
 describe("fuzz: scenario files", () => {
   it("1-3 bad fields give exit 2 and one line per problem, each naming a bad field (at most 20 listed)", () => {
     fc.assert(
-      fc.property(badScenarioYaml, ({ text, paths }) => {
+      fc.property(badScenarioYaml, timed("scenario fields", ({ text, paths }) => {
         const r = loadScenarioText(text, { source: "f.yaml" })
         expect(Either.isLeft(r)).toBe(true)
         const err = (r as Either.Left<ScenarioInvalid, unknown>).left
         for (const i of err.issues) expect(related(i.path, paths), `${i.path} is not one of ${paths.join(", ")}`).toBe(true)
         const lines = contractLines("scenario fields", err, (l) => l.startsWith("f.yaml: "))
         expect(lines.length).toBeLessThanOrEqual(21)
-      }),
+      })),
       params(),
     )
   })
 
   it("YAML that fails when read (syntax, aliases, bombs, complex keys, tags, non-mappings) gives exit 2 naming the file", () => {
     fc.assert(
-      fc.property(badYamlText, (text) => {
+      fc.property(badYamlText, timed("scenario YAML", (text) => {
         const r = loadScenarioText(text, { source: "f.yaml" })
         expect(Either.isLeft(r)).toBe(true)
         contractLines("scenario YAML", (r as Either.Left<ScenarioInvalid, unknown>).left, (l) => l.startsWith("f.yaml: "))
-      }),
+      })),
       params(Math.min(FUZZ_RUNS, 30)),
     )
   })
@@ -103,13 +118,13 @@ describe("the 10,000 unknown keys corpus entry", () => {
 describe("fuzz: --set overrides", () => {
   it("bad overrides give exit 2 naming --set or the field, and never touch Object.prototype", () => {
     fc.assert(
-      fc.property(badOverride, (overrides) => {
+      fc.property(badOverride, timed("--set", (overrides) => {
         const r = loadScenarioText("workload: {kind: poisson, ratePerS: 4, requests: 30}\n", { source: "f.yaml", overrides })
         expect(Object.keys(Object.prototype)).toEqual([])
         expect(({} as Record<string, unknown>).polluted).toBeUndefined()
         expect(Either.isLeft(r), overrides.join(" ")).toBe(true)
         contractLines("--set", (r as Either.Left<ScenarioInvalid, unknown>).left, (l) => l.startsWith("f.yaml: ") || l.startsWith("--set: "))
-      }),
+      })),
       params(),
     )
   })
@@ -118,12 +133,12 @@ describe("fuzz: --set overrides", () => {
 describe("fuzz: trace files", () => {
   it("a trace with one bad row gives exit 2 naming the file and that row's line", () => {
     fc.assert(
-      fc.property(badTrace, ({ format, text, line }) => {
+      fc.property(badTrace, timed("trace", ({ format, text, line }) => {
         const err = thrown(() => parseTrace(text, { file: "t.trace", format: fc.sample(fc.constantFrom("auto", format), { seed: line, numRuns: 1 })[0]! }))
         expect(err).toBeInstanceOf(InputFileInvalid)
         expect((err as InputFileInvalid).line, (err as InputFileInvalid).message).toBe(line)
         contractLines(`trace ${format}`, err, (l) => l.startsWith(`t.trace:${line}: `))
-      }),
+      })),
       params(FUZZ_RUNS * 2),
     )
   })
@@ -132,11 +147,11 @@ describe("fuzz: trace files", () => {
 describe("fuzz: .npy files", () => {
   it("a broken .npy gives exit 2 naming the file", () => {
     fc.assert(
-      fc.property(badNpy, (bytes) => {
+      fc.property(badNpy, timed("npy", (bytes) => {
         const err = thrown(() => parseNpy(bytes, "q.npy", "<f4"))
         expect(err).toBeInstanceOf(InputFileInvalid)
         contractLines("npy", err, (l) => l.startsWith("q.npy: "))
-      }),
+      })),
       params(),
     )
   })

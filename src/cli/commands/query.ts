@@ -4,6 +4,7 @@ import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
 import { NAMED_QUERIES } from "../../db/namedQueries.js"
 import { openTraceDb } from "../../db/openTraceDb.js"
+import { runState } from "../../db/runLiveness.js"
 import { runRecords } from "../../db/runRecords.js"
 
 const cellText = (v: unknown): string =>
@@ -32,6 +33,21 @@ const parseParams = (pairs: readonly string[]): Record<string, string | number> 
     out[name] = value.trim() !== "" && Number.isFinite(Number(value)) ? Number(value) : value
   }
   return out
+}
+
+/**
+ * Why a query over a run found nothing when the run's trace level keeps no rows of the kind it reads
+ * (kernel rows need `kernels` or `tokens`, token rows need `tokens`); null when the level is not why.
+ */
+const emptyBecause = (sql: string, level: string | null): string | null => {
+  const reads = (re: RegExp) => re.test(sql)
+  if (level === "requests" && reads(/\bkernels\b|utilization/i)) {
+    return "was traced at level 'requests', which keeps no kernel rows (run it with --set trace=kernels)"
+  }
+  if (level !== null && level !== "tokens" && reads(/\btokens\b|\bitl\w*\b|inter_token/i)) {
+    return `was traced at level '${level}', which keeps no token rows (run it with --set trace=tokens)`
+  }
+  return null
 }
 
 /**
@@ -72,6 +88,10 @@ export const registerQuery = (program: Command): void => {
           runId = runRecords.latestRunId(db)
         }
         const sql = named?.sql ?? nameOrSql
+        // SQLite answers a PRAGMA that would change a read-only file with "disk I/O error"
+        if (/^\s*pragma\s+[\w.]+\s*(=|\()/i.test(sql) && /=/.test(sql)) {
+          throw new UsageError({ message: "moska query opens the database read-only, so PRAGMA assignments are refused (change the file with the sqlite3 CLI)" })
+        }
         let stmt
         try {
           stmt = db.prepare(sql)
@@ -88,6 +108,16 @@ export const registerQuery = (program: Command): void => {
         } catch (e) {
           throw new UsageError({ message: `SQL error: ${(e as Error).message}` })
         }
+        // a run that is not finished (running, crashed, interrupted, failed) says so beside its figures
+        if (usesRun) {
+          const { note } = runState(runRecords.liveness(db, runId as number), Date.now())
+          if (note !== null) process.stderr.write(`moska: note: run ${runId}: ${note}\n`)
+        }
+        if (rows.length === 0 && usesRun) {
+          const why = emptyBecause(sql, runRecords.traceLevel(db, runId as number))
+          if (why !== null) process.stderr.write(`moska: note: no rows: run ${runId} ${why}\n`)
+        }
+        if (nameOrSql === "runs") rows = rows.map((r) => (r.status === "running" ? { ...r, status: runState(runRecords.liveness(db, r.run_id as number), Date.now()).state } : r))
         if (opts.json === true) process.stdout.write(`${JSON.stringify(rows)}\n`)
         else process.stdout.write(`${usesRun ? `run ${runId}\n` : ""}${table(rows)}\n`)
       } finally {

@@ -160,11 +160,11 @@ const BAD_ROWS: Record<TraceFormat, readonly string[]> = {
   ],
   burstgpt: [
     "-1,ChatGPT,10,2,12,x", "abc,ChatGPT,10,2,12,x", "1e20,ChatGPT,10,2,12,x", ",ChatGPT,10,2,12,x", "1,ChatGPT,-10,2,12,x",
-    "1,ChatGPT,10,two,12,x", "1,ChatGPT,10", '1,"ChatGPT,10,2,12,x', "99999999999,ChatGPT,10,2,12,x",
+    "1,ChatGPT,10,two,12,x", "1,ChatGPT,10", '1,"ChatGPT,10,2,12,x', "9007199254740993,ChatGPT,10,2,12,x",
   ],
   mooncake: [
     '{"timestamp": -1, "input_length": 10, "output_length": 2}', '{"timestamp": "5", "input_length": 10, "output_length": 2}',
-    '{"timestamp": 1e303, "input_length": 10, "output_length": 2}', '{"timestamp": 1e13, "input_length": 10, "output_length": 2}',
+    '{"timestamp": 1e400, "input_length": 10, "output_length": 2}', '{"timestamp": -1e303, "input_length": 10, "output_length": 2}',
     '{"timestamp": 1, "input_length": -1, "output_length": 2}', '{"timestamp": 1, "input_length": 1.5, "output_length": 2}',
     '{"timestamp": 1, "input_length": "many", "output_length": 2}', '{"timestamp": 1, "input_length": 1152921504606846976, "output_length": 2}',
     '{"timestamp": 1, "input_length": 10}', '{"input_length": 10, "output_length": 2}', '{"timestamp": 1, "output_length": 2}',

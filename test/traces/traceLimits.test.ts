@@ -42,7 +42,12 @@ describe("Mooncake timestamps whose ns overflow are refused on their line", () =
   it.each([["1e303", "1e+303"], ["1e13", "10000000000000"], ["9007199255", "9007199255"]])("timestamp %s", (ts, shown) => {
     const e = invalid(() => parseTrace(`${MC}{"timestamp": ${ts}, "input_length": 10, "output_length": 2}\n`, { file: "m.jsonl" }))
     expect([e.file, e.line]).toEqual(["m.jsonl", 2])
-    expect(e.message).toBe(`timestamp must be milliseconds from the trace start, at most 9007199254 (about 104 days of simulated time; got ${shown}); rebase epoch timestamps on the first row`)
+    expect(e.message).toBe(`timestamp is more than 9007199254 ms (about 104 days) from the first row's (got ${shown}); a trace may span at most 2^53 ns of simulated time`)
+  })
+
+  it("rebases epoch timestamps on the earliest row, exactly", () => {
+    const t = parseTrace('{"timestamp": 1733100000123, "input_length": 10, "output_length": 2}\n{"timestamp": 1733100000000, "input_length": 10, "output_length": 2}\n', { file: "m.jsonl" })
+    expect(t.requests.map((r) => r.arrivalNs)).toEqual([0, 123_000_000])
   })
 
   it("reads the largest timestamp as exact integer ns", () => {
@@ -61,11 +66,18 @@ describe("Mooncake timestamps whose ns overflow are refused on their line", () =
 })
 
 describe("BurstGPT", () => {
-  it("refuses a timestamp beyond 104 days, saying the bound", () => {
+  it("refuses a timestamp that is not decimal seconds, and rows more than 104 days from the first", () => {
     const e = invalid(() => parseTrace(`${BG}1e20,ChatGPT,10,2,12,x\n99999999999,ChatGPT,10,2,12,x\n`, { file: "b.csv" }))
     expect(e.line).toBe(3)
-    expect(e.message).toBe('Timestamp must be non-negative seconds from the trace start, at most 9007199 (about 104 days of simulated time; got "1e20")')
-    expect(invalid(() => parseTrace(`${BG}99999999999,ChatGPT,10,2,12,x\n`, { file: "b.csv" })).line).toBe(3)
+    expect(e.message).toBe('Timestamp must be non-negative decimal seconds, whole part below 2^53 (got "1e20")')
+    const far = invalid(() => parseTrace(`${BG}99999999999,ChatGPT,10,2,12,x\n`, { file: "b.csv" }))
+    expect([far.line, far.message]).toEqual([3, 'Timestamp is more than 104 days from the first row\'s (got "99999999999"); a trace may span at most 2^53 ns of simulated time'])
+  })
+
+  it("reads a slice from past day 104 exactly, rebased on its earliest row", () => {
+    // day 120 of the trace: 10,368,000 s, whose ns (1.04e16) are past 2^53 and not exact as doubles
+    const t = parseTrace(`Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n10368000.000000001,ChatGPT,10,2,12,x\n10368000,ChatGPT,10,2,12,x\n10368007.5,ChatGPT,10,2,12,x\n`, { file: "b.csv" })
+    expect(t.requests.map((r) => r.arrivalNs)).toEqual([0, 1, 7_500_000_000])
   })
 
   it("quotes a field with control characters on one line and shortens a long one", () => {

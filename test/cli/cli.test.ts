@@ -17,6 +17,20 @@ const moska = (args: string[]) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 const tmpDb = () => join(mkdtempSync(join(tmpdir(), "moska-cli-")), "t.db")
+/** Runs recorded in a trace file so far; 0 while it is missing or still being created. */
+const runCount = (file: string): number => {
+  if (!existsSync(file)) return 0
+  try {
+    const d = new Database(file, { readonly: true, fileMustExist: true })
+    try {
+      return d.prepare("SELECT COUNT(*) FROM runs").pluck().get() as number
+    } finally {
+      d.close()
+    }
+  } catch {
+    return 0
+  }
+}
 const withoutWall = (j: Record<string, unknown>) => {
   const { runId: _r, wallS: _w, ...rest } = j
   return rest
@@ -255,8 +269,9 @@ describe("signals", () => {
     const child = spawn(process.execPath, [MAIN, "sim", "scenarios/default.yaml", "--set", "workload.requests=200000", "--set", "workload.ratePerS=50", "--db", db], { cwd: ROOT })
     let stderr = ""
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()))
-    for (let i = 0; i < 600 && !existsSync(db); i++) await new Promise((r) => setTimeout(r, 100))
-    expect(existsSync(db)).toBe(true)
+    // the run row exists once its first rows are committed
+    for (let i = 0; i < 600 && runCount(db) === 0; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(runCount(db)).toBe(1)
     child.kill("SIGTERM")
     await new Promise((r) => setTimeout(r, 100))
     child.kill("SIGTERM")

@@ -13,6 +13,7 @@ import type { LiveExecutor } from "./runLive.js"
 interface Sequence {
   readonly slot: number
   readonly seed: number
+  readonly temperature: number
   last: number
   position: number
   generated: number
@@ -44,6 +45,20 @@ export interface WebGpuExecutorOptions {
   readonly temperature: number
   /** Every generated token, as it is sampled (the server streams these). */
   readonly onToken?: (requestId: number, index: number, token: number) => void
+  /**
+   * A request's own prompt ids, temperature and sampling seed (the server: what the client sent),
+   * read once at its prefill; undefined fields (and requests it does not know) fall back to the
+   * seeded prompt, `temperature` and the run's per-request seed.
+   */
+  readonly requestInput?: (requestId: number) => RequestInput | undefined
+}
+
+/** What a client asked for one request (see `WebGpuExecutorOptions.requestInput`). */
+export interface RequestInput {
+  /** Prompt ids (`uniqueTokens` of them); ids outside the vocabulary are the caller's to refuse. */
+  readonly promptIds?: readonly number[]
+  readonly temperature?: number
+  readonly seed?: number
 }
 
 // Prompt ids of a replayed request: a trace gives lengths, not text, so the prompt is a seeded
@@ -218,15 +233,19 @@ export class WebGpuExecutor implements LiveExecutor {
     for (const r of job.requests) {
       const slot = this.freeSlots.pop()
       if (slot === undefined) throw new Error(`WebGpuExecutor: no free KV slot for request ${r.id} (admission let more requests in than the device holds)`)
-      const seq: Sequence = { slot, seed: (o.seed * 1_000_003 + r.id) >>> 0, last: -1, position: 0, generated: 0, tokens: [] }
+      const input = o.requestInput?.(r.id)
+      const seq: Sequence = {
+        slot, seed: (input?.seed ?? o.seed * 1_000_003 + r.id) >>> 0, temperature: input?.temperature ?? o.temperature, last: -1, position: 0, generated: 0, tokens: [],
+      }
+      const ids = input?.promptIds
       this.sequences.set(r.id, seq)
       const U = Math.max(1, r.uniqueTokens)
       for (let start = 0; start < U; start += o.prefillChunkTokens) {
         const n = Math.min(o.prefillChunkTokens, U - start)
         const tokens = new Int32Array(n)
-        for (let i = 0; i < n; i++) tokens[i] = promptToken(o.seed, r.id, start + i, o.vocab)
+        for (let i = 0; i < n; i++) tokens[i] = ids?.[start + i] ?? promptToken(o.seed, r.id, start + i, o.vocab)
         const last = start + n >= U
-        const res = await this.call(() => o.decoder.prefill([{ slot, tokens, start, sample: last, temperature: o.temperature, seed: seq.seed }]))
+        const res = await this.call(() => o.decoder.prefill([{ slot, tokens, start, sample: last, temperature: seq.temperature, seed: seq.seed }]))
         gpuNs += res.gpuNs
         this.timing = res.timing
         if (last) this.accept(r.id, seq, res.tokens[0] as number, U, r.outputTokens)
@@ -242,7 +261,7 @@ export class WebGpuExecutor implements LiveExecutor {
       if (s === undefined) throw new Error(`WebGpuExecutor: request ${r.id} decodes without a prefilled sequence`)
       return s
     })
-    const res = await this.call(() => o.decoder.decode(seqs.map((s) => ({ slot: s.slot, token: s.last, position: s.position, temperature: o.temperature, seed: s.seed }))))
+    const res = await this.call(() => o.decoder.decode(seqs.map((s) => ({ slot: s.slot, token: s.last, position: s.position, temperature: s.temperature, seed: s.seed }))))
     this.timing = res.timing
     job.requests.forEach((r, i) => {
       const s = seqs[i] as Sequence

@@ -1,6 +1,7 @@
 import type { Command } from "commander"
 import { registerAttention } from "./attention.js"
 import { registerBench } from "./bench.js"
+import { registerBenchServe } from "./benchServe.js"
 import { registerCalibrate } from "./calibrate.js"
 import { registerCost } from "./cost.js"
 import { registerRepro } from "./repro.js"
@@ -20,6 +21,7 @@ import { registerVersion } from "./version.js"
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerAttention,
   registerBench,
+  registerBenchServe,
   registerScenario,
   registerSim,
   registerLive,

@@ -5,7 +5,10 @@ import * as S from "effect/Schema"
 import { UsageError } from "../../core/errors.js"
 import { makeRng } from "../../core/rng.js"
 import { Live, type Scenario } from "../../core/scenario.js"
+import { checkCorpusFile } from "../../gpu/decoder/corpusKv.js"
 import { checkDecoderDims } from "../../gpu/decoder/decoderDims.js"
+import { checkWeightsFile } from "../../gpu/decoder/decoderWeights.js"
+import { openSafetensors, type SafetensorsFile } from "../../gpu/decoder/safetensors.js"
 import { resolveScenario } from "../../sim/resolve.js"
 import { makeRouting } from "../../sim/routing/makeRouting.js"
 import { checkDbPath } from "../checkDbPath.js"
@@ -29,6 +32,17 @@ interface ServeOptions {
 }
 
 const usage = (message: string): UsageError => new UsageError({ message })
+
+/** A safetensors file's header against what the decoder needs, before the port is bound or a device opened: a wrong file is one line, exit 2. */
+const checkFile = (file: string | undefined, check: (st: SafetensorsFile) => unknown): void => {
+  if (file === undefined) return
+  const st = openSafetensors(file)
+  try {
+    check(st)
+  } finally {
+    st.close()
+  }
+}
 
 const intOption = (name: string, value: string, min: number, max: number): number => {
   const n = Number(value)
@@ -66,6 +80,10 @@ export const registerServe = (program: Command): void => {
       checkDbPath(opts.db)
       prepareHardware(input, file)
       const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "serve")
+      if (kind === "webgpu") {
+        checkFile(live.weights, (st) => checkWeightsFile(st, decoderDimsOf(resolved)))
+        checkFile(live.corpusFile, (st) => checkCorpusFile(st, decoderDimsOf(resolved), resolved.corpus.sharedTokens))
+      }
       const pkg = JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, "utf8")) as { version?: string }
       await (await import("../../live/server/runServer.js")).runServer({
         scenario, resolved, live, executor: kind, host: opts.host, port, db: opts.db, maxQueued, graceMs: graceS * 1000,

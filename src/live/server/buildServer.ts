@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { RequestRow } from "../../core/trace.js"
 import { byteTokenizer } from "./byteTokenizer.js"
 import { openAiError } from "./openAiError.js"
+import { openApiDocument, type ServedRoute } from "./openApiDocument.js"
 import { openAiSchemas, type ChatBody, type CompletionBody } from "./openAiSchemas.js"
 import { ServeMetrics, finishReasonOf } from "./serveMetrics.js"
 import type { ServingEngine } from "./servingEngine.js"
@@ -29,10 +30,12 @@ export interface ServerOptions {
   readonly stopping: () => boolean
 }
 
-/** A request's prompt in tokens and the output it asks for, or the 400 to answer. */
-type Sized = { readonly promptTokens: number; readonly maxTokens: number } | { readonly error: string }
+/** A request's prompt (token ids) and the output it asks for, or the 400 to answer. */
+type Sized = { readonly promptIds: readonly number[]; readonly promptTokens: number; readonly maxTokens: number } | { readonly error: string }
 
 const MAX_REQUEST_ID_CHARS = 256
+/** OpenAI's and vLLM's default when a body gives no temperature (the webgpu decoder samples with it; 0 is greedy). */
+const DEFAULT_TEMPERATURE = 1
 
 /** The chat prompt as the byte tokenizer sees it: one `<|role|>` block per message, then the assistant's turn. */
 const chatPrompt = (body: ChatBody): string =>
@@ -41,14 +44,15 @@ const chatPrompt = (body: ChatBody): string =>
     return `<|${m.role}|>\n${content}\n`
   }).join("") + "<|assistant|>\n"
 
-const sized = (promptTokens: number, asked: number | null | undefined, fallback: number, maxContext: number): Sized => {
+const sized = (promptIds: readonly number[], asked: number | null | undefined, fallback: number, maxContext: number): Sized => {
+  const promptTokens = promptIds.length
   if (promptTokens < 1) return { error: "the prompt must have at least one token" }
   const maxTokens = asked ?? fallback
   if (maxTokens < 1) return { error: `This model's maximum context length is ${maxContext} tokens and the prompt has ${promptTokens}: no room for output` }
   if (promptTokens + maxTokens > maxContext) {
     return { error: `This model's maximum context length is ${maxContext} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the prompt, ${maxTokens} for the completion). Please reduce the prompt or the completion length.` }
   }
-  return { promptTokens, maxTokens }
+  return { promptIds, promptTokens, maxTokens }
 }
 
 const sse = (raw: ServerResponse, data: unknown): void => {
@@ -78,10 +82,23 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
     get waiting() {
       return o.engine()?.waiting ?? 0
     },
+    get kvCacheUsage() {
+      return o.engine()?.kvCacheUsage ?? 0
+    },
     lagStats: () => o.engine()?.lagStats() ?? { n: 0, meanNs: 0, p50Ns: 0, p99Ns: 0, maxNs: 0 },
   })
   app.addHook("onClose", async () => metrics.close())
   const schemas = openAiSchemas(o.vocab)
+  // Every route as fastify registers it, with the body schema it validates: /openapi.json is built from these.
+  const routes: ServedRoute[] = []
+  app.addHook("onRoute", (r) => {
+    const config = (r.config ?? {}) as { summary?: string; produces?: string[] }
+    const body = (r.schema as { body?: unknown } | undefined)?.body
+    for (const method of [r.method].flat()) {
+      routes.push({ method, url: r.url, summary: config.summary ?? "", produces: config.produces ?? [], ...(body === undefined ? {} : { body }) })
+    }
+  })
+  const doc = (summary: string, produces: readonly string[] = ["application/json"]) => ({ summary, produces })
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     const code = err.validation !== undefined ? 400 : err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
@@ -110,7 +127,7 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
     const created = Math.floor(Date.now() / 1000)
     const stream = body.stream === true
     const includeUsage = body.stream_options?.include_usage === true
-    const { maxTokens, promptTokens } = size
+    const { maxTokens, promptTokens, promptIds } = size
     const decoder = byteTokenizer.decoder()
     const raw = reply.raw
     let text = ""
@@ -146,7 +163,10 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
     const usageOf = (row: RequestRow) => ({ prompt_tokens: promptTokens, completion_tokens: row.outputTokens, total_tokens: promptTokens + row.outputTokens })
 
     const outcome = await new Promise<{ readonly row: RequestRow } | { readonly refused: "stopping" | "queue_full" | "not_ready" }>((resolve) => {
-      const result = engine.submit({ promptTokens, maxTokens, ...(body.seed == null ? {} : { seed: body.seed }), ...(externalId === undefined ? {} : { externalId }) }, {
+      const result = engine.submit({
+        promptTokens, maxTokens, promptIds, temperature: body.temperature ?? DEFAULT_TEMPERATURE,
+        ...(body.seed == null ? {} : { seed: body.seed }), ...(externalId === undefined ? {} : { externalId }),
+      }, {
         onToken: (t) => {
           metrics.token(t.index, t.atNs, prevAtNs, arrivalNs)
           prevAtNs = t.atNs
@@ -210,26 +230,26 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
     return reply
   }
 
-  app.post("/v1/completions", { schema: { body: schemas.completion } }, async (req, reply) => {
+  app.post("/v1/completions", { schema: { body: schemas.completion }, config: doc("Complete a prompt (text or token ids); stream: true answers SSE, one chunk per token, then data: [DONE]", ["application/json", "text/event-stream"]) }, async (req, reply) => {
     const body = req.body as CompletionBody
-    const promptTokens = typeof body.prompt === "string" ? byteTokenizer.encode(body.prompt).length : body.prompt.length
+    const promptIds = typeof body.prompt === "string" ? byteTokenizer.encode(body.prompt) : body.prompt
     // OpenAI's and vLLM's default for completions
-    return generate("completion", req, reply, body, sized(promptTokens, body.max_tokens, 16, o.maxContext))
+    return generate("completion", req, reply, body, sized(promptIds, body.max_tokens, 16, o.maxContext))
   })
 
-  app.post("/v1/chat/completions", { schema: { body: schemas.chat } }, async (req, reply) => {
+  app.post("/v1/chat/completions", { schema: { body: schemas.chat }, config: doc("Answer a chat; stream: true answers SSE, one chunk per token, then data: [DONE]", ["application/json", "text/event-stream"]) }, async (req, reply) => {
     const body = req.body as ChatBody
-    const promptTokens = byteTokenizer.encode(chatPrompt(body)).length
+    const promptIds = byteTokenizer.encode(chatPrompt(body))
     // vLLM's default for chat: whatever room the context leaves
-    return generate("chat", req, reply, body, sized(promptTokens, body.max_completion_tokens ?? body.max_tokens, o.maxContext - promptTokens, o.maxContext))
+    return generate("chat", req, reply, body, sized(promptIds, body.max_completion_tokens ?? body.max_tokens, o.maxContext - promptIds.length, o.maxContext))
   })
 
-  app.get("/v1/models", async () => ({
+  app.get("/v1/models", { config: doc("The served model (one), with its max_model_len") }, async () => ({
     object: "list",
     data: [{ id: o.modelName, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "moska", root: o.modelName, parent: null, max_model_len: o.maxContext }],
   }))
 
-  app.get("/health", async (_req, reply) => {
+  app.get("/health", { config: doc("200 once the engine is running (kernels compiled, memory filled), 503 before and while stopping", []) }, async (_req, reply) => {
     const engine = o.engine()
     if (engine === null || !engine.clock.running || o.stopping()) {
       return reply.code(503).send(openAiError(503, engine === null ? "loading" : "stopping"))
@@ -237,9 +257,18 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
     return reply.code(200).send("")
   })
 
-  app.get("/version", async () => ({ version: o.version }))
+  app.get("/version", { config: doc("The server's version") }, async () => ({ version: o.version }))
 
-  app.get("/metrics", async (_req, reply) => reply.header("content-type", metrics.contentType).send(await metrics.text()))
+  app.get("/metrics", { config: doc("Prometheus text: vLLM's metric names, labels and buckets, and moska's own", ["text/plain"]) }, async (_req, reply) => reply.header("content-type", metrics.contentType).send(await metrics.text()))
+
+  let openapi: unknown
+  app.get("/openapi.json", { config: doc("This document: OpenAPI 3.1, request bodies in the JSON Schemas the server validates them with") }, async () => {
+    openapi ??= openApiDocument({
+      title: `moska serve (${o.modelName})`, version: o.version, routes,
+      description: "An OpenAI-compatible server in vLLM's shapes on moska's live engine. Fields vLLM accepts that moska does not act on pass through unchecked.",
+    })
+    return openapi
+  })
 
   return { app, metrics }
 }

@@ -72,7 +72,7 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
   let serving = null as ServingEngine | null
   let stopping = false
   const tokens = input.executor === "webgpu" ? "decoder" : "seeded"
-  const { app } = buildServer({
+  const { app, metrics } = buildServer({
     modelName: resolved.model.name, maxContext: live.maxContextTokens, vocab: resolved.model.vocab, version: input.version,
     // no model behind the priced executor: its token ids are seeded bytes, and the fingerprint says so
     fingerprint: `moska-${input.codeVersion}-${tokens === "decoder" ? "webgpu" : "priced-seeded-bytes"}`,
@@ -133,8 +133,10 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
             clock, decoder, modelOf, layers: resolved.model.layers, qHeads: resolved.model.qHeads, kvHeads: resolved.model.kvHeads,
             vocab: resolved.model.vocab, seed: scenario.seed, prefillChunkTokens: live.prefillChunkTokens, temperature: 0,
             onToken: (id, index, token) => engine?.recordDecoderToken(id, index, token),
+            // the client's prompt ids, temperature and seed (a request the server did not submit falls back to seeded ones)
+            requestInput: (id) => engine?.requestInput(id),
           }, live.slots)
-    engine = new ServingEngine({ scenario, resolved, sink, routing: input.routing, executor: makeExecutor, maxQueued: input.maxQueued, tokens, admits })
+    engine = new ServingEngine({ scenario, resolved, sink, routing: input.routing, executor: makeExecutor, maxQueued: input.maxQueued, tokens, admits, onWork: (d) => metrics.work(d) })
     const running = engine.run()
     serving = engine
     input.log(`moska: ready: ${resolved.model.name} on the ${input.executor} executor (run ${runId}, db ${input.db})`)

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks"
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import type { WorkDone } from "../../core/executor.js"
 import type { RequestRow } from "../../core/trace.js"
 import type { LagStats } from "../lagHistogram.js"
 
@@ -12,6 +13,8 @@ const REQUEST_LATENCY_BUCKETS = [0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 1
 export interface ServeGaugeSource {
   readonly running: number
   readonly waiting: number
+  /** Fraction (0..1) of the engine's KV budget that admitted requests hold (ServingEngine.kvCacheUsage). */
+  readonly kvCacheUsage: number
   lagStats(): LagStats
 }
 
@@ -40,6 +43,10 @@ export class ServeMetrics {
   private readonly prompt: Counter<"model_name" | "engine">
   private readonly success: Counter<"model_name" | "engine" | "finished_reason">
   private readonly refused: Counter<"model_name" | "engine" | "reason">
+  private readonly busy: Counter<"model_name" | "engine" | "worker">
+  private readonly sharedSteps: Counter<"model_name" | "engine">
+  private readonly chunkGemms: Counter<"model_name" | "engine">
+  private readonly chunkRows: Counter<"model_name" | "engine">
 
   constructor(modelName: string, source: ServeGaugeSource) {
     const labels = { model_name: modelName, engine: "0" }
@@ -56,6 +63,10 @@ export class ServeMetrics {
       name: "vllm:num_requests_waiting", help: "Number of requests waiting to be processed.", labelNames, registers,
       collect() { this.set(labels, source.waiting) },
     })
+    new Gauge({
+      name: "vllm:kv_cache_usage_perc", help: "KV-cache usage. 1 means 100 percent usage (moska: the share of the unique workers' KV budget reserved by admitted requests, prompt + max_tokens each).", labelNames, registers,
+      collect() { this.set(labels, source.kvCacheUsage) },
+    })
     this.ttft = new Histogram({ name: "vllm:time_to_first_token_seconds", help: "Histogram of time to first token in seconds.", labelNames, buckets: TTFT_BUCKETS, registers })
     this.itl = new Histogram({ name: "vllm:inter_token_latency_seconds", help: "Histogram of inter-token latency in seconds.", labelNames, buckets: ITL_BUCKETS, registers })
     this.e2e = new Histogram({ name: "vllm:e2e_request_latency_seconds", help: "Histogram of e2e request latency in seconds.", labelNames, buckets: REQUEST_LATENCY_BUCKETS, registers })
@@ -64,6 +75,10 @@ export class ServeMetrics {
     this.prompt = new Counter({ name: "vllm:prompt_tokens_total", help: "Number of prefill tokens processed.", labelNames, registers })
     this.success = new Counter({ name: "vllm:request_success_total", help: "Count of successfully processed requests.", labelNames: [...labelNames, "finished_reason"], registers })
     this.refused = new Counter({ name: "moska:requests_refused_total", help: "Requests answered without entering the engine (queue_full, stopping, not_ready) or rejected at admission (rejected).", labelNames: [...labelNames, "reason"], registers })
+    this.busy = new Counter({ name: "moska:gpu_busy_seconds_total", help: "Seconds each worker spent running GPU work (measured on the GPU where the executor times it, else start to end on the run's clock).", labelNames: [...labelNames, "worker"], registers })
+    this.sharedSteps = new Counter({ name: "moska:shared_steps_total", help: "Shared-KV attention steps run (work items with stacked chunk GEMMs).", labelNames, registers })
+    this.chunkGemms = new Counter({ name: "moska:shared_chunk_gemms_total", help: "Stacked (chunk, KV head) GEMMs per layer run; ÷ moska:shared_steps_total = chunk GEMMs per step.", labelNames, registers })
+    this.chunkRows = new Counter({ name: "moska:shared_chunk_rows_total", help: "Query rows stacked into chunk GEMMs (queries × GQA group); ÷ moska:shared_chunk_gemms_total = stacked rows per chunk.", labelNames, registers })
     const loop = this.loopDelay
     const lagGauge = (name: string, help: string, read: (s: LagStats) => number) => new Gauge({
       name, help, labelNames, registers, collect() { this.set(labels, read(source.lagStats()) / 1e9) },
@@ -99,6 +114,25 @@ export class ServeMetrics {
     }
     if (row.finishedNs !== null) this.e2e.observe(this.labels, Math.max(0, row.finishedNs - row.arrivalNs) / 1e9)
     this.success.inc({ ...this.labels, finished_reason: finishReasonOf(row) })
+  }
+
+  /** One unit of GPU work done: its worker's busy time and, for shared attention, its chunk GEMMs and stacked rows. */
+  work(done: WorkDone): void {
+    const ns = done.gpuNs ?? done.endNs - done.startNs
+    if (ns > 0) this.busy.inc({ ...this.labels, worker: done.item.workerId }, ns / 1e9)
+    let gemms = 0
+    let rows = 0
+    for (const k of done.item.kernels) {
+      if (k.kind !== "sharedAttention") continue
+      for (const h of k.histogram) {
+        gemms += h.units
+        rows += h.units * h.queries * k.groupSize
+      }
+    }
+    if (gemms === 0) return
+    this.sharedSteps.inc(this.labels)
+    this.chunkGemms.inc(this.labels, gemms)
+    this.chunkRows.inc(this.labels, rows)
   }
 
   /** A request answered before it reached the engine. */

@@ -1,14 +1,17 @@
+import { tap } from "rxjs"
 import { Priority } from "../../core/clock.js"
+import type { WorkDone } from "../../core/executor.js"
 import { makeRng } from "../../core/rng.js"
 import type { Scenario } from "../../core/scenario.js"
 import type { RequestRow, TraceSink } from "../../core/trace.js"
 import type { Ns } from "../../core/units.js"
 import type { RequestSpec } from "../../core/workload.js"
 import { buildEngine, type Engine } from "../../engine/buildEngine.js"
-import type { Resolved } from "../../engine/resolved.js"
+import { requestKvBytes, type Resolved } from "../../engine/resolved.js"
 import type { RoutingModel } from "../../engine/routingModel.js"
 import type { LagStats } from "../lagHistogram.js"
 import type { LiveExecutor } from "../runLive.js"
+import type { RequestInput } from "../webGpuExecutor.js"
 import { WallClock } from "../wallClock.js"
 
 /** One generated token as the server streams it. */
@@ -27,13 +30,17 @@ export interface RequestListener {
   onEnd(row: RequestRow): void
 }
 
-/** A request as the HTTP layer hands it in (lengths only: the engine prices and decodes by count). */
+/** A request as the HTTP layer hands it in: the engine prices and schedules by its lengths; a decoder also reads its prompt ids and sampling settings. */
 export interface ServeRequest {
   readonly promptTokens: number
   readonly maxTokens: number
-  /** Seeds the priced executor's byte tokens (default: the scenario seed mixed with the request id). */
+  /** Seeds the priced executor's byte tokens and the decoder's sampling (default: the scenario seed mixed with the request id). */
   readonly seed?: number
   readonly externalId?: string
+  /** The prompt's token ids (`promptTokens` of them), for the decoder (webgpu: `requestInput`). */
+  readonly promptIds?: readonly number[]
+  /** Sampling temperature for the decoder (0 = greedy). */
+  readonly temperature?: number
 }
 
 export type SubmitResult =
@@ -52,13 +59,19 @@ export interface ServingEngineOptions {
   readonly tokens: "decoder" | "seeded"
   /** Extra admission limit (a request's context must fit a device slot). */
   readonly admits?: (spec: RequestSpec) => string | null
+  /** Each unit of GPU work as it completes (the server's `moska:` work metrics). */
+  readonly onWork?: (done: WorkDone) => void
 }
 
 interface Entry {
   readonly listener: RequestListener
+  /** KV bytes the engine reserves for it on admission (prompt + max_tokens, requestKvBytes). */
+  readonly kvBytes: number
   readonly seed: number
   /** Token ids the decoder sampled for it so far (webgpu). */
   readonly decoded: number[]
+  /** What the decoder reads at its prefill (webgpu). */
+  readonly input: RequestInput
 }
 
 /** Printable ASCII (32..126) from SplitMix32 over (seed, index): the priced executor's stand-in for sampled tokens. */
@@ -87,6 +100,7 @@ export class ServingEngine {
   private readonly executor: LiveExecutor
   private readonly o: ServingEngineOptions
   private readonly entries = new Map<number, Entry>()
+  private readonly kvCapacityBytes: number
   private nextId = 0
   private accepting = true
   private halted = false
@@ -98,7 +112,16 @@ export class ServingEngine {
     const { scenario } = options
     const strictMs = scenario.live?.strictLagMs
     this.clock = new WallClock(strictMs === undefined ? {} : { strict: { maxLagNs: Math.round(strictMs * 1e6) } })
-    this.executor = options.executor(this.clock)
+    const inner = options.executor(this.clock)
+    const onWork = options.onWork
+    this.executor = onWork === undefined ? inner : {
+      execute: (item) => inner.execute(item).pipe(tap(onWork)),
+      freeAtNs: (workerId) => inner.freeAtNs(workerId),
+      ...(inner.release === undefined ? {} : { release: (id: number) => inner.release?.(id) }),
+      ...(inner.close === undefined ? {} : { close: () => inner.close?.() }),
+      ...(inner.facts === undefined ? {} : { facts: () => inner.facts?.() ?? {} }),
+    }
+    this.kvCapacityBytes = options.resolved.kvBudgetBytes * options.resolved.unique.workers
     this.engine = buildEngine({
       scenario, resolved: options.resolved, clock: this.clock, executor: this.executor, routing: options.routing,
       sink: options.sink, rng: makeRng(scenario.seed),
@@ -129,6 +152,26 @@ export class ServingEngine {
     return Math.max(0, this.engine.inFlight - this.engine.waiting)
   }
 
+  /**
+   * vllm:kv_cache_usage_perc: the fraction (0..1) of the unique workers' KV budget
+   * (kvBudgetBytes × workers, what is left after weights and a colocated corpus) that admitted
+   * requests hold. moska reserves a request's final context (prompt + max_tokens, plus its own
+   * corpus copy under `private`) when it is admitted and frees it when it ends, so this is the
+   * reservation admission control sees, not vLLM's blocks filled so far. Admission takes the
+   * queue in arrival order and never skips ahead, so the admitted requests are the `running`
+   * oldest of those still in flight: their reservations are summed in submit order.
+   */
+  get kvCacheUsage(): number {
+    if (this.kvCapacityBytes <= 0) return 0
+    let left = this.running
+    let bytes = 0
+    for (const e of this.entries.values()) {
+      if (left-- <= 0) break
+      bytes += e.kvBytes
+    }
+    return Math.min(1, bytes / this.kvCapacityBytes)
+  }
+
   get counts(): Engine["counts"] {
     return this.engine.counts
   }
@@ -150,6 +193,9 @@ export class ServingEngine {
     return { ...this.engine.config(), ...(this.executor.facts?.() ?? {}) }
   }
 
+  /** The webgpu executor's `requestInput`: the prompt ids, temperature and seed a client sent for a request still in flight. */
+  readonly requestInput = (requestId: number): RequestInput | undefined => this.entries.get(requestId)?.input
+
   /** The webgpu executor's `onToken`: the sampled id of a request's token, kept until the engine accounts it. */
   readonly recordDecoderToken = (requestId: number, index: number, token: number): void => {
     const e = this.entries.get(requestId)
@@ -166,7 +212,14 @@ export class ServingEngine {
     if (this.engine.waiting >= this.o.maxQueued) return { ok: false, why: "queue_full" }
     const id = this.nextId++
     const arrivalNs = this.clock.now()
-    this.entries.set(id, { listener, seed: (req.seed ?? Math.imul(this.o.scenario.seed, 1_000_003) + id) >>> 0, decoded: [] })
+    this.entries.set(id, {
+      listener, kvBytes: requestKvBytes(this.o.resolved, req.promptTokens, req.maxTokens), seed: (req.seed ?? Math.imul(this.o.scenario.seed, 1_000_003) + id) >>> 0, decoded: [],
+      input: {
+        ...(req.promptIds === undefined ? {} : { promptIds: req.promptIds }),
+        ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
+        ...(req.seed === undefined ? {} : { seed: req.seed }),
+      },
+    })
     this.engine.submit({
       id, arrivalNs, uniqueTokens: req.promptTokens, outputTokens: req.maxTokens,
       ...(req.externalId === undefined ? {} : { externalId: req.externalId }),

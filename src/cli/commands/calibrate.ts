@@ -27,19 +27,20 @@ export const registerCalibrate = (program: Command): void => {
       const base = gpuFromOptions(opts.gpu, opts.device)
       const ms = readMeasurements(files)
       if (ms.length === 0) throw new UsageError({ message: "no measurements to fit" })
-      const fits = fitCalibration(base, ms)
+      const { fits, unfitted } = fitCalibration(base, ms)
       const device = calibratedDevice(base, opts.name ?? `${base.name}-cal`, fits, files)
       mkdirSync(dirname(opts.out), { recursive: true })
       writeFileSync(opts.out, `${JSON.stringify(device, null, 2)}\n`)
       if (opts.json === true) {
-        process.stdout.write(`${JSON.stringify({ device: device.name, out: opts.out, fits }, null, 2)}\n`)
+        process.stdout.write(`${JSON.stringify({ device: device.name, out: opts.out, fits, unfitted }, null, 2)}\n`)
         return
       }
-      process.stdout.write(`${"class".padEnd(32)} ${"shapes".padStart(6)} ${"compute".padStart(8)} ${"memory".padStart(7)} ${"launch µs".padStart(9)} ${"rms ln err".padStart(10)}\n`)
+      process.stdout.write(`${"class".padEnd(32)} ${"shapes".padStart(6)} ${"params".padStart(6)} ${"compute".padStart(8)} ${"memory".padStart(7)} ${"launch µs".padStart(9)} ${"rms ln err".padStart(10)}  at a search bound\n`)
       for (const f of fits) {
         const e = f.efficiency
-        process.stdout.write(`${f.klass.padEnd(32)} ${String(e.fittedOn ?? 0).padStart(6)} ${e.compute.toFixed(3).padStart(8)} ${e.memory.toFixed(3).padStart(7)} ${(e.launchNs / 1e3).toFixed(2).padStart(9)} ${f.rmsLogError.toFixed(3).padStart(10)}\n`)
+        process.stdout.write(`${f.klass.padEnd(32)} ${String(f.points).padStart(6)} ${String(f.params).padStart(6)} ${e.compute.toFixed(3).padStart(8)} ${e.memory.toFixed(3).padStart(7)} ${(e.launchNs / 1e3).toFixed(2).padStart(9)} ${f.rmsLogError.toFixed(3).padStart(10)}  ${f.atBound.join(", ")}\n`)
       }
+      for (const u of unfitted) process.stdout.write(`${u.klass.padEnd(32)} ${String(u.points).padStart(6)} ${String(u.params).padStart(6)}  not fitted: ${u.reason}\n`)
       process.stdout.write(`wrote ${opts.out}: device "${device.name}" (from ${base.name}, ${ms.length} measurements)\n`)
     })
 }

@@ -11,7 +11,36 @@ export interface ClassFit {
   readonly efficiency: KernelEfficiency
   /** Root-mean-square of ln(predicted / measured) over the class's fitting shapes. */
   readonly rmsLogError: number
+  /** Shapes the fit used, and the free parameters it fitted on them (`FIT_PARAMS`). */
+  readonly points: number
+  readonly params: number
+  /**
+   * Factors that landed on the edge of their search range: there the model's structure, not the
+   * data, set the value (a fudge factor, not an efficiency), and the fit says so instead of hiding it.
+   */
+  readonly atBound: readonly string[]
 }
+
+/** A class the calibration left at datasheet rates, and why. */
+export interface UnfittedClass {
+  readonly klass: string
+  readonly points: number
+  readonly params: number
+  readonly reason: string
+}
+
+export interface Calibration {
+  readonly fits: readonly ClassFit[]
+  readonly unfitted: readonly UnfittedClass[]
+}
+
+/** Free parameters per class: compute efficiency, memory efficiency, launch overhead. */
+export const FIT_PARAMS = 3
+/**
+ * Fewest shapes a class needs to be fitted: one more than its parameters, so at least one degree of
+ * freedom is left and the residual says something (3 parameters on 3 shapes interpolate them).
+ */
+export const MIN_FIT_POINTS = FIT_PARAMS + 1
 
 const COMPUTE_GRID = logGrid(0.05, 1.2, 40)
 const MEMORY_GRID = logGrid(0.3, 1.2, 30)
@@ -24,13 +53,20 @@ function logGrid(lo: number, hi: number, n: number): number[] {
 }
 
 /**
- * Fits per-kernel-class efficiency factors (compute, memory, launch overhead) to measured times by
- * least squares on ln(predicted / measured): a grid over the two efficiencies and, inside it, a
- * golden-section search over the launch overhead (the loss is unimodal in it). Tilings are computed
- * once per measurement; each class is fitted on its own measurements only.
- * @example fitCalibration(GPU_PRESETS.H200, file.measurements).map(f => f.klass)
+ * A class's shapes priced once at every (compute, memory) grid point without launch overhead, so a
+ * fit on any subset of them (a held-out split, each leave-one-out fold) only sums.
  */
-export const fitCalibration = (gpu: GpuSpec, ms: readonly Measurement[], p: ModelParams = DEFAULT_MODEL_PARAMS): ClassFit[] => {
+export interface ClassTable {
+  readonly klass: string
+  readonly ids: readonly string[]
+  readonly measured: readonly number[]
+  readonly launches: readonly number[]
+  /** base[grid point][shape]: seconds without launch overhead. */
+  readonly base: readonly Float64Array[]
+}
+
+/** Prices every measurement of every class on the grid (transfers are not kernels and are skipped). */
+export const classTables = (gpu: GpuSpec, ms: readonly Measurement[], p: ModelParams = DEFAULT_MODEL_PARAMS): ClassTable[] => {
   const byClass = new Map<string, Array<{ m: Measurement; tiling: Tiling }>>()
   for (const m of ms) {
     if (m.spec.kind === "transfer") continue
@@ -39,32 +75,85 @@ export const fitCalibration = (gpu: GpuSpec, ms: readonly Measurement[], p: Mode
     list.push({ m, tiling })
     byClass.set(tiling.klass, list)
   }
-  const fits: ClassFit[] = []
+  const tables: ClassTable[] = []
   for (const [klass, items] of [...byClass.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    let best: { loss: number; eff: KernelEfficiency } | undefined
+    const base: Float64Array[] = []
+    let launches: number[] = []
     for (const compute of COMPUTE_GRID) {
       for (const memory of MEMORY_GRID) {
-        // time without launch overhead, and launch count, per measurement
-        const parts = items.map(({ m, tiling }) => {
+        const row = new Float64Array(items.length)
+        const l: number[] = []
+        items.forEach(({ tiling }, i) => {
           const r = priceTiling(tiling, gpu, { compute, memory, launchNs: 0 }, "wave", p)
-          return { base: r.seconds, launches: r.launches, meas: m.seconds }
+          row[i] = r.seconds
+          l.push(r.launches)
         })
-        const loss = (L: number): number => {
-          let s = 0
-          for (const x of parts) s += Math.log((x.base + (x.launches * L) / 1e9) / x.meas) ** 2
-          return s / parts.length + PRIOR_WEIGHT * (Math.log(compute) ** 2 + Math.log(memory) ** 2)
-        }
-        const L = goldenMin(loss, 0, MAX_LAUNCH_NS)
-        const l = loss(L)
-        if (best === undefined || l < best.loss) best = { loss: l, eff: { compute, memory, launchNs: Math.round(L), fittedOn: items.length } }
+        base.push(row)
+        launches = l
       }
     }
-    if (best === undefined) continue
-    const rms = Math.sqrt(Math.max(0, best.loss - PRIOR_WEIGHT * (Math.log(best.eff.compute) ** 2 + Math.log(best.eff.memory) ** 2)))
-    fits.push({ klass, efficiency: roundEff(best.eff), rmsLogError: rms })
+    tables.push({ klass, ids: items.map((x) => x.m.id), measured: items.map((x) => x.m.seconds), launches, base })
   }
-  return fits
+  return tables
 }
+
+/**
+ * Fits one class on the shapes `use` (indices into the table) by least squares on
+ * ln(predicted / measured): a grid over the two efficiencies and, inside it, a golden-section search
+ * over the launch overhead (the loss is unimodal in it). Undefined when `use` has fewer than
+ * `MIN_FIT_POINTS` shapes.
+ */
+export const fitClass = (t: ClassTable, use: readonly number[]): ClassFit | undefined => {
+  if (use.length < MIN_FIT_POINTS) return undefined
+  let best: { loss: number; eff: KernelEfficiency; ci: number; mi: number } | undefined
+  for (let ci = 0; ci < COMPUTE_GRID.length; ci++) {
+    const compute = COMPUTE_GRID[ci]!
+    for (let mi = 0; mi < MEMORY_GRID.length; mi++) {
+      const memory = MEMORY_GRID[mi]!
+      const row = t.base[ci * MEMORY_GRID.length + mi]!
+      const prior = PRIOR_WEIGHT * (Math.log(compute) ** 2 + Math.log(memory) ** 2)
+      const loss = (L: number): number => {
+        let s = 0
+        for (const i of use) s += Math.log((row[i]! + (t.launches[i]! * L) / 1e9) / t.measured[i]!) ** 2
+        return s / use.length + prior
+      }
+      const L = goldenMin(loss, 0, MAX_LAUNCH_NS)
+      const l = loss(L)
+      if (best === undefined || l < best.loss) best = { loss: l, eff: { compute, memory, launchNs: Math.round(L), fittedOn: use.length }, ci, mi }
+    }
+  }
+  const b = best!
+  const rms = Math.sqrt(Math.max(0, b.loss - PRIOR_WEIGHT * (Math.log(b.eff.compute) ** 2 + Math.log(b.eff.memory) ** 2)))
+  const atBound: string[] = []
+  if (b.ci === 0 || b.ci === COMPUTE_GRID.length - 1) atBound.push(`compute ${b.ci === 0 ? "floor" : "ceiling"} ${COMPUTE_GRID[b.ci]!.toFixed(2)}`)
+  if (b.mi === 0 || b.mi === MEMORY_GRID.length - 1) atBound.push(`memory ${b.mi === 0 ? "floor" : "ceiling"} ${MEMORY_GRID[b.mi]!.toFixed(2)}`)
+  if (b.eff.launchNs <= 0.001 * MAX_LAUNCH_NS) atBound.push("launch floor 0")
+  if (b.eff.launchNs >= 0.999 * MAX_LAUNCH_NS) atBound.push(`launch ceiling ${MAX_LAUNCH_NS / 1e3} µs`)
+  return { klass: t.klass, efficiency: roundEff(b.eff), rmsLogError: rms, points: use.length, params: FIT_PARAMS, atBound }
+}
+
+/**
+ * Fits per-kernel-class efficiency factors (compute, memory, launch overhead) to measured times,
+ * each class on its own measurements only. Classes with fewer than `MIN_FIT_POINTS` shapes are not
+ * fitted: they stay at datasheet rates and are listed in `unfitted`.
+ * @example fitCalibration(GPU_PRESETS.H200, file.measurements).fits.map(f => f.klass)
+ */
+export const fitCalibration = (gpu: GpuSpec, ms: readonly Measurement[], p: ModelParams = DEFAULT_MODEL_PARAMS): Calibration => {
+  const fits: ClassFit[] = []
+  const unfitted: UnfittedClass[] = []
+  for (const t of classTables(gpu, ms, p)) {
+    const f = fitClass(t, t.ids.map((_, i) => i))
+    if (f !== undefined) fits.push(f)
+    else unfitted.push(tooFew(t.klass, t.ids.length))
+  }
+  return { fits, unfitted }
+}
+
+/** The entry of a class left at datasheet rates for want of shapes. */
+export const tooFew = (klass: string, points: number): UnfittedClass => ({
+  klass, points, params: FIT_PARAMS,
+  reason: `${points} shape${points === 1 ? "" : "s"} for ${FIT_PARAMS} parameters (a fit needs ≥ ${MIN_FIT_POINTS}): left at datasheet rates`,
+})
 
 const roundEff = (e: KernelEfficiency): KernelEfficiency => ({
   compute: Math.round(e.compute * 1000) / 1000, memory: Math.round(e.memory * 1000) / 1000, launchNs: e.launchNs, fittedOn: e.fittedOn,
@@ -102,10 +191,13 @@ export const efficiencyTable = (fits: readonly ClassFit[]): Record<string, Kerne
 }
 
 /** A calibrated device: the base spec with the efficiency table, under a new name. */
-export const calibratedDevice = (base: GpuSpec, name: string, fits: readonly ClassFit[], sources: readonly string[]): GpuSpec => ({
-  ...base,
-  name,
-  efficiency: efficiencyTable(fits),
-  derivedFrom: base.name,
-  source: `${base.source}; efficiency per kernel class fitted by moska calibrate on ${sources.join(", ")} (a <kind>.default class copies the most efficient measured class of that kind)`,
-})
+export const calibratedDevice = (base: GpuSpec, name: string, fits: readonly ClassFit[], sources: readonly string[]): GpuSpec => {
+  const bound = fits.filter((f) => f.atBound.length > 0).map((f) => `${f.klass} (${f.atBound.join(", ")})`)
+  return {
+    ...base,
+    name,
+    efficiency: efficiencyTable(fits),
+    derivedFrom: base.name,
+    source: `${base.source}; efficiency per kernel class fitted by moska calibrate on ${sources.join(", ")} (a <kind>.default class copies the most efficient measured class of that kind)${bound.length > 0 ? `; factors at a search bound, set by the model's structure rather than the data: ${bound.join("; ")}` : ""}`,
+  }
+}

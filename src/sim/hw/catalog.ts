@@ -5,19 +5,30 @@ import { GPU_PRESETS, LINK_PRESETS, type GpuSpec, type LinkSpec } from "../../co
 export type MathUnit = "tensor" | "simt"
 
 /**
- * Per-SM math rate in FLOP per cycle for a type and unit. Tensor math in a type the device lacks
- * falls back to the next wider type it has (A100 runs fp8 as bf16); SIMT math runs in fp32 unless
- * a packed half rate is listed.
- * @example smFlopsPerCycle(GPU_PRESETS.H200, "fp8", "tensor") // 8192
+ * Per-SM math rate in FLOP per cycle (of `clockHz`) for a type and unit. Tensor math in a type the
+ * device lacks falls back to the next wider type it has (A100 runs fp8 as bf16); SIMT math runs in
+ * fp32 unless a packed half rate is listed.
+ *
+ * A whitepaper per-SM rate is capped so that rate × SMs × `clockHz` never exceeds the device's
+ * datasheet aggregate for that type: the aggregate is the one number the vendor specifies, and the
+ * two disagree when they assume different clocks. On the H200 (and H100 SXM) NVIDIA's dense FP8
+ * 1979 TFLOP/s is 8192 FLOP/cycle/SM × 132 SMs × 1.830 GHz, while `clockHz` is the 1.98 GHz SM
+ * clock nvidia-smi read under load; uncapped, the cycle model's FP8 peak was 8192 × 132 × 1.98 GHz
+ * = 2141 TFLOP/s, 8% above the catalog's (and the roofline model's) 1979. Capped, tensor math runs
+ * at 7572 FLOP per 1.98 GHz cycle (the 1.83 GHz rate: the sustained tensor clock the datasheet
+ * assumes), while memory, fill and launch cycles keep `clockHz`. SIMT fp32 already agrees
+ * (256 × 132 × 1.98 GHz = 66.9 of 67 TFLOP/s) and is unchanged.
+ * @example smFlopsPerCycle(GPU_PRESETS.H200, "fp8", "tensor") // 7571.9 (= 1979e12 / (132 × 1.98e9))
  */
 export const smFlopsPerCycle = (gpu: GpuSpec, dtype: DType, unit: MathUnit): number => {
   const order: readonly DType[] = unit === "tensor" ? TENSOR_FALLBACK[dtype] : [dtype, "fp32"]
   const explicit = gpu.smFlopsPerCycle?.[unit]
   for (const t of order) {
     const v = explicit?.[t]
-    if (v !== undefined) return v
     const agg = unit === "tensor" ? gpu.tensorFlops[t] : t === "fp32" ? gpu.simtFp32Flops : undefined
-    if (agg !== undefined) return agg / (gpu.sms * gpu.clockHz)
+    const fromAgg = agg === undefined ? undefined : agg / (gpu.sms * gpu.clockHz)
+    if (v !== undefined) return fromAgg === undefined ? v : Math.min(v, fromAgg)
+    if (fromAgg !== undefined) return fromAgg
   }
   // no tensor path at all: the SIMT fp32 rate
   return gpu.simtFp32Flops / (gpu.sms * gpu.clockHz)

@@ -2,6 +2,7 @@ import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { GPU_PRESETS, type GpuSpec } from "../../../src/core/hardware.js"
 import type { KernelSpec } from "../../../src/core/kernels.js"
+import { smFlopsPerCycle } from "../../../src/sim/hw/catalog.js"
 import { makeCycleCostModel } from "../../../src/sim/hw/cycleCostModel.js"
 import { decodeKernelSpec } from "../../../src/sim/hw/kernelSpecSchema.js"
 import type { Launch } from "../../../src/sim/hw/launch.js"
@@ -13,10 +14,30 @@ const H200: GpuSpec = GPU_PRESETS.H200
 const ideal = { compute: 1, memory: 1, launchNs: 0 }
 const noLaunch: GpuSpec = { ...H200, launchNs: 0 }
 const P = DEFAULT_MODEL_PARAMS
-const peakBf16 = 4096 * H200.sms * H200.clockHz
+// the datasheet's dense rate: the cycle model caps per-SM whitepaper rates to it (src/sim/hw/catalog.ts)
+const peakBf16 = H200.tensorFlops.bf16 as number
 
 const launch = (tiles: number, flops: number, bytes: number, extra: Partial<Launch> = {}): Launch => ({
   label: "t", klass: "t", groups: [{ tiles, flops, bytes }], tilesPerSm: 1, dtype: "bf16", unit: "tensor", fillCycles: 0, repeat: 1, ...extra,
+})
+
+describe("cycle-level model peak rates", () => {
+  it("never exceeds a preset's datasheet tensor rate: per-SM rate × SMs × clock equals it where the whitepaper rate is higher", () => {
+    for (const gpu of Object.values(GPU_PRESETS) as GpuSpec[]) {
+      for (const [dtype, rate] of Object.entries(gpu.tensorFlops)) {
+        const peak = smFlopsPerCycle(gpu, dtype as keyof GpuSpec["tensorFlops"], "tensor") * gpu.sms * gpu.clockHz
+        expect(peak / (rate as number)).toBeLessThanOrEqual(1 + 1e-12)
+        expect(peak / (rate as number)).toBeGreaterThan(0.99)
+      }
+    }
+    // H200 FP8: 1979 TFLOP/s, not 8192 × 132 × 1.98 GHz = 2141
+    expect(smFlopsPerCycle(H200, "fp8", "tensor") * H200.sms * H200.clockHz).toBeCloseTo(1979e12, -9)
+  })
+
+  it("keeps a whitepaper rate that is the lower of the two (SIMT fp32 on the H200, tensor bf16 on the A100)", () => {
+    expect(smFlopsPerCycle(H200, "fp32", "simt")).toBe(256)
+    expect(smFlopsPerCycle(GPU_PRESETS.A100, "bf16", "tensor")).toBe(2048)
+  })
 })
 
 describe("cycle-level model limiting cases", () => {

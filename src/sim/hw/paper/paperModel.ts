@@ -1,10 +1,10 @@
-import type { GpuSpec } from "../../../core/hardware.js"
+import type { GpuSpec, LinkSpec } from "../../../core/hardware.js"
 import { LINK_PRESETS } from "../../../core/hardware.js"
-import type { KernelSpec } from "../../../core/kernels.js"
+import { ACTIVATION_BYTES, type KernelSpec } from "../../../core/kernels.js"
 import { kvBytesPerToken, MODEL_PRESETS, type ModelSpec } from "../../../core/model.js"
 import { shardGpu } from "../../costModels.js"
-import { iterationWork, type WorkSetup } from "../../../engine/iterationWork.js"
-import { makeCycleCostModel } from "../cycleCostModel.js"
+import { iterationWork, prefillWork, type WorkSetup } from "../../../engine/iterationWork.js"
+import { makeCycleCostModel, priceTransfer } from "../cycleCostModel.js"
 
 /** The systems of the reproduction; moska runs disaggregated (separate pools) or colocated. */
 export type PaperSystem = "private" | "prefix" | "cascade" | "moska-colocated" | "moska-disaggregated"
@@ -21,6 +21,40 @@ export interface Assumptions {
   readonly nodeMix: "min" | "balanced"
   /** Unique and shared work (and transfers) overlap within an iteration; else serialised. */
   readonly overlap: boolean
+  /**
+   * Request lifecycle. Default: decode-only steady state (`prefill` and `kvGrowth` off): every
+   * request decodes forever at a fixed 64K-token unique context, so prefill costs nothing and KV
+   * never grows. With `prefill`, each request's prompt is prefilled on its unique replica once per
+   * `outputTokens` generated tokens (serialised with decoding); with `kvGrowth`, the unique context
+   * grows from 64K by `outputTokens` (mean attended 64K + out/2, capacity sized for 64K + out).
+   */
+  readonly lifecycle: { readonly outputTokens: number; readonly prefill: boolean; readonly kvGrowth: boolean }
+  /**
+   * Routing law of the per-chunk query histogram. `expected`: every touched chunk gets the mean
+   * number of queries (expected-value routing, the default); `binomial`: chunks get Binomial(B, ρ)
+   * queries in their expected proportions (uniform top-k, per-chunk spread kept).
+   */
+  readonly routing: "expected" | "binomial"
+  /** Link between Unique-KV and Shared-KV nodes (default NVLink 4: 450 GB/s per direction, 2 µs). */
+  readonly link: LinkSpec
+  /**
+   * Multi-GPU unique replicas (tensor parallel) pay 2 ring all-reduces of the activations per layer
+   * over `link`; default off: a replica of g GPUs is one ideal device with g× the bandwidth and math.
+   */
+  readonly replicaAllReduce: boolean
+  /**
+   * Math type of attention. `fp8` (default) runs FP8 attention at the efficiency fitted on bf16
+   * library kernels (no FP8 attention was measured: the factor is borrowed); `bf16` prices the same
+   * FP8 KV bytes with bf16 math (FP8 attention with no math speedup over bf16).
+   */
+  readonly attentionMath: "fp8" | "bf16"
+}
+
+/** Defaults of the assumptions the paper's setting does not fix (all but the GPU). */
+export const DEFAULT_ASSUMPTIONS: Omit<Assumptions, "gpu"> = {
+  sparseBaseline: false, sparseTensor: false, nodeMix: "balanced", overlap: true,
+  lifecycle: { outputTokens: 1024, prefill: false, kvGrowth: false },
+  routing: "expected", link: LINK_PRESETS.nvlink4, replicaAllReduce: false, attentionMath: "fp8",
 }
 
 export interface SystemPoint {
@@ -56,13 +90,15 @@ export const withSparseTensor = (g: GpuSpec): GpuSpec => {
   }
 }
 
-const setupFor = (system: WorkSetup["system"], sharedTokens: number, disaggregated: boolean, sparseAttend: boolean): WorkSetup => {
-  const chunks = Math.ceil(sharedTokens / CHUNK_TOKENS)
+const setupFor = (system: WorkSetup["system"], sharedTokens: number, disaggregated: boolean, sparseAttend: boolean, a: Assumptions): WorkSetup => {
+  // a sparse baseline attends the routed quarter: modelled as a corpus a quarter the size, so
+  // cascade (which stacks every query on every chunk) stacks them on a quarter of the chunks
+  const attended = sparseAttend ? Math.round(sharedTokens * KEEP) : sharedTokens
+  const chunks = Math.ceil(attended / CHUNK_TOKENS)
   return {
-    system, model: MODEL, precision: { kv: "fp8", weights: "fp8", math: "fp8" }, weightBytes: WEIGHTS, disaggregated, link: LINK_PRESETS.nvlink4,
+    system, model: MODEL, precision: { kv: "fp8", weights: "fp8", math: a.attentionMath }, weightBytes: WEIGHTS, disaggregated, link: a.link,
     corpus: {
-      // a sparse baseline attends the routed quarter: modelled as a corpus a quarter the size
-      sharedTokens: sparseAttend ? Math.round(sharedTokens * KEEP) : sharedTokens,
+      sharedTokens: attended,
       chunkTokens: CHUNK_TOKENS, chunks, topK: Math.max(1, Math.round(KEEP * chunks)), routing: { kind: "uniform" }, bytes: sharedTokens * BETA,
     },
   }
@@ -74,6 +110,51 @@ const uniformHistogram = (requests: number, chunks: number, topK: number) => {
   const touched = Math.max(1, Math.round(chunks * (1 - (1 - rho) ** requests)))
   const queries = Math.max(1, Math.round((requests * topK) / touched))
   return [{ queries, units: touched }]
+}
+
+/**
+ * Uniform top-k routing with the spread kept: a chunk's query count is Binomial(B, ρ) (each request
+ * picks it with probability ρ), so chunks are split over counts in proportion to the pmf (largest
+ * remainders, so the units add up to the expected number of touched chunks). Deterministic.
+ */
+export const binomialHistogram = (requests: number, chunks: number, topK: number): Array<{ queries: number; units: number }> => {
+  const rho = topK / chunks
+  if (rho >= 1) return [{ queries: requests, units: chunks }]
+  const lnC = (n: number, k: number) => lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)
+  const want: Array<{ queries: number; exact: number }> = []
+  for (let q = 1; q <= requests; q++) {
+    const exact = chunks * Math.exp(lnC(requests, q) + q * Math.log(rho) + (requests - q) * Math.log(1 - rho))
+    if (exact >= 1e-6) want.push({ queries: q, exact })
+  }
+  const total = Math.max(1, Math.round(chunks * (1 - (1 - rho) ** requests)))
+  const bins = want.map((w) => ({ queries: w.queries, units: Math.floor(w.exact), rest: w.exact - Math.floor(w.exact) }))
+  let left = total - bins.reduce((x, b) => x + b.units, 0)
+  for (const b of [...bins].sort((x, y) => y.rest - x.rest || x.queries - y.queries)) {
+    if (left <= 0) break
+    b.units++
+    left--
+  }
+  return bins.filter((b) => b.units > 0).map((b) => ({ queries: b.queries, units: b.units }))
+}
+
+// Lanczos log-gamma (g = 7, 9 terms): relative error ~1e-15, enough for pmf weights.
+const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7]
+const lgamma = (x: number): number => {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lgamma(1 - x)
+  const z = x - 1
+  let a = LANCZOS[0]!
+  const t = z + 7.5
+  for (let i = 1; i < 9; i++) a += LANCZOS[i]! / (z + i)
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a)
+}
+
+/** Seconds of 2 ring all-reduces per layer of B tokens' bf16 activations over g GPUs (tensor parallel). */
+const allReduceS = (B: number, g: number, link: LinkSpec): number => {
+  if (g <= 1) return 0
+  const bytes = B * MODEL.hidden * ACTIVATION_BYTES
+  const one = (2 * (g - 1) / g) * bytes / link.bandwidthBps + 2 * (g - 1) * link.latencyNs / 1e9
+  return 2 * MODEL.layers * one
 }
 
 const priceAll = (gpu: GpuSpec, specs: readonly KernelSpec[]): number => {
@@ -94,10 +175,27 @@ const capacity = (gpus: number, gpu: GpuSpec): number => gpus * gpu.hbmBytes * M
 export const systemPoint = (system: PaperSystem, sharedTokens: number, a: Assumptions): SystemPoint => {
   const gpu = a.sparseTensor ? withSparseTensor(a.gpu) : a.gpu
   const S = sharedTokens
-  const perReqUnique = UNIQUE_TOKENS * BETA
+  const out = a.lifecycle.outputTokens
+  const grow = a.lifecycle.kvGrowth
+  // unique context: fixed at 64K (steady state), or growing by the output (mean attended, capacity at the end)
+  const meanUnique = grow ? UNIQUE_TOKENS + out / 2 : UNIQUE_TOKENS
+  const maxUnique = grow ? UNIQUE_TOKENS + out : UNIQUE_TOKENS
+  const perReqUnique = maxUnique * BETA
   const isBaseline = system === "private" || system === "prefix" || system === "cascade"
   const sparse = isBaseline && a.sparseBaseline
-  const histogramOf = (setup: WorkSetup, B: number) => uniformHistogram(B, setup.corpus.chunks, setup.corpus.topK)
+  const histogramOf = (setup: WorkSetup, B: number) =>
+    (a.routing === "binomial" ? binomialHistogram : uniformHistogram)(B, setup.corpus.chunks, setup.corpus.topK)
+  const unique = (B: number) => ({ count: B, totalTokens: Math.round(B * meanUnique), maxTokens: Math.round(maxUnique) })
+  // prefill share per iteration: B requests each prefilled once per `out` tokens, serialised with decoding.
+  // Every system prefills the 64K unique prompt; private also writes its own copy of the corpus KV
+  // (copied in at HBM speed from a KV store: its cheapest way to get it). The prompt's attention to the
+  // shared corpus is not priced (as in the simulator's prefillWork).
+  const prefillShare = (dev: GpuSpec, B: number, setup: WorkSetup): number => {
+    if (!a.lifecycle.prefill) return 0
+    let one = priceAll(dev, prefillWork(setup, [UNIQUE_TOKENS]))
+    if (system === "private") one += priceTransfer({ kind: "transfer", bytes: Math.round(S * BETA), messages: 1, link: { name: "hbm-copy", bandwidthBps: dev.hbmBandwidthBps / 2, latencyNs: 0, source: "read + write at HBM bandwidth" } }).seconds
+    return (B * one) / out
+  }
   if (system !== "moska-disaggregated") {
     const resident = system === "private" ? WEIGHTS : WEIGHTS + S * BETA
     const perReq = system === "private" ? perReqUnique + S * BETA : perReqUnique
@@ -106,9 +204,9 @@ export const systemPoint = (system: PaperSystem, sharedTokens: number, a: Assump
     const B = Math.min(MAX_BATCH, Math.floor((capacity(g, gpu) - resident) / perReq))
     const dev = shardGpu(gpu, g)
     const wsys = system === "moska-colocated" ? "moska" : system
-    const setup = setupFor(wsys, S, false, sparse)
-    const w = iterationWork(setup, { decoding: B, unique: { count: B, totalTokens: B * UNIQUE_TOKENS, maxTokens: UNIQUE_TOKENS }, histogram: histogramOf(setup, B) })
-    const step = priceAll(dev, w.unique)
+    const setup = setupFor(wsys, S, false, sparse, a)
+    const w = iterationWork(setup, { decoding: B, unique: unique(B), histogram: histogramOf(setup, B) })
+    const step = priceAll(dev, w.unique) + (a.replicaAllReduce ? allReduceS(B, g, LINK_PRESETS.nvlink4) : 0) + prefillShare(dev, B, setup)
     return { system, sharedTokens: S, batch: B, uniqueGpusPerReplica: g, uniqueReplicas: 1, sharedGpus: 0, stepS: step, tokensPerS: B / step, tokensPerSPerGpu: B / step / g }
   }
   // disaggregated: a sharded Shared-KV pool holding the corpus once, and 1-GPU unique replicas
@@ -116,12 +214,13 @@ export const systemPoint = (system: PaperSystem, sharedTokens: number, a: Assump
   while (capacity(gs, gpu) < S * BETA) gs++
   const Bu = Math.min(MAX_BATCH, Math.floor((capacity(1, gpu) - WEIGHTS) / perReqUnique))
   const sharedDev = shardGpu(gpu, gs)
-  const setup = setupFor("moska", S, true, false)
+  const setup = setupFor("moska", S, true, false, a)
+  const pre = prefillShare(gpu, Bu, setup)
   const evalMix = (nu: number) => {
     const total = nu * Bu
-    const wu = iterationWork(setup, { decoding: Bu, unique: { count: Bu, totalTokens: Bu * UNIQUE_TOKENS, maxTokens: UNIQUE_TOKENS }, histogram: histogramOf(setup, Bu) })
-    const ws = iterationWork(setup, { decoding: total, unique: { count: total, totalTokens: total * UNIQUE_TOKENS, maxTokens: UNIQUE_TOKENS }, histogram: histogramOf(setup, total) })
-    const tu = priceAll(gpu, wu.unique)
+    const wu = iterationWork(setup, { decoding: Bu, unique: unique(Bu), histogram: histogramOf(setup, Bu) })
+    const ws = iterationWork(setup, { decoding: total, unique: unique(total), histogram: histogramOf(setup, total) })
+    const tu = priceAll(gpu, wu.unique) + pre
     const ts = priceAll(sharedDev, ws.shared)
     const tx = priceAll(gpu, [...wu.toShared, ...wu.fromShared])
     const step = a.overlap ? Math.max(tu, ts + tx) : tu + ts + tx

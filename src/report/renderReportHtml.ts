@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import type { RunReportData } from "./loadReportData.js"
 import { REPORT_CLIENT_JS } from "./reportClient.js"
-import { servingCurves, type ServingCurves } from "./servingCurves.js"
+import { servingCurves, sloCapacity, type ServingCurves, type ServingSlo } from "./servingCurves.js"
 
 const esc = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
@@ -50,11 +50,23 @@ const summaryTable = (runs: readonly RunReportData[]): string => {
     .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`
 }
 
+/** What the SLO lines say in words: the bounds, and per curve the largest x that meets them all. */
+const sloNote = (serving: ServingCurves): string => {
+  const slo = serving.slo
+  if (slo === undefined) return ""
+  const bounds = [slo.ttftP99Ms === undefined ? null : `TTFT p99 ≤ ${slo.ttftP99Ms} ms`, slo.tpotP99Ms === undefined ? null : `TPOT p99 ≤ ${slo.tpotP99Ms} ms`].filter((b) => b !== null).join(" and ")
+  const per = serving.series.map((s) => {
+    const x = sloCapacity(s, slo)
+    return `${s.name}: ${x === null ? "none of its points" : `up to ${serving.xPath} = ${x}`}`
+  }).join("; ")
+  return `\n<p class="note" id="slo-note">SLO ${esc(bounds)} (dashed lines). Within it, ${esc(per)}.</p>`
+}
+
 /** The three serving-curve panels of a sweep (throughput, TTFT p99, TPOT p99 against the varied value), or nothing. */
 const servingPanels = (serving: ServingCurves | null): string =>
   serving === null
     ? ""
-    : `<section class="panel"><h2>Serving curves</h2><p class="note">Sweep runs (labels sweep:…) by ${esc(serving.xPath)}; one curve per ${esc(serving.series.map((s) => s.name).join(" / "))}; runs ${esc(serving.series.map((s) => s.runIds.join(", ")).join("; "))}. Percentiles nearest-rank.</p>
+    : `<section class="panel"><h2>Serving curves</h2><p class="note">Sweep runs (labels sweep:…) by ${esc(serving.xPath)}; one curve per ${esc(serving.series.map((s) => s.name).join(" / "))}; runs ${esc(serving.series.map((s) => s.runIds.join(", ")).join("; "))}. Percentiles nearest-rank.</p>${sloNote(serving)}
 ${["serving-throughput", "serving-ttft", "serving-tpot"].map((id) => `<div class="plot" id="${id}"></div>`).join("\n")}</section>`
 
 const configBlocks = (runs: readonly RunReportData[]): string =>
@@ -64,12 +76,15 @@ const configBlocks = (runs: readonly RunReportData[]): string =>
 
 /**
  * One self-contained HTML page for the given runs: uPlot (MIT, ~50 kB) and its CSS inlined, the
- * data as JSON, no network access. Panels no run has data for say why instead of drawing.
+ * data as JSON, no network access. Panels no run has data for say why instead of drawing. With
+ * `slo`, the serving curves of a sweep get dashed objective lines and a note of the largest load
+ * each curve serves within them.
  * @example writeFileSync("report.html", renderReportHtml([loadReportData(db, 1)], { source: "moska.db" }))
  */
-export const renderReportHtml = (runs: readonly RunReportData[], meta: { readonly source: string }): string => {
+export const renderReportHtml = (runs: readonly RunReportData[], meta: { readonly source: string; readonly slo?: ServingSlo }): string => {
   const { js, css } = uplotAssets()
-  const serving = servingCurves(runs)
+  const curves = servingCurves(runs)
+  const serving = curves === null || meta.slo === undefined ? curves : { ...curves, slo: meta.slo }
   const panels = PANELS.map((p) => {
     const any = runs.some(p.has)
     const lacking = runs.filter((r) => !p.has(r)).map((r) => r.runId)

@@ -33,6 +33,8 @@ export const REPORT_CLIENT_JS = String.raw`
     var data = uPlot.join(present.map(function (t) { return [t.x, t.y]; }));
     var series = [{ label: xLabel }].concat(kept.map(function (i) {
       var s = { label: labels[i], stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: false } };
+      // an objective line (SLO): dashed black, no points
+      if (tables[i].dash) return { label: labels[i], stroke: "#000", width: 1.5, dash: [8, 5], spanGaps: true, points: { show: false } };
       if (extra && extra.paths) s.paths = extra.paths();
       if (extra && extra.fill) s.fill = COLORS[i % COLORS.length] + "55";
       if (extra && extra.points) s.points = { show: true, size: 7 };
@@ -112,8 +114,17 @@ export const REPORT_CLIENT_JS = String.raw`
     var servingLabels = serving.series.map(function (s) { return s.name; });
     var servingTable = function (key) { return serving.series.map(function (s) { return { x: s.x, y: s[key] }; }); };
     overlay("serving-throughput", "Throughput vs " + serving.xPath, serving.xPath, "output tokens / s", servingTable("outputTokensPerS"), servingLabels, { points: true });
-    overlay("serving-ttft", "TTFT p99 vs " + serving.xPath, serving.xPath, "TTFT p99 (ms)", servingTable("ttftP99Ms"), servingLabels, { points: true });
-    overlay("serving-tpot", "TPOT p99 vs " + serving.xPath, serving.xPath, "TPOT p99 (ms)", servingTable("tpotP99Ms"), servingLabels, { points: true });
+    // an SLO bound is a dashed line across the swept range
+    var allX = [].concat.apply([], serving.series.map(function (s) { return s.x; }));
+    var sloLine = function (bound, what) {
+      if (serving.slo === undefined || serving.slo[bound] === undefined) return { tables: [], labels: [] };
+      var v = serving.slo[bound];
+      return { tables: [{ x: [Math.min.apply(null, allX), Math.max.apply(null, allX)], y: [v, v], dash: true }], labels: ["SLO " + what + " ≤ " + v + " ms"] };
+    };
+    var ttftSlo = sloLine("ttftP99Ms", "TTFT p99");
+    var tpotSlo = sloLine("tpotP99Ms", "TPOT p99");
+    overlay("serving-ttft", "TTFT p99 vs " + serving.xPath, serving.xPath, "TTFT p99 (ms)", servingTable("ttftP99Ms").concat(ttftSlo.tables), servingLabels.concat(ttftSlo.labels), { points: true });
+    overlay("serving-tpot", "TPOT p99 vs " + serving.xPath, serving.xPath, "TPOT p99 (ms)", servingTable("tpotP99Ms").concat(tpotSlo.tables), servingLabels.concat(tpotSlo.labels), { points: true });
   }
 
   window.__moskaReady = true;

@@ -12,10 +12,35 @@ export interface ServingSeries {
   readonly tpotP99Ms: Array<number | null>
 }
 
+/** Latency objectives drawn on the serving curves (`moska report --slo ttft:MS,tpot:MS`), p99 ms. */
+export interface ServingSlo {
+  readonly ttftP99Ms?: number
+  readonly tpotP99Ms?: number
+}
+
 /** Serving curves of the sweep runs among a report's runs: the x axis is the varied numeric path. */
 export interface ServingCurves {
   readonly xPath: string
   readonly series: ServingSeries[]
+  /** The objectives to draw, if any were given. */
+  readonly slo?: ServingSlo
+}
+
+/**
+ * Per curve, the largest x at which every given objective holds (p99 at or under the bound), or
+ * null when none does: "the highest load this system serves within its SLO".
+ * @example sloCapacity(curves.series[0], { ttftP99Ms: 200 }) // 8
+ */
+export const sloCapacity = (s: ServingSeries, slo: ServingSlo): number | null => {
+  let best: number | null = null
+  s.x.forEach((x, i) => {
+    const ttft = s.ttftP99Ms[i] ?? null
+    const tpot = s.tpotP99Ms[i] ?? null
+    const ok = (slo.ttftP99Ms === undefined || (ttft !== null && ttft <= slo.ttftP99Ms)) &&
+      (slo.tpotP99Ms === undefined || (tpot !== null && tpot <= slo.tpotP99Ms))
+    if (ok && (best === null || x > best)) best = x
+  })
+  return best
 }
 
 /**

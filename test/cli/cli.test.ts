@@ -302,6 +302,12 @@ describe("summaries and queries say why", () => {
     expect(moska(["query", "itl", "--db", db]).stderr).toMatch(/which keeps no token rows \(run it with --set trace=tokens\)/)
   })
 
+  it("report --slo takes ttft:MS and tpot:MS and refuses anything else in one line", () => {
+    const r = moska(["report", "--slo", "ttft:200,p99:5"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('moska: --slo: expected ttft:MS and/or tpot:MS with positive ms, comma-separated (got "p99:5")\n')
+  })
+
   it("a PRAGMA assignment through query is refused in one line, not a disk I/O error", () => {
     const db = tmpDb()
     expect(moska(["sim", "scenarios/default.yaml", "--set", "workload.requests=3", "--db", db]).code).toBe(0)

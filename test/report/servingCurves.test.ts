@@ -11,7 +11,7 @@ import { sweepLabel } from "../../src/db/sweepLabel.js"
 import type { RunReportData } from "../../src/report/loadReportData.js"
 import { loadReportData } from "../../src/report/loadReportData.js"
 import { renderReportHtml } from "../../src/report/renderReportHtml.js"
-import { servingCurves } from "../../src/report/servingCurves.js"
+import { servingCurves, sloCapacity } from "../../src/report/servingCurves.js"
 
 const SMALL = fileURLToPath(new URL("../golden/small.yaml", import.meta.url))
 const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => p !== undefined && existsSync(p))
@@ -47,6 +47,17 @@ describe("servingCurves", () => {
   })
 })
 
+describe("sloCapacity", () => {
+  it("is the largest x whose every given p99 is within its bound, or null", () => {
+    const s = { name: "moska", runIds: [1, 2, 3], x: [4, 8, 16], outputTokensPerS: [1, 2, 3], ttftP99Ms: [50, 90, 400], tpotP99Ms: [2, 9, 3] }
+    expect(sloCapacity(s, { ttftP99Ms: 100 })).toBe(8)
+    expect(sloCapacity(s, { ttftP99Ms: 100, tpotP99Ms: 5 })).toBe(4)
+    expect(sloCapacity(s, { tpotP99Ms: 5 })).toBe(16) // a bound need not hold at every lower load
+    expect(sloCapacity(s, { ttftP99Ms: 10 })).toBeNull()
+    expect(sloCapacity({ ...s, ttftP99Ms: [null, 1, 1] }, { ttftP99Ms: 100 })).toBe(16)
+  })
+})
+
 describe.skipIf(CHROMIUM === undefined)("serving curves in headless Chromium", () => {
   it("a 2×2 sweep's report draws the three serving panels with marks and no console errors", async () => {
     const dir = mkdtempSync(join(tmpdir(), "moska-serving-"))
@@ -58,7 +69,8 @@ describe.skipIf(CHROMIUM === undefined)("serving curves in headless Chromium", (
       }
     }
     const db = openTraceDb(dbFile, { readonly: true })
-    const html = renderReportHtml([1, 2, 3, 4].map((id) => loadReportData(db, id)), { source: dbFile })
+    // SLO bounds every point meets (1e9 ms), so the note is known without knowing the latencies
+    const html = renderReportHtml([1, 2, 3, 4].map((id) => loadReportData(db, id)), { source: dbFile, slo: { ttftP99Ms: 1e9, tpotP99Ms: 1e9 } })
     db.close()
     const htmlFile = join(dir, "report.html")
     writeFileSync(htmlFile, html)
@@ -84,9 +96,13 @@ describe.skipIf(CHROMIUM === undefined)("serving curves in headless Chromium", (
       }))()`)) as Array<{ id: string; series: number; colored: number }>
       expect(errors).toEqual([])
       for (const m of marks) {
-        expect(m.series, m.id).toBe(2) // moska and cascade
+        expect(m.series, m.id).toBe(m.id === "serving-throughput" ? 2 : 3) // moska and cascade, and the dashed SLO line
         expect(m.colored, m.id).toBeGreaterThan(50)
       }
+      const labels = await page.evaluate(`window.__moskaPlots.find((x) => x.id === "serving-ttft").plot.series.map((s) => s.label)`)
+      expect(labels).toEqual(["workload.ratePerS", "moska", "cascade", "SLO TTFT p99 ≤ 1000000000 ms"])
+      expect(await page.evaluate(`document.getElementById("slo-note").textContent`)).toBe(
+        "SLO TTFT p99 ≤ 1000000000 ms and TPOT p99 ≤ 1000000000 ms (dashed lines). Within it, moska: up to workload.ratePerS = 16; cascade: up to workload.ratePerS = 16.")
     } finally {
       await browser.close()
     }

@@ -25,6 +25,7 @@ import { loadTraceRequests } from "./loadTraceRequests.js"
 import { decoderDimsOf, prepareLiveScenario, type ExecutorKind } from "./prepareLiveScenario.js"
 import { prepareHardware } from "./prepareHardware.js"
 import { humanSummary, type RunOptions } from "./runAndReport.js"
+import type { RemoteDeployment } from "../live/disagg/remoteDeployment.js"
 
 export interface LiveReport extends RunReport {
   readonly live: {
@@ -54,7 +55,7 @@ const checkFile = (file: string | undefined, check: (st: SafetensorsFile) => unk
  * far are kept and the run is marked interrupted (exit 130/143); a failure marks it failed.
  * @example await runLiveAndReport(scenario, { set: [], db: "live.db", json: true, source: "scenarios/live/tiny.yaml" })
  */
-export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { readonly source: string; readonly executor?: string }): Promise<void> => {
+export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { readonly source: string; readonly executor?: string; readonly remote?: RemoteDeployment }): Promise<void> => {
   const traceRequests = loadTraceRequests(input)
   prepareHardware(input, opts.source)
   const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "live") // exit 2, nothing written
@@ -68,6 +69,8 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
   const source = makeWorkload(scenario.workload, rng.split("workload"), traceRequests)
   const routing = makeRouting(resolved.corpus, rng.split("router"))
   const modelOf = poolCostModelOf(resolved)
+  // Disaggregated (moska live --bind): wait for the worker processes before anything is written.
+  const remote = opts.remote === undefined ? null : await opts.remote.open({ scenario, resolved, kind })
 
   const body = async (gpu: GpuContext | null): Promise<void> => {
     let decoder: LlamaDecoder | null = null
@@ -104,7 +107,9 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
     process.on("SIGTERM", onSignal)
     const wallS = (): number => (Date.now() - t0) / 1000
     const makeExecutor = (clock: WallClock): LiveExecutor =>
-      decoder === null
+      remote !== null
+        ? remote.executor(clock, modelOf)
+        : decoder === null
         ? new PricedExecutor(clock, modelOf)
         : new WebGpuExecutor({
             clock, decoder, modelOf, layers: resolved.model.layers, qHeads: resolved.model.qHeads, kvHeads: resolved.model.kvHeads,
@@ -153,6 +158,12 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
       db.close()
     }
   }
-  if (kind === "webgpu") await withGpu((gpu) => body(gpu), process.env.MOSKA_WEBGPU_BACKEND ?? live.backend)
-  else await body(null)
+  let ok = false
+  try {
+    if (kind === "webgpu") await withGpu((gpu) => body(gpu), process.env.MOSKA_WEBGPU_BACKEND ?? live.backend)
+    else await body(null)
+    ok = true
+  } finally {
+    await remote?.close(ok ? "run finished" : "run failed")
+  }
 }

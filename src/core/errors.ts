@@ -59,3 +59,18 @@ export class ClockLagExceeded extends Data.TaggedError("ClockLagExceeded")<{
   readonly atNs: number
   readonly message: string
 }> {}
+
+/** Disaggregated live mode: the scenario's worker pools were not complete when the coordinator stopped waiting. */
+export class WorkersMissing extends Data.TaggedError("WorkersMissing")<{
+  /** Worker ids no process holds (`unique-0`, `shared-1`, ...). */
+  readonly missing: readonly string[]
+  readonly message: string
+}> {}
+
+/** Disaggregated live mode: a worker process stopped answering and no process took its place in time. */
+export class WorkerLost extends Data.TaggedError("WorkerLost")<{
+  readonly workerId: string
+  /** Work items of the run it held when it went (they did not complete). */
+  readonly items: number
+  readonly message: string
+}> {}

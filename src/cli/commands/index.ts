@@ -16,6 +16,8 @@ import { registerCompare } from "./compare.js"
 import { registerSweep } from "./sweep.js"
 import { registerExport } from "./export.js"
 import { registerVersion } from "./version.js"
+import { registerWorker } from "./worker.js"
+import { registerBenchTransport } from "./benchTransport.js"
 
 /** Every command of the CLI; a command module exports one `register…(program)` function. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -33,6 +35,8 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerSweep,
   registerExport,
   registerVersion,
+  registerWorker,
+  registerBenchTransport,
   registerCost,
   registerCalibrate,
   registerRepro,

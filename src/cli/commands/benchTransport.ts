@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Option, type Command } from "commander"
+import { UsageError } from "../../core/errors.js"
+import { runEcho, runTransportBench, type TransportBenchResult } from "../../live/disagg/transportBench.js"
+import { benchCommand } from "./bench.js"
+
+const KINDS = ["in-process", "ipc", "tcp"]
+const MAIN = fileURLToPath(new URL("../main.js", import.meta.url))
+
+const human = (bytes: number): string => (bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`)
+
+/** The results as a fixed-width table: one row per transport and size, then the fits. */
+export const transportTable = (r: TransportBenchResult): string => {
+  const lines = [
+    "transport   size      round trips  RTT p50 µs  RTT p99 µs  RTT mean µs  throughput MiB/s (window)",
+    ...r.rows.map((x) =>
+      `${x.transport.padEnd(11)} ${human(x.bytes).padEnd(9)} ${String(x.roundTrips).padStart(11)} ${x.rttP50Us.toFixed(1).padStart(11)} ${x.rttP99Us.toFixed(1).padStart(11)} ${x.rttMeanUs.toFixed(1).padStart(12)}  ${(x.throughputBps / (1 << 20)).toFixed(0).padStart(8)} (${x.window})`),
+    "",
+    "fit: one-way time = latency + bytes / bandwidth (p50 RTT / 2); sim: --set hardware.interconnect.latencyNs=… --set hardware.interconnect.bandwidthBps=…",
+    ...r.fits.map((f) => Number.isFinite(f.bandwidthBps)
+      ? `${f.transport.padEnd(11)} latencyNs ${String(f.latencyNs).padStart(7)}  bandwidthBps ${f.bandwidthBps.toExponential(3).padStart(10)}  (worst size off by ${(f.maxRelErr * 100).toFixed(0)}%)`
+      : `${f.transport.padEnd(11)} latencyNs ${String(f.latencyNs).padStart(7)}  bandwidthBps unbounded (time does not grow with size: frames are passed by reference)`),
+  ]
+  return lines.join("\n")
+}
+
+const sizeList = (s: string): number[] => {
+  const sizes = s.split(",").map((x) => {
+    const m = /^(\d+)(k|m)?$/i.exec(x.trim())
+    if (m === null) throw new UsageError({ message: `--sizes: each size is bytes, NNk or NNm (got "${x}")` })
+    return Number(m[1]) * (m[2] === undefined ? 1 : m[2].toLowerCase() === "k" ? 1024 : 1 << 20)
+  })
+  if (sizes.some((n) => n < 1 || n > 256 << 20)) throw new UsageError({ message: "--sizes: each size must be from 1 byte to 256m" })
+  return sizes
+}
+
+/**
+ * `moska bench transport [--sizes 16k,256k,1m] [--transports in-process,ipc,tcp] [--json] [--out FILE]`:
+ * round-trip latency and throughput of the disaggregated deployment's transport between two
+ * processes of this host (ZeroMQ over ipc:// and tcp://127.0.0.1, and the in-process adapter as a
+ * floor), and the latency + bytes/bandwidth fit the sim's link model takes.
+ * @example moska bench transport --out transport.json
+ */
+export const registerBenchTransport = (program: Command): void => {
+  benchCommand(program)
+    .command("transport")
+    .description("round-trip latency and throughput of the disaggregated transport (ZeroMQ ipc:// and tcp://127.0.0.1, in-process) and a latency + bandwidth fit for the sim's link")
+    .option("--sizes <list>", "message sizes (bytes, NNk, NNm)", "1k,16k,256k,1m")
+    .option("--transports <list>", `which to measure (${KINDS.join(", ")})`, KINDS.join(","))
+    .option("--round-trips <n>", "timed round trips per size at 16 KiB (scaled down for larger sizes, at least 100)", "2000")
+    .option("--window <n>", "messages in flight for the throughput figure", "16")
+    .option("--json", "print the results as JSON on stdout (the table goes to stderr)")
+    .option("--out <file>", "also write the JSON here")
+    .addOption(new Option("--echo <addr>", "internal: be the echo peer at addr").hideHelp())
+    .action(async (opts: { sizes: string; transports: string; roundTrips: string; window: string; json?: boolean; out?: string; echo?: string }) => {
+      if (opts.echo !== undefined) {
+        await runEcho(opts.echo)
+        return
+      }
+      const sizes = sizeList(opts.sizes)
+      const transports = opts.transports.split(",").map((s) => s.trim())
+      const bad = transports.find((t) => !KINDS.includes(t))
+      if (bad !== undefined) throw new UsageError({ message: `--transports: unknown transport "${bad}" (use ${KINDS.join(", ")})` })
+      const base = Number(opts.roundTrips)
+      const window = Number(opts.window)
+      if (!Number.isInteger(base) || base < 10) throw new UsageError({ message: `--round-trips must be an integer ≥ 10 (got "${opts.roundTrips}")` })
+      if (!Number.isInteger(window) || window < 1 || window > 1024) throw new UsageError({ message: `--window must be an integer from 1 to 1024 (got "${opts.window}")` })
+      const dir = mkdtempSync(join(tmpdir(), "moska-bench-transport-"))
+      const log = (line: string): void => void process.stderr.write(`${line}\n`)
+      try {
+        const r = await runTransportBench({
+          sizes, transports, dir, window, log,
+          echoCommand: [process.execPath, MAIN, "bench", "transport", "--echo"],
+          roundTrips: (bytes) => Math.max(Math.min(base, 100), Math.round(base * Math.min(1, 16_384 / bytes) ** 0.5)),
+        })
+        const result: TransportBenchResult = { ...r, host: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown" } }
+        const json = JSON.stringify(result, null, 1)
+        if (opts.out !== undefined) writeFileSync(opts.out, `${json}\n`)
+        if (opts.json === true) {
+          process.stdout.write(`${json}\n`)
+          log(transportTable(result))
+        } else process.stdout.write(`${transportTable(result)}\n`)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+}

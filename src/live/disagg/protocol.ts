@@ -1,0 +1,75 @@
+import type { KernelCost } from "../../core/costModel.js"
+import type { KernelSpec } from "../../core/kernels.js"
+import type { TransportMessage } from "../../core/transport.js"
+
+/** Bumped whenever a message changes shape; a worker of another version is refused with both numbers. */
+export const PROTOCOL_VERSION = 1
+
+/** A worker's role: which pool of the scenario it serves. */
+export type WorkerRole = "unique" | "shared"
+
+/**
+ * The messages of a disaggregated deployment, all as transport headers (`t` names the type).
+ * Between workers (`--links real`), on each shared worker's data socket: `q` (a layer's query rows as
+ * a raw frame, from a unique worker) answered by `a` (the partials, a raw frame of the asked size).
+ * worker → coordinator: `hello` (until welcomed, again after the coordinator went quiet), `pong`, `done`, `failed`.
+ * coordinator → worker: `welcome` (its worker id and the scenario), `refused`, `ping`, `work`, `peers`, `bye`.
+ */
+export type Message =
+  | {
+      readonly t: "hello"
+      readonly protocol: number
+      readonly role: WorkerRole
+      /** The GPU adapter index it drives (`--adapter`), or -1 for the priced executor. */
+      readonly adapter: number
+      readonly executor: string
+      readonly host: string
+      readonly pid: number
+      /** Work items it runs at once: 1 (a device runs its items back to back). */
+      readonly capacity: number
+      /** A shared worker's data socket (where unique workers send query rows), or null. */
+      readonly data: string | null
+    }
+  | { readonly t: "welcome"; readonly workerId: string; readonly scenario: unknown; readonly heartbeatMs: number }
+  | { readonly t: "refused"; readonly reason: string }
+  | { readonly t: "ping"; readonly seq: number; readonly atNs: number }
+  | { readonly t: "pong"; readonly seq: number; readonly atNs: number; readonly workerNs: number }
+  | {
+      readonly t: "work"
+      readonly seq: number
+      readonly workerId: string
+      readonly label: string
+      readonly kernels: readonly KernelSpec[]
+      readonly chunkId?: number
+      readonly queries: number
+      /**
+       * A link item run as a real transfer by the unique worker that gets it: `messages` exchanges
+       * (one per layer) with shared worker `to`, each sending its share of `sendBytes` and getting
+       * its share of `replyBytes` back.
+       */
+      readonly link?: { readonly to: string; readonly sendBytes: number; readonly replyBytes: number; readonly messages: number }
+    }
+  | {
+      readonly t: "done"
+      readonly seq: number
+      /** On the worker's own clock (ns since it started). */
+      readonly startNs: number
+      readonly endNs: number
+      readonly flops: number
+      readonly bytes: number
+      readonly costs: readonly KernelCost[]
+      readonly gpuNs?: number
+      readonly predictedNs?: number
+    }
+  | { readonly t: "failed"; readonly seq: number; readonly message: string }
+  | { readonly t: "bye"; readonly reason: string }
+  /** The shared workers' data sockets, by worker id, for unique workers (sent whenever one joins). */
+  | { readonly t: "peers"; readonly data: Readonly<Record<string, string>> }
+
+const TYPES = new Set(["hello", "welcome", "refused", "ping", "pong", "work", "done", "failed", "bye", "peers"])
+
+/** A header as a protocol message, or null for one this version does not know (ignored by the receiver). */
+export const messageOf = (m: TransportMessage): Message | null => (TYPES.has(m.header.t) ? (m.header as unknown as Message) : null)
+
+/** A protocol message as a transport message (no frames). */
+export const toTransport = (m: Message): TransportMessage => ({ header: m, frames: [] })

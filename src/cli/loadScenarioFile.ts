@@ -7,21 +7,25 @@ import { loadScenarioText } from "../core/scenarioLoader.js"
 import { readErrorText } from "./readErrorText.js"
 
 /**
- * Reads and decodes a scenario file with `--set` overrides, throwing ScenarioInvalid (one issue
+ * Reads and decodes a scenario file (`-`: standard input) with `--set` overrides, throwing ScenarioInvalid (one issue
  * per problem) or InputFileInvalid. A trace workload's relative `path` is resolved against the
  * scenario file's folder first, then the working directory, and returned absolute; so are
  * `hardware.devices` paths (relative to the scenario file).
  * @example const scenario = loadScenarioFile("scenarios/default.yaml", ["seed=7"])
  */
 export const loadScenarioFile = (file: string, overrides: readonly string[] = []): Scenario => {
+  // `-` is standard input (`moska scenario … | moska sim -`): paths in it are relative to the working directory
+  const stdin = file === "-"
+  const source = stdin ? "<stdin>" : file
+  const baseDir = stdin ? "." : dirname(file)
   let text: string
   try {
-    text = readFileSync(file, "utf8")
+    text = readFileSync(stdin ? 0 : file, "utf8")
   } catch (e) {
-    throw new InputFileInvalid({ file, message: `cannot read the scenario file (${readErrorText(e)})` })
+    throw new InputFileInvalid({ file: source, message: `cannot read the scenario file (${readErrorText(e)})` })
   }
-  const scenario = Either.getOrThrowWith(loadScenarioText(text, { source: file, overrides }), (e) => e)
-  return resolveLivePaths(resolveDevicePaths(resolveTracePath(scenario, dirname(file), file), dirname(file)), dirname(file))
+  const scenario = Either.getOrThrowWith(loadScenarioText(text, { source, overrides }), (e) => e)
+  return resolveLivePaths(resolveDevicePaths(resolveTracePath(scenario, baseDir, source), baseDir), baseDir)
 }
 
 /** Makes `live.weights` and `live.corpusFile` absolute: beside the scenario file if there, else the working directory. */
@@ -45,7 +49,7 @@ const resolveDevicePaths = (scenario: Scenario, baseDir: string): Scenario => {
 /** Makes a trace workload's path absolute: relative to `baseDir` if the file is there, else to the working directory. */
 export const resolveTracePath = (scenario: Scenario, baseDir: string, source: string): Scenario => {
   const w = scenario.workload
-  if (w.kind !== "trace" || isAbsolute(w.path)) return scenario
+  if (w.kind !== "trace" || isAbsolute(w.path) || w.path === "-") return scenario
   const beside = resolve(baseDir, w.path)
   const cwd = resolve(w.path)
   const path = existsSync(beside) ? beside : existsSync(cwd) ? cwd : null

@@ -302,6 +302,21 @@ describe("summaries and queries say why", () => {
     expect(moska(["query", "itl", "--db", db]).stderr).toMatch(/which keeps no token rows \(run it with --set trace=tokens\)/)
   })
 
+  it("- reads the scenario or the trace from standard input, and messages name <stdin>", () => {
+    const piped = (args: string[], input: string) => spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: "utf8", input, timeout: 120_000 })
+    const db = tmpDb()
+    const fromFile = moska(["sim", "scenarios/default.yaml", "--set", "workload.requests=3", "--json", "--db", tmpDb()])
+    const fromStdin = piped(["sim", "-", "--set", "workload.requests=3", "--json", "--db", db], readFileSync(join(ROOT, "scenarios/default.yaml"), "utf8"))
+    expect(fromStdin.status, fromStdin.stderr).toBe(0)
+    expect(withoutWall(JSON.parse(fromStdin.stdout) as Record<string, unknown>)).toEqual(withoutWall(JSON.parse(fromFile.stdout) as Record<string, unknown>))
+    const trace = readFileSync(join(ROOT, "data/traces/mooncake_conversation_trace.jsonl"), "utf8").split("\n").slice(0, 20).join("\n")
+    const replay = piped(["replay", "-", "--sim", "--json", "--db", tmpDb()], `${trace}\n`)
+    expect(replay.status, replay.stderr).toBe(0)
+    expect((JSON.parse(replay.stdout) as { requests: { total: number } }).requests.total).toBe(20)
+    const bad = piped(["replay", "-", "--sim", "--db", tmpDb()], '{"timestamp": 0, "input_length": 5}\n')
+    expect([bad.status, bad.stderr]).toEqual([2, "moska: <stdin>:1: output_length is missing (each line needs timestamp, input_length and output_length)\n"])
+  })
+
   it("report --slo takes ttft:MS and tpot:MS and refuses anything else in one line", () => {
     const r = moska(["report", "--slo", "ttft:200,p99:5"])
     expect(r.code).toBe(2)

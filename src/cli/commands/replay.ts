@@ -21,7 +21,7 @@ export const registerReplay = (program: Command): void => {
   program
     .command("replay")
     .description("replay a request trace file (Azure LLM CSV, BurstGPT CSV, Mooncake JSONL) in sim mode or live (--live)")
-    .argument("[trace]", "trace file (omit with --from-run)")
+    .argument("[trace]", "trace file, - for standard input (omit with --from-run)")
     .option("--sim", "simulate in virtual time (the default)")
     .option("--live", "run live on the wall clock (a real decoder on WebGPU, or --executor priced)")
     .option("--from-run <n>", "with --sim: replay run N's own arrivals and token counts under its own scenario (a live run against sim)")
@@ -47,7 +47,7 @@ export const registerReplay = (program: Command): void => {
       }
       if (trace === undefined) throw new UsageError({ message: "replay needs a trace file (or --from-run N)" })
       // The trace replaces the scenario's workload; later --set workload.* overrides refine it.
-      const workload = `workload={kind: trace, path: ${JSON.stringify(resolve(trace))}}`
+      const workload = `workload={kind: trace, path: ${JSON.stringify(trace === "-" ? "-" : resolve(trace))}}`
       const scenario = loadScenarioFile(opts.scenario, [workload, ...opts.set, ...seedOverride(opts.seed)])
       checkDbPath(opts.db)
       if (opts.live === true) await runLiveAndReport(scenario, { ...opts, source: opts.scenario })

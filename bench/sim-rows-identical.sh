@@ -5,6 +5,7 @@
 # and the requests, kernels and tokens rows. Columns added later (kernel gpu_ns / predicted_ns, NULL in
 # sim) are dropped before comparing. Prints one line per difference and "identical" when there is none.
 #   bench/sim-rows-identical.sh 49eafce HEAD
+#   bench/sim-rows-identical.sh HEAD WORKTREE   # uncommitted changes: WORKTREE builds the working tree as it is
 set -euo pipefail
 A=${1:?usage: bench/sim-rows-identical.sh REV_A REV_B}; B=${2:-HEAD}
 root=$(git rev-parse --show-toplevel); tmp=$(mktemp -d)
@@ -27,9 +28,15 @@ for (const t of ["requests","kernels","tokens"]) { const keep = db.prepare(`PRAG
   for (const r of db.prepare(`SELECT ${keep.join(",")} FROM ${t} ORDER BY 1,2,3`).raw().iterate()) console.log(t, JSON.stringify(r)) }'
 run_rev() {
   local rev=$1 out=$2 wt="$tmp/wt-$1"
-  git -C "$root" worktree add -q --detach "$wt" "$rev"
-  ln -s "$root/node_modules" "$wt/node_modules"
-  (cd "$wt" && npx tsc -p tsconfig.build.json)
+  if [ "$rev" = WORKTREE ]; then
+    # the working tree compiled into a scratch folder that links what the CLI reads at run time
+    mkdir -p "$wt"; for d in db data scenarios test node_modules package.json; do ln -s "$root/$d" "$wt/$d"; done
+    (cd "$root" && npx tsc -p tsconfig.build.json --outDir "$wt/dist")
+  else
+    git -C "$root" worktree add -q --detach "$wt" "$rev"
+    ln -s "$root/node_modules" "$wt/node_modules"
+    (cd "$wt" && npx tsc -p tsconfig.build.json)
+  fi
   mkdir -p "$out"; local i=0
   for c in "${cases[@]}"; do
     i=$((i+1)); read -r -a words <<< "${c%% --set*}"; sets=()
@@ -39,7 +46,7 @@ run_rev() {
     # a case that failed in both builds would compare equal: require a summary and rows
     grep -q '"requests"' "$out/$i.json" && [ -s "$out/$i.rows" ] || { echo "case $i produced no summary or rows at $rev: $c" >&2; exit 1; }
   done
-  git -C "$root" worktree remove --force "$wt"
+  if [ "$rev" = WORKTREE ]; then rm -rf "$wt"; else git -C "$root" worktree remove --force "$wt"; fi
 }
 run_rev "$A" "$tmp/a"; run_rev "$B" "$tmp/b"
 diffs=0

@@ -1,159 +1,179 @@
 /**
- * `npm run bench:sim`: wall-clock speed of the simulator. Replays the Mooncake conversation trace
- * (12,031 requests) under `moska` with a 16M-token shared corpus, and a 100k-request synthetic
- * Poisson scenario; prints a table (stderr-free, stdout) and writes `.bench/sim.json`.
- * Options: `--only NAME` (substring of a case name), `--sqlite` (also run each case with the
- * SQLite sink into a temporary database).
+ * `npm run bench:sim`: the simulator's speed as users meet it. Each case is one `moska sim` process
+ * (`node dist/cli/main.js sim FILE --db TMP --json`, start-up, the worker thread and the SQLite
+ * sink included) on a shipped scenario as shipped, plus synthetic Poisson runs of 100k and 1M
+ * requests (trace level `requests`) whose peak RSS shows whether memory grows per finished
+ * request. Prints a table of medians and writes JSON (`--out`, default `.bench/sim.json`).
+ * Options: `--only TEXT` (substring of a case name), `--repeat N` (runs per case and build, default
+ * 1), `--compare PATH` (another build's `dist/cli/main.js`, run interleaved with this one, case by
+ * case, so a shared machine's load falls on both alike), `--requests N` (the large synthetic run's
+ * size, default 1,000,000), `--no-large` (skip it). "x vs compare" is the other build's median over
+ * this one's (above 1: this build is faster); on a loaded machine CPU seconds are the steadier figure.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import Database from "better-sqlite3"
+import { spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
-import { join } from "node:path"
-import * as S from "effect/Schema"
-import { Scenario, type ScenarioInput } from "../core/scenario.js"
-import type { TraceSink } from "../core/trace.js"
-import type { RequestSpec } from "../core/workload.js"
-import { openTraceDb } from "../db/openTraceDb.js"
-import { runRecords } from "../db/runRecords.js"
-import { SqliteTraceSink } from "../db/SqliteTraceSink.js"
-import { MemorySink } from "../sim/memorySink.js"
-import { runSimulation } from "../sim/runSimulation.js"
-import { parseTrace } from "../traces/parseTrace.js"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
 
-const TRACE = "data/traces/mooncake_conversation_trace.jsonl"
-const CORPUS_16M = 16_777_216
+const ROOT = fileURLToPath(new URL("../../", import.meta.url))
+const THIS_CLI = join(ROOT, "dist/cli/main.js")
 
-// 16M shared tokens in FP8 = 1 TiB: a sharded Shared-KV pool of 16 H200s holds it.
-const moskaHardware = { unique: { gpu: "H200", count: 1 }, shared: { gpu: "H200", count: 16, parallel: "sharded" } } as const
+const args = process.argv.slice(2)
+const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const only = opt("--only")
+const repeat = Math.max(1, Number(opt("--repeat") ?? 1))
+const compare = opt("--compare")
+const largeRequests = Number(opt("--requests") ?? 1_000_000)
+const out = opt("--out") ?? ".bench/sim.json"
 
 interface Case {
   readonly name: string
-  readonly scenario: ScenarioInput
-  readonly trace: boolean
+  /** Scenario file, absolute. */
+  readonly file: string
+  /** `--set` overrides. */
+  readonly sets?: readonly string[]
 }
 
-const CASES: readonly Case[] = [
-  {
-    name: "mooncake · moska · 16M · uniform",
-    trace: true,
-    scenario: {
-      name: "bench-mooncake-uniform", system: "moska", hardware: moskaHardware,
-      corpus: { sharedTokens: CORPUS_16M, chunkTokens: 16_384, sparsity: 0.75, routing: { kind: "uniform" } },
-      workload: { kind: "trace", path: TRACE, format: "mooncake" },
+const scratch = mkdtempSync(join(tmpdir(), "moska-bench-sim-"))
+/** A synthetic Poisson scenario of `requests` requests (the 100k case of issue 12), written to a scratch file. */
+const poisson = (requests: number): string => {
+  const file = join(scratch, `poisson-${requests}.json`)
+  writeFileSync(file, JSON.stringify({
+    name: `bench-poisson-${requests}`, seed: 1, system: "moska", trace: "requests",
+    corpus: { sharedTokens: 1_048_576, chunkTokens: 16_384, routing: { kind: "zipf", exponent: 1 } },
+    workload: {
+      kind: "poisson", ratePerS: 15, requests,
+      uniqueTokens: { kind: "lognormal", median: 4096, sigma: 0.8, max: 65_536 },
+      outputTokens: { kind: "lognormal", median: 128, sigma: 0.8, max: 2048 },
     },
-  },
-  {
-    name: "mooncake · moska · 16M · trace blocks",
-    trace: true,
-    scenario: {
-      name: "bench-mooncake-trace", system: "moska", hardware: moskaHardware,
-      corpus: { sharedTokens: CORPUS_16M, chunkTokens: 16_384, sparsity: 0.75, routing: { kind: "trace" } },
-      workload: { kind: "trace", path: TRACE, format: "mooncake" },
-    },
-  },
-  {
-    name: "poisson 100k · moska · 1M · zipf",
-    trace: false,
-    scenario: {
-      name: "bench-poisson-100k", system: "moska",
-      corpus: { sharedTokens: 1_048_576, chunkTokens: 16_384, routing: { kind: "zipf", exponent: 1 } },
-      workload: {
-        kind: "poisson", ratePerS: 15, requests: 100_000,
-        uniqueTokens: { kind: "lognormal", median: 4096, sigma: 0.8, max: 65_536 },
-        outputTokens: { kind: "lognormal", median: 128, sigma: 0.8, max: 2048 },
-      },
-    },
-  },
-]
+  }))
+  return file
+}
+
+const shipped = ["default", "mooncake-replay", "azure-replay", "compare/private", "compare/prefix", "compare/cascade", "compare/moska"]
+const CASES: Case[] = [
+  ...shipped.map((s) => ({ name: `scenarios/${s}.yaml`, file: join(ROOT, "scenarios", `${s}.yaml`) })),
+  // token rows in SQLite (issue 12: ~4.7 µs each when written in time order)
+  { name: "scenarios/default.yaml trace=tokens requests=3000", file: join(ROOT, "scenarios/default.yaml"), sets: ["trace=tokens", "workload.requests=3000"] },
+  { name: "poisson 100k (synthetic)", file: poisson(100_000) },
+  ...(args.includes("--no-large") ? [] : [{ name: `poisson ${largeRequests.toLocaleString("en-US")} (synthetic)`, file: poisson(largeRequests) }]),
+].filter((c) => only === undefined || c.name.includes(only))
+
+const builds = [{ label: "this", cli: THIS_CLI }, ...(compare === undefined ? [] : [{ label: "compare", cli: resolve(compare) }])]
+
+interface Sample {
+  readonly wallS: number
+  readonly cpuS: number
+  readonly maxRssMiB: number
+  readonly requests: number
+  readonly iterations: number
+  readonly events: number
+  readonly kernelRows: number
+  readonly tokenRows: number
+}
+
+/** One `moska sim` process under /usr/bin/time (peak RSS, CPU); wall measured here, start-up included. */
+const runOnce = (cli: string, c: Case): Sample => {
+  const db = join(scratch, "bench.db")
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
+  const t0 = performance.now()
+  const sets = (c.sets ?? []).flatMap((v) => ["--set", v])
+  const r = spawnSync("/usr/bin/time", ["-f", "TIME %U %S %M", process.execPath, cli, "sim", c.file, ...sets, "--db", db, "--json"], {
+    encoding: "utf8", cwd: dirname(dirname(dirname(cli))), maxBuffer: 1 << 26,
+  })
+  const wallS = (performance.now() - t0) / 1000
+  const time = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr)
+  if (r.status !== 0 || time === null) throw new Error(`${cli} sim ${c.file} failed (${r.status}): ${r.stderr.slice(-2000)}`)
+  const summary = JSON.parse(r.stdout) as { requests: { total: number }; iterations: number; events: number }
+  const file = new Database(db, { readonly: true })
+  const count = (t: string): number => file.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number
+  const rows = { kernelRows: count("kernels"), tokenRows: count("tokens") }
+  file.close()
+  return {
+    wallS, cpuS: Number(time[1]) + Number(time[2]), maxRssMiB: Number(time[3]) / 1024,
+    requests: summary.requests.total, iterations: summary.iterations, events: summary.events, ...rows,
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
 
 interface Row {
   readonly case: string
-  readonly sink: string
+  readonly build: string
+  readonly cli: string
+  readonly runs: number
   readonly requests: number
-  readonly completed: number
-  readonly outputTokens: number
   readonly iterations: number
   readonly events: number
-  readonly simulatedS: number
-  readonly wallS: number
-  /** CPU seconds of this process during the run (the machine may be shared; wall can exceed it). */
-  readonly cpuS: number
-  readonly eventsPerS: number
-  readonly simSPerWallS: number
   readonly kernelRows: number
+  readonly tokenRows: number
+  /** Medians over the runs. */
+  readonly wallS: number
+  readonly cpuS: number
+  readonly maxRssMiB: number
+  readonly usPerRequest: number
+  readonly usPerIteration: number
+  readonly samples: readonly Sample[]
 }
 
-const args = process.argv.slice(2)
-const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined
-const withSqlite = args.includes("--sqlite")
-
-let traceCache: readonly RequestSpec[] | undefined
-const traceRequests = (): readonly RequestSpec[] =>
-  (traceCache ??= parseTrace(readFileSync(TRACE, "utf8"), { file: TRACE, format: "mooncake" }).requests)
-
-const runCase = (c: Case, sinkKind: "memory" | "sqlite"): Row => {
-  const scenario = S.decodeUnknownSync(Scenario)(c.scenario)
-  const requests = c.trace ? traceRequests() : undefined
-  let sink: TraceSink
-  let close = (): void => undefined
-  let kernelCount = (): number => 0
-  if (sinkKind === "memory") {
-    const m = new MemorySink(false)
-    sink = m
-    kernelCount = () => m.counts.kernels
-  } else {
-    const dir = join(tmpdir(), `moska-bench-${process.pid}`)
-    mkdirSync(dir, { recursive: true })
-    const file = join(dir, "bench.db")
-    rmSync(file, { force: true })
-    const db = openTraceDb(file)
-    const runId = runRecords.insertRun(db, {
-      mode: "sim", system: scenario.system, scenarioName: scenario.name, scenarioJson: JSON.stringify(c.scenario),
-      seed: scenario.seed, startedAt: new Date().toISOString(), codeVersion: "bench", hardware: "{}",
-    })
-    const s = new SqliteTraceSink({ open: () => ({ db, runId }), level: scenario.trace })
-    sink = s
-    kernelCount = () => s.written.kernels
-    close = () => {
-      db.close()
-      rmSync(dir, { recursive: true, force: true })
+const samples = new Map<string, Sample[]>()
+for (const c of CASES) {
+  for (let i = 0; i < repeat; i++) {
+    for (const b of builds) {
+      const s = runOnce(b.cli, c)
+      const key = `${c.name}\u0000${b.label}`
+      samples.set(key, [...(samples.get(key) ?? []), s])
+      process.stderr.write(`${c.name} · ${b.label} · run ${i + 1}/${repeat}: ${s.wallS.toFixed(2)} s wall, ${s.cpuS.toFixed(2)} s cpu, ${s.maxRssMiB.toFixed(0)} MiB\n`)
     }
-  }
-  const t0 = performance.now()
-  const c0 = process.cpuUsage()
-  const r = runSimulation({ scenario, sink, ...(requests === undefined ? {} : { traceRequests: requests }) })
-  const wallS = (performance.now() - t0) / 1000
-  const cpu = process.cpuUsage(c0)
-  const cpuS = (cpu.user + cpu.system) / 1e6
-  const kernelRows = kernelCount()
-  close()
-  const simulatedS = r.simulatedNs / 1e9
-  return {
-    case: c.name, sink: sinkKind, requests: r.requests.total, completed: r.requests.completed, outputTokens: r.outputTokens,
-    iterations: r.iterations, events: r.events, simulatedS, wallS, cpuS, eventsPerS: r.events / wallS, simSPerWallS: simulatedS / wallS, kernelRows,
   }
 }
 
 const rows: Row[] = []
 for (const c of CASES) {
-  if (only !== undefined && !c.name.includes(only)) continue
-  rows.push(runCase(c, "memory"))
-  if (withSqlite) rows.push(runCase(c, "sqlite"))
+  for (const b of builds) {
+    const ss = samples.get(`${c.name}\u0000${b.label}`) ?? []
+    const first = ss[0] as Sample
+    const wallS = median(ss.map((s) => s.wallS))
+    rows.push({
+      case: c.name, build: b.label, cli: b.cli, runs: ss.length, requests: first.requests, iterations: first.iterations, events: first.events,
+      kernelRows: first.kernelRows, tokenRows: first.tokenRows,
+      wallS, cpuS: median(ss.map((s) => s.cpuS)), maxRssMiB: median(ss.map((s) => s.maxRssMiB)),
+      usPerRequest: (wallS * 1e6) / first.requests, usPerIteration: first.iterations > 0 ? (wallS * 1e6) / first.iterations : 0, samples: ss,
+    })
+  }
 }
 
 const fmt = (n: number, d = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
-const header = ["case", "sink", "requests", "completed", "out tokens", "iterations", "events", "sim s", "wall s", "cpu s", "events/s", "sim s / wall s"]
-const table = rows.map((r) => [
-  r.case, r.sink, fmt(r.requests), fmt(r.completed), fmt(r.outputTokens), fmt(r.iterations), fmt(r.events),
-  fmt(r.simulatedS, 1), fmt(r.wallS, 2), fmt(r.cpuS, 2), fmt(r.eventsPerS), fmt(r.simSPerWallS, 1),
-])
+const header = ["case", "build", "requests", "iterations", "events", "kernel rows", "token rows", "wall s", "cpu s", "µs/request", "µs/iteration", "peak RSS MiB", ...(compare === undefined ? [] : ["wall vs compare", "cpu vs compare"])]
+const table = rows.map((r) => {
+  const other = rows.find((o) => o.case === r.case && o.build === "compare")
+  return [
+    r.case, r.build, fmt(r.requests), fmt(r.iterations), fmt(r.events), fmt(r.kernelRows), fmt(r.tokenRows), fmt(r.wallS, 2), fmt(r.cpuS, 2), fmt(r.usPerRequest, 1), fmt(r.usPerIteration, 2), fmt(r.maxRssMiB),
+    ...(compare === undefined ? [] : r.build === "this" && other !== undefined ? [`${fmt(other.wallS / r.wallS, 2)}x`, `${fmt(other.cpuS / r.cpuS, 2)}x`] : ["", ""]),
+  ]
+})
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => (t[i] as string).length)))
 const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(" | ")} |`
 console.log(line(header))
 console.log(`|${widths.map((w, i) => (i < 2 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
 for (const t of table) console.log(line(t))
-mkdirSync(".bench", { recursive: true })
-writeFileSync(
-  ".bench/sim.json",
-  JSON.stringify({ node: process.version, cpus: cpus().length, loadAverage: loadavg(), rows }, null, 2) + "\n",
-)
-console.log(`\n${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end; wrote .bench/sim.json`)
+
+// Memory per finished request: the large run's peak RSS against the 100k run's, per extra request.
+const growth = builds.flatMap((b) => {
+  const small = rows.find((r) => r.build === b.label && r.case.startsWith("poisson 100k"))
+  const large = rows.find((r) => r.build === b.label && r.case.startsWith("poisson") && r !== small)
+  if (small === undefined || large === undefined || large.requests <= small.requests) return []
+  return [{ build: b.label, bytesPerRequest: ((large.maxRssMiB - small.maxRssMiB) * 2 ** 20) / (large.requests - small.requests) }]
+})
+for (const g of growth) console.log(`\npeak RSS growth (${g.build}): ${fmt(g.bytesPerRequest, 1)} bytes per request beyond 100k`)
+
+mkdirSync(dirname(out), { recursive: true })
+writeFileSync(out, JSON.stringify({ node: process.version, cpus: cpus().length, loadAverage: loadavg(), repeat, rows, rssGrowth: growth }, null, 2) + "\n")
+console.log(`\n${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end (a shared machine inflates wall time); wrote ${out}`)
+rmSync(scratch, { recursive: true, force: true })

@@ -48,6 +48,24 @@ export interface TokenRow {
 }
 
 /**
+ * Per-chunk facts of a whole run (moska), written once at its end: how many query rows each shared
+ * chunk stacked and in how many GEMMs, and how many GEMMs stacked each number of rows.
+ */
+export interface ChunkStats {
+  readonly chunks: ReadonlyArray<{
+    readonly chunkId: number
+    /** Query rows stacked on the chunk, summed over the run's batches. */
+    readonly rows: number
+    /** Chunk GEMMs (one per batch that attended the chunk, more where a batch cap split it); null where not known. */
+    readonly gemms: number | null
+    /** `counted` from routed queries (trace routing, exact mode); `expected` from the random law (fast mode draws no chunk ids). */
+    readonly basis: "counted" | "expected"
+  }>
+  /** GEMMs by stacked rows (as priced: after any batch cap), every routing law and mode. */
+  readonly gemmSizes: ReadonlyArray<{ readonly rows: number; readonly gemms: number }>
+}
+
+/**
  * Port: where lifecycle facts go. The SQLite writer batches them into transactions; tests use an
  * in-memory collector. Calls are synchronous and must not reorder rows.
  * @example sink.request(row); sink.flush()
@@ -56,6 +74,8 @@ export interface TraceSink {
   request(row: RequestRow): void
   kernel(row: KernelRow): void
   token(row: TokenRow): void
+  /** The run's per-chunk facts, once at its end (sinks that do not keep them leave it out). */
+  chunkStats?(stats: ChunkStats): void
   /** Writes everything buffered so far. */
   flush(): void
 }

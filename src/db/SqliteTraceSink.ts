@@ -1,8 +1,10 @@
 import type { Database } from "better-sqlite3"
-import type { KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
+import type { ChunkStats, KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
 import { bulkInsert } from "./bulkInsert.js"
 
 type Level = "requests" | "kernels" | "tokens"
+
+const byKey = (a: TokenRow, b: TokenRow): number => a.requestId - b.requestId || a.index - b.index
 
 /**
  * The TraceSink port over SQLite: rows are buffered and written in one transaction per
@@ -22,6 +24,7 @@ export class SqliteTraceSink implements TraceSink {
   private requests: RequestRow[] = []
   private kernels: KernelRow[] = []
   private tokens: TokenRow[] = []
+  private chunks: ChunkStats | undefined
   private kernelSeq = 0
   private target: { db: Database; runId: number; write: () => void } | undefined
   /** Rows written to the database so far, by table. */
@@ -56,9 +59,14 @@ export class SqliteTraceSink implements TraceSink {
     this.maybeFlush()
   }
 
+  /** Kept at every trace level (a run's per-chunk facts are a few thousand rows at most); written at the next flush. */
+  chunkStats(stats: ChunkStats): void {
+    this.chunks = stats
+  }
+
   /** Writes everything buffered in one transaction (opening the database first if needed). */
   flush(): void {
-    if (this.requests.length + this.kernels.length + this.tokens.length === 0) return
+    if (this.requests.length + this.kernels.length + this.tokens.length === 0 && this.chunks === undefined) return
     this.connect().write()
   }
 
@@ -76,6 +84,8 @@ export class SqliteTraceSink implements TraceSink {
     const insToken = bulkInsert<TokenRow>(db, "tokens", ["run_id", "request_id", "idx", "at_ns"])
     // Only served requests carry a client id (db/021); sim and replay rows never reach this table.
     const insExternal = bulkInsert<RequestRow>(db, "request_external_ids", ["run_id", "request_id", "external_id"])
+    const insChunk = bulkInsert<ChunkStats["chunks"][number]>(db, "chunk_stats", ["run_id", "chunk_id", "rows", "gemms", "basis"])
+    const insGemmSize = bulkInsert<ChunkStats["gemmSizes"][number]>(db, "chunk_gemm_sizes", ["run_id", "rows", "gemms"])
     const write = db.transaction(() => {
       insRequest(this.requests, (r, out) => {
         out.push(runId, r.requestId, r.arrivalNs, r.admittedNs, r.firstTokenNs, r.finishedNs, r.uniqueTokens,
@@ -86,9 +96,19 @@ export class SqliteTraceSink implements TraceSink {
       insKernel(this.kernels, (k, out) => {
         out.push(runId, this.kernelSeq++, k.workerId, k.kind, k.chunkId, k.queries, k.startNs, k.endNs, k.flops, k.bytes, k.gpuNs ?? null, k.predictedNs ?? null)
       })
+      // Token rows arrive in time order (every decoding request's token of one step, then the next
+      // step's), which scatters them over the (run_id, request_id, idx) B-tree; in key order a
+      // transaction writes each request's run of tokens into the same leaf pages. The table is
+      // WITHOUT ROWID, so the stored rows are the same whatever the insertion order.
+      this.tokens.sort(byKey)
       insToken(this.tokens, (t, out) => {
         out.push(runId, t.requestId, t.index, t.atNs)
       })
+      if (this.chunks !== undefined) {
+        insChunk(this.chunks.chunks, (c, out) => out.push(runId, c.chunkId, c.rows, c.gemms, c.basis))
+        insGemmSize(this.chunks.gemmSizes, (g, out) => out.push(runId, g.rows, g.gemms))
+        this.chunks = undefined
+      }
       this.written.requests += this.requests.length
       this.written.kernels += this.kernels.length
       this.written.tokens += this.tokens.length
@@ -105,7 +125,8 @@ export class SqliteTraceSink implements TraceSink {
     return this.target !== undefined
   }
 
+  // Tokens wait for ten batches' worth: a longer buffer sorts into longer runs per request (see write).
   private maybeFlush(): void {
-    if (this.requests.length + this.kernels.length + this.tokens.length >= this.batchRows) this.flush()
+    if (this.requests.length + this.kernels.length + this.tokens.length / 10 >= this.batchRows) this.flush()
   }
 }

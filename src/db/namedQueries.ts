@@ -49,6 +49,18 @@ export const NAMED_QUERIES: Readonly<Record<string, NamedQuery>> = {
           SELECT 'linear', n, NULL, p50_ns / 1e6, p90_ns / 1e6, p99_ns / 1e6, p999_ns / 1e6, NULL
           FROM itl_percentiles_linear WHERE run_id = :run`,
   },
+  hot_chunks: {
+    description: "shared chunks by query rows stacked, hottest first: GEMMs and mean rows per GEMM (any moska run, fast mode too; basis: counted, or expected from a random law)",
+    sql: `SELECT chunk_id, rows, gemms, rows / NULLIF(gemms, 0) AS rows_per_gemm,
+                 rows * 1.0 / (SELECT SUM(rows) FROM chunk_stats WHERE run_id = :run) AS share_of_rows, basis
+          FROM chunk_stats WHERE run_id = :run ORDER BY rows DESC, chunk_id`,
+  },
+  chunk_gemm_rows: {
+    description: "how many query rows a chunk GEMM stacked: GEMMs by rows (as priced, after any batch cap), with their share and running share",
+    sql: `SELECT rows, gemms, gemms * 1.0 / SUM(gemms) OVER () AS share,
+                 SUM(gemms) OVER (ORDER BY rows) * 1.0 / SUM(gemms) OVER () AS cumulative_share
+          FROM chunk_gemm_sizes WHERE run_id = :run ORDER BY rows`,
+  },
   goodput: {
     description: "SLO attainment and goodput for TTFT and TPOT bounds: requests meeting both / all requests (rejected ones miss), and per second",
     params: {

@@ -14,6 +14,7 @@ import { traceSinkMachine } from "../actors/traceSinkMachine.js"
 import { xstateClock } from "../actors/xstateClock.js"
 import { channel, type Channel } from "../streams/channel.js"
 import { clockScheduler } from "../streams/clockScheduler.js"
+import { ChunkTally } from "./chunkTally.js"
 import type { EngineContext, RequestRecord } from "./engineContext.js"
 import { requestKvBytes, type Resolved } from "./resolved.js"
 import type { RoutingModel } from "./routingModel.js"
@@ -194,6 +195,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     tokenRows,
     tokenEvents: channel<TokenRow>("token.events"),
     stats: { iterations: 0, prefills: 0, outputTokens: 0 },
+    chunkTally: resolved.system === "moska" ? new ChunkTally(routing.chunks, () => routing.inclusion()) : null,
     queue: [],
     queueHead: 0,
     onEnded: (rec) => {
@@ -316,6 +318,8 @@ export const buildEngine = (ports: EnginePorts): Engine => {
       for (const r of replicas) r.actor.send({ type: "worker.stop" })
       shared?.stop()
       router.send({ type: "router.stop" })
+      // Per-chunk facts go in before the sink closes (its last flush writes them); rows are unchanged.
+      if (ctx.chunkTally !== null && ports.sink.chunkStats !== undefined) ports.sink.chunkStats(ctx.chunkTally.finish())
       sinkActor.send({ type: "sink.close" })
     },
     config: () => {

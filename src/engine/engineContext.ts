@@ -10,6 +10,7 @@ import type { XstateClock } from "../actors/xstateClock.js"
 import type { requestMachine } from "../actors/requestMachine.js"
 import type { routerMachine } from "../actors/routerMachine.js"
 import type { Channel } from "../streams/channel.js"
+import type { ChunkTally } from "./chunkTally.js"
 import type { Resolved } from "./resolved.js"
 import type { RouteTracker, RoutingModel } from "./routingModel.js"
 
@@ -53,6 +54,8 @@ export interface EngineContext {
    */
   readonly tokenEvents: Channel<TokenRow>
   readonly stats: { iterations: number; prefills: number; outputTokens: number }
+  /** Moska: the run's per-chunk facts, written to the sink at the end; null for other systems. */
+  readonly chunkTally: ChunkTally | null
   /** Global FIFO of requests waiting for admission (head at `queueHead`). */
   readonly queue: RequestRecord[]
   queueHead: number

@@ -4,6 +4,22 @@ import type { CostModel, KernelCost } from "../core/costModel.js"
 import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 
+interface Priced {
+  readonly kernels: WorkItem["kernels"]
+  readonly ns: number
+  readonly flops: number
+  readonly bytes: number
+  readonly costs: readonly KernelCost[]
+}
+
+interface Worker {
+  readonly model: CostModel
+  freeAt: number
+  busyNs: number
+  last: Priced | undefined
+  before: Priced | undefined
+}
+
 /**
  * `GpuExecutor` that prices work instead of running it: sim mode runs it on the virtual clock, and
  * live mode's `--executor priced` on the wall clock (GPU time paced by the cost model, no GPU
@@ -14,7 +30,7 @@ import type { Ns } from "../core/units.js"
  * @example new PricedExecutor(clock, (id) => models[id]).execute(item).subscribe(d => d.endNs)
  */
 export class PricedExecutor implements GpuExecutor {
-  private readonly workers = new Map<string, { model: CostModel; freeAt: number; busyNs: number }>()
+  private readonly workers = new Map<string, Worker>()
 
   constructor(
     private readonly clock: Clock,
@@ -24,18 +40,7 @@ export class PricedExecutor implements GpuExecutor {
   execute(item: WorkItem): Observable<WorkDone> {
     return new Observable<WorkDone>((subscriber) => {
       const w = this.worker(item.workerId)
-      const model = w.model
-      const costs: KernelCost[] = []
-      let ns = 0
-      let flops = 0
-      let bytes = 0
-      for (const k of item.kernels) {
-        const c = model.price(k)
-        costs.push(c)
-        ns += c.ns
-        flops += c.flops
-        bytes += c.bytes
-      }
+      const { ns, flops, bytes, costs } = this.priceOf(w, item.kernels)
       const now = this.clock.now()
       const startNs = Math.max(now, w.freeAt)
       const endNs = startNs + ns
@@ -54,6 +59,33 @@ export class PricedExecutor implements GpuExecutor {
     })
   }
 
+  // Prices are pure, and the graph hands the same kernels array again while a batch repeats (a
+  // round of unchanged decode sets), so each worker keeps its last two priced arrays (a link
+  // alternates q out and o back).
+  private priceOf(w: Worker, kernels: WorkItem["kernels"]): Priced {
+    if (w.last !== undefined && w.last.kernels === kernels) return w.last
+    if (w.before !== undefined && w.before.kernels === kernels) {
+      const hit = w.before
+      w.before = w.last
+      w.last = hit
+      return hit
+    }
+    const costs: KernelCost[] = []
+    let ns = 0
+    let flops = 0
+    let bytes = 0
+    for (const k of kernels) {
+      const c = w.model.price(k)
+      costs.push(c)
+      ns += c.ns
+      flops += c.flops
+      bytes += c.bytes
+    }
+    w.before = w.last
+    w.last = { kernels, ns, flops, bytes, costs }
+    return w.last
+  }
+
   /** Time at which `workerId` finishes everything submitted so far. */
   freeAtNs(workerId: string): number {
     return this.workers.get(workerId)?.freeAt ?? 0
@@ -64,10 +96,10 @@ export class PricedExecutor implements GpuExecutor {
     return new Map([...this.workers].map(([id, w]) => [id, w.busyNs]))
   }
 
-  private worker(id: string): { model: CostModel; freeAt: number; busyNs: number } {
+  private worker(id: string): Worker {
     let w = this.workers.get(id)
     if (w === undefined) {
-      w = { model: this.modelOf(id), freeAt: 0, busyNs: 0 }
+      w = { model: this.modelOf(id), freeAt: 0, busyNs: 0, last: undefined, before: undefined }
       this.workers.set(id, w)
     }
     return w

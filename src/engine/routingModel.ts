@@ -36,6 +36,8 @@ export interface RouteTracker {
   /**
    * Fast mode, for merging across submissions: per-chunk counts of the current set, or undefined
    * when the law is the same for every query (random routing: merge by query totals instead).
+   * The array is a snapshot the tracker never changes afterwards; while the decode set is
+   * unchanged a tracker may return the same array again, so callers may cache on its identity.
    */
   counts(): Int32Array | undefined
   /** Exact mode: per-chunk routed request ids for one decode step of `requestIds`. */

@@ -225,16 +225,22 @@ export class SharedPool {
     const only = subs[0] as Submission
     const barrier = ctx.scenario.policy.batcher.kind === "barrier"
     const alone = barrier && subs.length === 1
+    const tally = ctx.chunkTally
+    const capped = maxRows !== Number.POSITIVE_INFINITY
     if (alone) {
       histogram = only.histogram // drawn (or tracked) by the unique worker for exactly this step
+      if (only.counts !== undefined) tally?.counted(only.replica, only.counts, maxRows)
     } else if (ctx.routing.kind === "trace") {
-      const sum = new Int32Array(ctx.routing.chunks)
-      for (const s of subs) if (s.counts !== undefined) for (let j = 0; j < sum.length; j++) sum[j] = (sum[j] as number) + (s.counts[j] as number)
-      histogram = histogramOfCounts(sum)
+      histogram = this.mergedHistogram(subs)
+      tally?.counted(-1, this.mergedSum as Int32Array, maxRows)
     } else {
       histogram = ctx.routing.drawHistogram(queries, ctx.rng.batcher)
     }
-    if (maxRows !== Number.POSITIVE_INFINITY) histogram = capRows(histogram, maxRows)
+    if (capped) histogram = capRows(histogram, maxRows)
+    if (tally !== null && ctx.routing.kind !== "trace" && queries > 0) {
+      tally.expected(queries, capped)
+      tally.priced(histogram)
+    }
     const parts = new Map<Submission, number>()
     for (const s of subs) {
       parts.set(s, 1)
@@ -243,6 +249,26 @@ export class SharedPool {
     const kernels = alone ? only.kernels : undefined
     return { histogram, requests: queries, rows: stackedRows(histogram), layers: only.layers, parts, perChunk: undefined, ...(kernels === undefined ? {} : { kernels }) }
   }
+
+  // Trace routing: the histogram of the submissions' summed per-chunk counts. A tracker returns the
+  // same (immutable) array while its decode set is unchanged, so a round of the same arrays as the
+  // last one has the last one's histogram; only a round after a join or leave sums the counts.
+  private mergedCounts: ReadonlyArray<Int32Array | undefined> = []
+  private mergedMemo: readonly ChunkCount[] = []
+  private mergedHistogram(subs: readonly Submission[]): readonly ChunkCount[] {
+    if (sameArrays(this.mergedCounts, subs)) return this.mergedMemo
+    // a fresh array, never changed afterwards: the chunk tally keeps it while rounds repeat it
+    const sum = new Int32Array(this.ctx.routing.chunks)
+    for (const s of subs) {
+      const c = s.counts
+      if (c !== undefined) for (let j = 0; j < sum.length; j++) sum[j] = (sum[j] as number) + (c[j] as number)
+    }
+    this.mergedCounts = subs.map((s) => s.counts)
+    this.mergedSum = sum
+    this.mergedMemo = histogramOfCounts(sum)
+    return this.mergedMemo
+  }
+  private mergedSum: Int32Array | undefined
 
   private exactBatch(batches: readonly KeyedBatch<number, ChunkPart>[]): SharedBatch {
     const parts = new Map<Submission, number>()
@@ -253,6 +279,7 @@ export class SharedPool {
     for (const b of batches) {
       counts.set(b.rows, (counts.get(b.rows) ?? 0) + 1)
       perChunk.push({ chunk: b.key, rows: b.rows })
+      this.ctx.chunkTally?.exact(b.key, b.rows)
       queries += b.rows
       for (const p of b.items) {
         parts.set(p.sub, (parts.get(p.sub) ?? 0) + 1)
@@ -267,7 +294,7 @@ export class SharedPool {
 
   private dispatch(batch: SharedBatch): void {
     const { ctx } = this
-    const kernels = batch.kernels ?? iterationWork(ctx.resolved, { decoding: Math.max(1, batch.requests), unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: batch.histogram }, batch.layers).shared
+    const kernels = batch.kernels ?? this.mergedKernels(batch)
     let best = this.workers[0] as (typeof this.workers)[number]
     for (const w of this.workers) if (ctx.executor.freeAtNs(w.id) < ctx.executor.freeAtNs(best.id)) best = w
     const item: WorkItem = { workerId: best.id, label: "shared.iteration", kernels, queries: batch.rows }
@@ -276,6 +303,17 @@ export class SharedPool {
       return
     }
     best.batches.next({ item, batch })
+  }
+
+  // A merged batch repeating the last one (same histogram array, requests and layers) reuses its
+  // kernels array, which the executor then prices once.
+  private lastMerged: { readonly histogram: readonly ChunkCount[]; readonly requests: number; readonly layers: number; readonly kernels: readonly KernelSpec[] } | undefined
+  private mergedKernels(batch: SharedBatch): readonly KernelSpec[] {
+    const last = this.lastMerged
+    if (last !== undefined && last.histogram === batch.histogram && last.requests === batch.requests && last.layers === batch.layers) return last.kernels
+    const kernels = iterationWork(this.ctx.resolved, { decoding: Math.max(1, batch.requests), unique: { count: 0, totalTokens: 0, maxTokens: 0 }, histogram: batch.histogram }, batch.layers).shared
+    this.lastMerged = { histogram: batch.histogram, requests: batch.requests, layers: batch.layers, kernels }
+    return kernels
   }
 
   private complete(done: WorkDone, batch: SharedBatch): void {
@@ -318,6 +356,19 @@ export class SharedPool {
       cursor = end
     })
   }
+}
+
+/** Whether `subs` carry the same count arrays as `last`, as a multiset (a round's order may vary). */
+const sameArrays = (last: ReadonlyArray<Int32Array | undefined>, subs: readonly Submission[]): boolean => {
+  if (last.length !== subs.length) return false
+  for (const s of subs) {
+    let inLast = 0
+    let inSubs = 0
+    for (const c of last) if (c === s.counts) inLast++
+    for (const t of subs) if (t.counts === s.counts) inSubs++
+    if (inLast !== inSubs) return false
+  }
+  return true
 }
 
 const stackedRows = (histogram: readonly ChunkCount[]): number => {

@@ -50,8 +50,9 @@ export class UniqueReplica {
     this.workerId = `unique-${index}`
     this.followsMembers = ctx.routing.kind === "trace" && ctx.resolved.system === "moska"
     const policy = ctx.scenario.policy
+    // Every fast trace-routed step carries its counts: the pool merges them (window, global barrier
+    // with 2+ replicas) and tallies them per chunk; a tracker hands out the same array while its set is unchanged.
     this.sendsCounts = shared !== null && policy.routingMode === "fast" && ctx.routing.kind === "trace"
-      && (policy.batcher.kind === "window" || (shared.global && ctx.resolved.unique.workers > 1))
     this.linkId = `link-${index}`
     const machine = uniqueWorkerMachine.provide({
       actions: {
@@ -270,20 +271,33 @@ export class UniqueReplica {
     let byChunk: Map<number, number[]> | undefined
     const tracker = ctx.trackers[this.index]
     if (r.system === "moska" && tracker !== undefined) {
+      // Colocated moska runs its shared attention here, so this worker tallies its chunks; with a pool, the pool does.
+      const tally = this.shared === null ? ctx.chunkTally : null
       if (exact) {
         byChunk = tracker.routeExact(this.decoding.map((d) => d.spec.id), ctx.rng.route)
         const counts = new Map<number, number>()
-        for (const ids of byChunk.values()) counts.set(ids.length, (counts.get(ids.length) ?? 0) + 1)
+        for (const [chunk, ids] of byChunk) {
+          counts.set(ids.length, (counts.get(ids.length) ?? 0) + 1)
+          tally?.exact(chunk, ids.length)
+        }
         histogram = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([queries, units]) => ({ queries, units }))
       } else if (this.shared !== null && ctx.scenario.policy.batcher.kind === "window") {
         // The pool draws merged batches itself; the unique side and the transfers depend only on B.
         histogram = [{ queries: B, units: 1 }]
       } else {
         histogram = tracker.histogram(B, ctx.rng.route)
+        if (tally !== null && B > 0) {
+          const counts = tracker.counts()
+          if (counts !== undefined) tally.counted(this.index, counts, Number.POSITIVE_INFINITY)
+          else {
+            tally.expected(B, false)
+            tally.priced(histogram)
+          }
+        }
       }
     }
     const state: BatchState = { decoding: B, unique: { count: B, totalTokens: this.uniqueTotal, maxTokens: this.uniqueMax }, histogram }
-    const work = iterationWork(r, state, layers)
+    const work = this.reuseSharedWork(iterationWork(r, state, layers), histogram, B, layers)
     const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B, payload: { phase: "decode", requests: this.decoding } satisfies StepPayload }
     if (this.shared === null) {
       this.run(uniqueItem, this.subStepDone)
@@ -310,6 +324,19 @@ export class UniqueReplica {
       this.pendingParts = 1
       this.run(uniqueItem, this.sendQueries)
     }
+  }
+
+  // The shared side of a step (pool kernels, transfers) depends only on the histogram, B and the
+  // layers; a step repeating the last one's (a tracker hands out the same histogram while its set is
+  // unchanged) keeps the last arrays, so the executor prices them once rather than every step.
+  private lastShared: { readonly histogram: readonly ChunkCount[]; readonly B: number; readonly layers: number; readonly work: IterationWork } | undefined
+  private reuseSharedWork(work: IterationWork, histogram: readonly ChunkCount[], B: number, layers: number): IterationWork {
+    const last = this.lastShared
+    if (last !== undefined && last.histogram === histogram && last.B === B && last.layers === layers) {
+      return { unique: work.unique, shared: last.work.shared, toShared: last.work.toShared, fromShared: last.work.fromShared }
+    }
+    this.lastShared = { histogram, B, layers, work }
+    return work
   }
 
   // The Shared-KV path of a sub-step: q out over the link, stacked attention, merged o back.

@@ -1,4 +1,4 @@
-import type { KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
+import type { ChunkStats, KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
 
 /**
  * An in-memory `TraceSink` (tests, benchmarks): keeps every row in arrays, in arrival order.
@@ -24,6 +24,11 @@ export class MemorySink implements TraceSink {
   token(row: TokenRow): void {
     this.counts.tokens++
     if (this.keep) this.tokens.push(row)
+  }
+  /** The run's per-chunk facts (moska), once at its end. */
+  chunks: ChunkStats | undefined
+  chunkStats(stats: ChunkStats): void {
+    this.chunks = stats
   }
   flush(): void {
     this.counts.flushes++

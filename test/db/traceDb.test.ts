@@ -155,6 +155,7 @@ describe("SqliteTraceSink and the views", () => {
     const sink = new SqliteTraceSink({ open: () => ({ db, runId }) })
     sink.request(completed(0, 0, 10, 100, 2))
     sink.kernel({ workerId: "w", kind: "gemm", chunkId: null, queries: 1, startNs: t(0), endNs: t(1), flops: 0, bytes: 0 })
+    sink.chunkStats({ chunks: [{ chunkId: 3, rows: 4, gemms: 2, basis: "counted" }], gemmSizes: [{ rows: 2, gemms: 2 }] })
     sink.flush()
     const tokens = new SqliteTraceSink({ open: () => ({ db, runId }), level: "tokens" })
     tokens.token({ requestId: 0, index: 0, atNs: t(10) })

@@ -40,11 +40,22 @@ export const traceRouting = (opts: { chunks: number; topK: number }): RoutingMod
     inclusion: () => new Float64Array(N),
     drawHistogram: () => [],
     tracker(): RouteTracker {
-      const counts = new Int32Array(N)
+      let counts = new Int32Array(N)
+      // `counts()` hands out the live array itself, as an immutable snapshot: the first change after
+      // that copies it (copy on write). Decode sets change far less often than steps run (Mooncake:
+      // ~24k joins and leaves over 1.8M iterations), so steps stop copying 1024 counts each, and an
+      // unchanged set returns the same array, which lets the pool reuse a merged histogram.
+      let shared = false
       let countOfCounts = new Int32Array(64)
       let maxCount = 0
       const members = new Map<number, Int32Array>()
+      let memo: ChunkCount[] | undefined
       const bump = (c: number, d: 1 | -1): void => {
+        memo = undefined
+        if (shared) {
+          counts = counts.slice()
+          shared = false
+        }
         const old = counts[c] as number
         const now = old + d
         counts[c] = now
@@ -73,14 +84,20 @@ export const traceRouting = (opts: { chunks: number; topK: number }): RoutingMod
           while (maxCount > 0 && countOfCounts[maxCount] === 0) maxCount--
         },
         histogram(_decoding: number, _rng: Rng): ChunkCount[] {
+          // Unchanged set, same array: the worker and the pool then reuse what they derived from it.
+          if (memo !== undefined) return memo
           const out: ChunkCount[] = []
           for (let q = 1; q <= maxCount; q++) {
             const u = countOfCounts[q] as number
             if (u > 0) out.push({ queries: q, units: u })
           }
+          memo = out
           return out
         },
-        counts: () => counts.slice(),
+        counts: () => {
+          shared = true
+          return counts
+        },
         routeExact(requestIds) {
           const byChunk = new Map<number, number[]>()
           for (const id of requestIds) {

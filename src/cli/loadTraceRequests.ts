@@ -1,10 +1,11 @@
-import { readFileSync } from "node:fs"
 import { InputFileInvalid } from "../core/errors.js"
 import { readErrorText } from "./readErrorText.js"
 import type { Scenario } from "../core/scenario.js"
 import type { RequestSpec } from "../core/workload.js"
 import { workloadTimeIssue } from "../sim/workload/workloadTimeIssue.js"
+import { fileLines } from "../traces/fileLines.js"
 import { parseTrace } from "../traces/parseTrace.js"
+import type { TraceImport } from "../traces/TraceImport.js"
 
 /**
  * The requests of a trace workload: reads `workload.path` (`-`: standard input) and imports it (format auto-detected
@@ -20,13 +21,15 @@ export const loadTraceRequests = (scenario: Scenario): readonly RequestSpec[] | 
   // `-` is standard input (`cat trace.jsonl | moska replay - --sim`); messages name it <stdin>
   const stdin = w.path === "-"
   const file = stdin ? "<stdin>" : w.path
-  let text: string
+  // streamed line by line: a trace is never one string (V8 caps strings near 512 MiB)
+  let imported: TraceImport
   try {
-    text = readFileSync(stdin ? 0 : w.path, "utf8")
+    imported = parseTrace(fileLines(stdin ? 0 : w.path), { file, format: w.format })
   } catch (e) {
+    // only a failed read (ENOENT, EISDIR, EACCES...) is "cannot read"; anything else is what it is
+    if (e instanceof InputFileInvalid || (e as NodeJS.ErrnoException).code === undefined) throw e
     throw new InputFileInvalid({ file, message: `cannot read the trace file (${readErrorText(e)})` })
   }
-  const imported = parseTrace(text, { file, format: w.format })
   const requests = imported.requests
   if (requests.length === 0) {
     throw new InputFileInvalid({ file, message: `the trace has no request with at least one output token (${imported.skipped} skipped)` })

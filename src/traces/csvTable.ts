@@ -1,22 +1,23 @@
 import { InputFileInvalid } from "../core/errors.js"
 import { splitCsvLine } from "./splitCsvLine.js"
 import { quoteField } from "./quoteField.js"
-import { textLines } from "./textLines.js"
+import { linesOf, type TraceText } from "./textLines.js"
 
 /**
- * Reads a CSV file with a header row and yields, for each data line, the fields of the named
+ * Reads a CSV file (whole or streamed) with a header row and yields, for each data line, the fields of the named
  * columns (matched case-insensitively, in any order; extra columns are ignored). Throws
  * InputFileInvalid naming the line when the header lacks a column or a row is short or unquoted.
  * @example csvTable(text, "t.csv", ["TIMESTAMP", "ContextTokens"]) // [{ line: 2, fields: ["2023-...", "4808"] }]
  */
-export const csvTable = (
-  text: string,
+export function* csvTable(
+  text: TraceText,
   file: string,
   columns: readonly string[],
-): Array<{ readonly line: number; readonly fields: readonly string[] }> => {
-  const lines = textLines(text)
-  const head = lines[0]
-  if (head === undefined) throw new InputFileInvalid({ file, message: "the file is empty (expected a CSV header)" })
+): Generator<{ readonly line: number; readonly fields: readonly string[] }> {
+  const lines = linesOf(text)[Symbol.iterator]()
+  const first = lines.next()
+  if (first.done === true) throw new InputFileInvalid({ file, message: "the file is empty (expected a CSV header)" })
+  const head = first.value
   const header = splitCsvLine(head.text)
   if (header === null) throw new InputFileInvalid({ file, line: head.line, message: "unterminated quote in the header" })
   const lower = header.map((h) => h.toLowerCase())
@@ -31,15 +32,13 @@ export const csvTable = (
     }
     return at
   })
-  const out: Array<{ line: number; fields: string[] }> = []
-  for (let k = 1; k < lines.length; k++) {
-    const { line, text: t } = lines[k] as { line: number; text: string }
+  for (let next = lines.next(); next.done !== true; next = lines.next()) {
+    const { line, text: t } = next.value
     const all = splitCsvLine(t)
     if (all === null) throw new InputFileInvalid({ file, line, message: "unterminated or misplaced quote" })
     if (all.length < header.length) {
       throw new InputFileInvalid({ file, line, message: `expected ${header.length} fields like the header, got ${all.length}` })
     }
-    out.push({ line, fields: index.map((i) => all[i] as string) })
+    yield { line, fields: index.map((i) => all[i] as string) }
   }
-  return out
 }

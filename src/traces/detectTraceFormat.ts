@@ -1,6 +1,6 @@
 import { InputFileInvalid } from "../core/errors.js"
 import { splitCsvLine } from "./splitCsvLine.js"
-import { textLines } from "./textLines.js"
+import { textLines, type TraceLine } from "./textLines.js"
 import type { TraceFormatName } from "./TraceImport.js"
 
 /**
@@ -9,8 +9,11 @@ import type { TraceFormatName } from "./TraceImport.js"
  * tokens is BurstGPT. Throws InputFileInvalid when none matches.
  * @example detectTraceFormat("TIMESTAMP,ContextTokens,GeneratedTokens\n...", "a.csv") // "azure"
  */
-export const detectTraceFormat = (text: string, file: string): TraceFormatName => {
-  const first = textLines(text.slice(0, 65_536))[0]
+export const detectTraceFormat = (text: string, file: string): TraceFormatName =>
+  traceFormatOfFirstLine(textLines(text.slice(0, 65_536))[0], file)
+
+/** The same guess from the first non-blank line alone (undefined: the file is empty), for streamed traces. */
+export const traceFormatOfFirstLine = (first: TraceLine | undefined, file: string): TraceFormatName => {
   if (first === undefined) throw new InputFileInvalid({ file, message: "the trace file is empty" })
   if (first.text.trimStart().startsWith("{")) return "mooncake"
   const cols = (splitCsvLine(first.text) ?? []).map((c) => c.toLowerCase())

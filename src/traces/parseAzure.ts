@@ -4,6 +4,7 @@ import { csvTable } from "./csvTable.js"
 import { decimalSecondsToNs } from "./decimalToNs.js"
 import { parseCount } from "./parseCount.js"
 import type { TraceImport } from "./TraceImport.js"
+import type { TraceText } from "./textLines.js"
 import { quoteField } from "./quoteField.js"
 
 const STAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2}(?:\.\d*)?)(Z|[+-]\d{2}:?\d{2})?$/
@@ -49,7 +50,7 @@ const stampNs = (text: string): { readonly s: number; readonly ns: number } | nu
  * are integer ns after the earliest row.
  * @example parseAzure("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n", "a.csv")
  */
-export const parseAzure = (text: string, file: string): TraceImport => {
+export const parseAzure = (text: TraceText, file: string): TraceImport => {
   const table = csvTable(text, file, ["TIMESTAMP", "ContextTokens", "GeneratedTokens"])
   const rows: TraceRow[] = []
   let base: number | null = null

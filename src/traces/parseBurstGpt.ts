@@ -4,6 +4,7 @@ import { csvTable } from "./csvTable.js"
 import { decimalSecondsParts, decimalSecondsToNs } from "./decimalToNs.js"
 import { parseCount } from "./parseCount.js"
 import type { TraceImport } from "./TraceImport.js"
+import type { TraceText } from "./textLines.js"
 import { quoteField } from "./quoteField.js"
 
 /**
@@ -14,7 +15,7 @@ import { quoteField } from "./quoteField.js"
  * are failed requests in BurstGPT: they are skipped and counted in `skipped`, not replayed.
  * @example parseBurstGpt("Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,472,18,490,Conversation log\n", "b.csv")
  */
-export const parseBurstGpt = (text: string, file: string): TraceImport => {
+export const parseBurstGpt = (text: TraceText, file: string): TraceImport => {
   const table = csvTable(text, file, ["Timestamp", "Request tokens", "Response tokens"])
   const rows: TraceRow[] = []
   // Times are taken from the first row's whole second, so a slice from late in the trace (BurstGPT

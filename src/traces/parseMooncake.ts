@@ -1,7 +1,7 @@
 import { InputFileInvalid } from "../core/errors.js"
 import { assembleRequests, MAX_TRACE_SPAN_NS, type TraceRow } from "./assembleRequests.js"
 import type { TraceImport } from "./TraceImport.js"
-import { textLines } from "./textLines.js"
+import { linesOf, type TraceText } from "./textLines.js"
 
 const isCount = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0
 
@@ -25,10 +25,10 @@ const FIELDS = "each line needs timestamp, input_length and output_length"
  * and rows may lie at most MAX_TIMESTAMP_MS (2^53 ns, about 104 days) apart.
  * @example parseMooncake('{"timestamp": 0, "input_length": 6758, "output_length": 500, "hash_ids": [0, 1]}\n', "m.jsonl")
  */
-export const parseMooncake = (text: string, file: string): TraceImport => {
+export const parseMooncake = (text: TraceText, file: string): TraceImport => {
   const rows: TraceRow[] = []
   let originMs: number | undefined
-  for (const { line, text: t } of textLines(text)) {
+  for (const { line, text: t } of linesOf(text)) {
     let o: unknown
     try {
       o = JSON.parse(t)

@@ -63,6 +63,8 @@ export interface Engine {
   readonly defect: unknown
   /** Cancels every request still in flight at the clock's now, with the tokens each has; returns how many. `reason`, when given, goes in their rows. */
   cancelInFlight(reason?: string): number
+  /** Fails every request still in flight at the clock's now, with the tokens each has and `reason` in its row; returns how many. */
+  failInFlight(reason: string): number
   /** Ids of the requests still in flight (for a defect message). */
   inFlightIds(): number[]
   /** Stops the actors and closes the trace sink (flushing it). */
@@ -254,6 +256,24 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     }, Priority.arrival)
   }
 
+  // The run is ending with requests still in flight: each ends now, with the tokens it has, as
+  // cancelled (a bound, a signal, a stop) or failed (the run failed under it: a lost worker, a defect).
+  const endInFlight = (how: "cancelled" | "failed", reason: string | undefined): number => {
+    const now = clock.now()
+    const leftovers = [...live].sort((a, b) => a.spec.id - b.spec.id)
+    for (const rec of leftovers) {
+      if (how === "cancelled" && reason !== undefined) cancelReasons.set(rec.spec.id, reason)
+      const replica = rec.replica >= 0 ? replicas[rec.replica] : undefined
+      const tokens = replica === undefined ? 0 : replica.generatedOf(rec)
+      rec.ended = true
+      rec.actor.send(how === "cancelled"
+        ? { type: "request.cancelled", atNs: now, outputTokens: tokens }
+        : { type: "request.failed", atNs: now, outputTokens: tokens, reason: reason ?? "the run failed" })
+      live.delete(rec)
+    }
+    return leftovers.length
+  }
+
   const cancelNow = (requestId: number, reason: string): void => {
     const rec = byId.get(requestId)
     if (rec === undefined || rec.ended) return
@@ -300,19 +320,8 @@ export const buildEngine = (ports: EnginePorts): Engine => {
       return defect
     },
     stats: ctx.stats,
-    cancelInFlight: (reason) => {
-      const now = clock.now()
-      const leftovers = [...live].sort((a, b) => a.spec.id - b.spec.id)
-      for (const rec of leftovers) {
-        if (reason !== undefined) cancelReasons.set(rec.spec.id, reason)
-        const replica = rec.replica >= 0 ? replicas[rec.replica] : undefined
-        const tokens = replica === undefined ? 0 : replica.generatedOf(rec)
-        rec.ended = true
-        rec.actor.send({ type: "request.cancelled", atNs: now, outputTokens: tokens })
-        live.delete(rec)
-      }
-      return leftovers.length
-    },
+    cancelInFlight: (reason) => endInFlight("cancelled", reason),
+    failInFlight: (reason) => endInFlight("failed", reason),
     inFlightIds: () => [...live].map((r) => r.spec.id).sort((a, b) => a - b),
     stop: () => {
       for (const r of replicas) r.actor.send({ type: "worker.stop" })

@@ -57,11 +57,18 @@ export class LiveInterrupted extends Error {
 
 const POLL_NS = 50_000_000
 
+/** A failure as one line for a request's `reason`: the tagged error's tag and message. */
+const failureText = (e: unknown): string => {
+  const tag = typeof e === "object" && e !== null && "_tag" in e ? `${String((e as { _tag: unknown })._tag)}: ` : ""
+  return `${tag}${e instanceof Error ? e.message : String(e)}`.split("\n")[0] as string
+}
+
 /**
  * Runs one scenario in live mode: the same graph as sim (src/engine) on the wall clock, with the
  * given executor. Resolves when every request of the source has ended (or `untilS` passed: what is
  * in flight is cancelled with the tokens it has). A defect, a strict-lag failure or an executor
- * error rejects after the graph is stopped and the sink flushed, so the rows so far are kept.
+ * error rejects after the requests in flight are recorded as failed with its message, the graph is
+ * stopped and the sink flushed, so the rows so far are kept.
  * @example
  * const r = await runLive({ scenario, resolved, sink, source, routing, executor: (c) => new PricedExecutor(c, modelOf) })
  * r.requests.completed
@@ -96,7 +103,11 @@ export const runLive = async (input: LiveInput): Promise<LiveResult> => {
   clock.stop()
   if (failure === undefined && engine.defect !== undefined) failure = engine.defect
   if (failure === undefined && signal !== null) failure = new LiveInterrupted(signal)
-  engine.cancelInFlight()
+  // what is in flight ends with the run: cancelled by a signal or the time bound, failed (with the
+  // failure's message, e.g. which worker was lost) when the run failed under it
+  if (failure === undefined) engine.cancelInFlight()
+  else if (failure instanceof LiveInterrupted) engine.cancelInFlight(failure.message)
+  else engine.failInFlight(failureText(failure))
   engine.stop()
   await executor.close?.()
   if (failure !== undefined) throw failure

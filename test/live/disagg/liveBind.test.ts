@@ -137,7 +137,7 @@ describe("moska live --bind with moska worker processes", () => {
     expect(bytes(join(dir, "real.db"))).toEqual(bytes(join(dir, "one.db")))
   })
 
-  it("fails the run with the lost worker's name when the shared worker is killed mid-run, keeping the rows committed before", async () => {
+  it("fails the run and its requests in flight with the lost worker's name when the shared worker is killed mid-run, keeping the rows committed before", async () => {
     const dir = tmp()
     const db = join(dir, "t.db")
     const address = `ipc://${join(dir, "c.sock")}`
@@ -155,8 +155,13 @@ describe("moska live --bind with moska worker processes", () => {
     expect(run.status).toBe("failed")
     expect(run.error).toContain("shared-0")
     const counts = d.prepare("SELECT status, count(*) n FROM requests GROUP BY status ORDER BY status").all() as Array<{ status: string; n: number }>
+    const failedReasons = d.prepare("SELECT DISTINCT reason FROM requests WHERE status = 'failed'").pluck().all() as string[]
     d.close()
-    expect(counts.find((c) => c.status === "cancelled")?.n ?? 0).toBeGreaterThan(0)
+    // the requests in flight failed with the reason: which worker was lost
+    expect(counts.find((c) => c.status === "failed")?.n ?? 0).toBeGreaterThan(0)
+    expect(counts.find((c) => c.status === "cancelled")).toBeUndefined()
+    expect(failedReasons.length).toBe(1)
+    expect(failedReasons[0]).toMatch(/^WorkerLost: shared-0 /)
     const after = decisions(db)
     for (const [w, rows] of Object.entries(before)) expect(after[w]?.slice(0, rows.length)).toEqual(rows)
   })

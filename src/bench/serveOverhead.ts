@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url"
 import Database from "better-sqlite3"
 import { makeRng } from "../core/rng.js"
 import { summarizeRun } from "../db/summarizeRun.js"
+import { spawnServer } from "../live/server/spawnServer.js"
 import { exponential } from "../sim/random/distributions.js"
 import { parseTrace } from "../traces/parseTrace.js"
 
@@ -73,23 +74,7 @@ const replayLive = (trace: string): Figures => {
 
 const served = async (trace: string): Promise<{ readonly client: Figures; readonly engine: Figures; readonly result: Record<string, number> }> => {
   const db = join(scratch, `serve-${Date.now()}.db`)
-  const child = spawn(process.execPath, [CLI, "serve", scenario, "--executor", "priced", "--port", "0", "--db", db, "--max-queued", "100000", ...sets], { cwd: ROOT })
-  let err = ""
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()))
-  const exit = new Promise<number | null>((resolve) => child.on("exit", resolve))
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = /listening on (http:\/\/\S+)/.exec(err)
-      if (m !== null && err.includes("moska: ready")) {
-        clearInterval(timer)
-        resolve(m[1] as string)
-      }
-    }, 20)
-    void exit.then((code) => {
-      clearInterval(timer)
-      reject(new Error(`moska serve exited (${code}):\n${err}`))
-    })
-  })
+  const { url, child, exit, stderr } = await spawnServer(CLI, [scenario, "--executor", "priced", "--port", "0", "--db", db, "--max-queued", "100000", ...sets], ROOT)
   const resultFile = join(scratch, `bench-${Date.now()}.json`)
   // spawned, not spawnSync: this process must not block while the server it started runs
   const bench = spawn(process.execPath, [CLI, "bench", "serve", "--url", url, "--trace", trace, "--use-trace-arrivals", "--ignore-eos",
@@ -98,7 +83,7 @@ const served = async (trace: string): Promise<{ readonly client: Figures; readon
   bench.stderr.on("data", (d: Buffer) => (benchErr += d.toString()))
   const code = await new Promise<number | null>((resolve) => bench.on("exit", resolve))
   child.kill("SIGTERM")
-  if ((await exit) !== 0) throw new Error(`moska serve did not exit 0:\n${err}`)
+  if ((await exit) !== 0) throw new Error(`moska serve did not exit 0:\n${stderr()}`)
   if (code !== 0) throw new Error(`moska bench serve exited ${code}:\n${benchErr}`)
   const r = JSON.parse(readFileSync(resultFile, "utf8")) as Record<string, number>
   const d = new Database(db, { readonly: true })

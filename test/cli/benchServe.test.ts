@@ -13,6 +13,7 @@ import { serveWorkload } from "../../src/bench/serveWorkload.js"
 import { registerBenchServe } from "../../src/cli/commands/benchServe.js"
 import { exitCodeOf, messageOf } from "../../src/cli/exit.js"
 import { makeRng } from "../../src/core/rng.js"
+import { spawnServer } from "../../src/live/server/spawnServer.js"
 import { buildIfStale } from "./buildIfStale.js"
 
 // `moska bench serve`: its arithmetic against hand-computed figures, its flags, and a run against
@@ -153,23 +154,10 @@ describe("moska bench serve against moska serve --executor priced", () => {
   const dir = mkdtempSync(join(tmpdir(), "moska-bench-serve-"))
   const db = join(dir, "serve.db")
   beforeAll(async () => {
-    child = spawn(process.execPath, [MAIN, "serve", "scenarios/live/tiny.yaml", "--executor", "priced", "--port", "0", "--db", db], { cwd: ROOT })
-    let err = ""
-    child.stderr?.on("data", (d: Buffer) => (err += d.toString()))
-    exit = new Promise((resolve) => child.on("exit", (code) => resolve(code)))
-    url = await new Promise<string>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const m = /listening on (http:\/\/\S+)/.exec(err)
-        if (m !== null && err.includes("moska: ready")) {
-          clearInterval(timer)
-          resolve(m[1] as string)
-        }
-      }, 20)
-      void exit.then((code) => {
-        clearInterval(timer)
-        reject(new Error(`moska serve exited (${code}):\n${err}`))
-      })
-    })
+    const s = await spawnServer(MAIN, ["scenarios/live/tiny.yaml", "--executor", "priced", "--port", "0", "--db", db], ROOT)
+    child = s.child
+    url = s.url
+    exit = s.exit
   }, 60_000)
   afterAll(() => {
     if (child.exitCode === null) child.kill("SIGKILL")

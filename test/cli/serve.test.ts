@@ -8,6 +8,7 @@ import Fastify from "fastify"
 import fc from "fast-check"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { spawnServer } from "../../src/live/server/spawnServer.js"
 import { buildIfStale } from "./buildIfStale.js"
 
 // `moska serve` end to end: the built binary on an ephemeral loopback port, real HTTP with Node's
@@ -29,24 +30,8 @@ interface Server {
 
 const start = async (args: readonly string[], executor: "priced" | "webgpu" = "priced"): Promise<Server> => {
   const db = join(mkdtempSync(join(tmpdir(), "moska-serve-")), "serve.db")
-  const child = spawn(process.execPath, [MAIN, "serve", TINY, "--executor", executor, "--port", "0", "--db", db, ...args], { cwd: ROOT })
-  let err = ""
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()))
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = /listening on (http:\/\/\S+)/.exec(err)
-      if (m !== null && err.includes("moska: ready")) {
-        clearInterval(timer)
-        resolve(m[1] as string)
-      }
-    }, 20)
-    void exit.then((code) => {
-      clearInterval(timer)
-      reject(new Error(`moska serve exited (${code}) before it was ready:\n${err}`))
-    })
-  })
-  return { url, db, child, exit, stderr: () => err }
+  const s = await spawnServer(MAIN, [TINY, "--executor", executor, "--port", "0", "--db", db, ...args], ROOT)
+  return { ...s, db }
 }
 
 const post = (s: Server, path: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>

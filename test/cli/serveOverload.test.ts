@@ -1,10 +1,11 @@
 import Database from "better-sqlite3"
-import { spawn, type ChildProcess } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { spawnServer } from "../../src/live/server/spawnServer.js"
 import { buildIfStale } from "./buildIfStale.js"
 
 // `moska serve` under twice its capacity, wave after wave: the server must refuse the excess with
@@ -29,17 +30,13 @@ const rssBytes = (pid: number): number => {
 let child: ChildProcess
 let url = ""
 let db = ""
-let stderr = ""
 
 beforeAll(async () => {
   buildIfStale(ROOT)
   db = join(mkdtempSync(join(tmpdir(), "moska-overload-")), "serve.db")
-  child = spawn(process.execPath, [MAIN, "serve", "scenarios/live/tiny.yaml", "--executor", "priced", "--port", "0", "--db", db, "--max-queued", String(MAX_QUEUED), ...ARGS], { cwd: ROOT })
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()))
-  for (let i = 0; i < 1200 && !(stderr.includes("moska: ready") && /listening on (http:\/\/\S+)/.test(stderr)); i++) await new Promise((r) => setTimeout(r, 50))
-  const m = /listening on (http:\/\/\S+)/.exec(stderr)
-  if (m === null || !stderr.includes("moska: ready")) throw new Error(`moska serve did not become ready:\n${stderr}`)
-  url = m[1] as string
+  const s = await spawnServer(MAIN, ["scenarios/live/tiny.yaml", "--executor", "priced", "--port", "0", "--db", db, "--max-queued", String(MAX_QUEUED), ...ARGS], ROOT)
+  child = s.child
+  url = s.url
 }, 300_000)
 
 afterAll(() => {

@@ -1,25 +1,12 @@
-import { readFileSync } from "node:fs"
 import type { Command } from "commander"
-// The server (fastify, prom-client) is imported when `serve` runs: every command registers at start-up.
-import * as S from "effect/Schema"
+// Start-up stays light: every command registers when `moska` starts, so the server (fastify,
+// prom-client), effect Schema, the GPU decoder and ZeroMQ are imported only when `serve` runs.
 import { UsageError } from "../../core/errors.js"
-import { makeRng } from "../../core/rng.js"
-import { Live, type Scenario } from "../../core/scenario.js"
-import { checkCorpusFile } from "../../gpu/decoder/corpusKv.js"
-import { checkDecoderDims } from "../../gpu/decoder/decoderDims.js"
-import { checkWeightsFile } from "../../gpu/decoder/decoderWeights.js"
-import { openSafetensors, type SafetensorsFile } from "../../gpu/decoder/safetensors.js"
-import { resolveScenario } from "../../sim/resolve.js"
-import { makeRouting } from "../../sim/routing/makeRouting.js"
-import { checkDbPath } from "../checkDbPath.js"
-import { codeVersion, PACKAGE_ROOT } from "../codeVersion.js"
+import { disaggOptions, type DisaggFlags } from "../../live/disagg/disaggOptions.js"
+import type { SafetensorsFile } from "../../gpu/decoder/safetensors.js"
 import { collect } from "../collect.js"
-import { loadScenarioFile } from "../loadScenarioFile.js"
-import { prepareHardware } from "../prepareHardware.js"
-import { seedOverride } from "../runAndReport.js"
-import { decoderDimsOf, prepareLiveScenario } from "../prepareLiveScenario.js"
 
-interface ServeOptions {
+interface ServeOptions extends DisaggFlags {
   readonly host: string
   readonly port: string
   readonly db: string
@@ -33,17 +20,6 @@ interface ServeOptions {
 
 const usage = (message: string): UsageError => new UsageError({ message })
 
-/** A safetensors file's header against what the decoder needs, before the port is bound or a device opened: a wrong file is one line, exit 2. */
-const checkFile = (file: string | undefined, check: (st: SafetensorsFile) => unknown): void => {
-  if (file === undefined) return
-  const st = openSafetensors(file)
-  try {
-    check(st)
-  } finally {
-    st.close()
-  }
-}
-
 const intOption = (name: string, value: string, min: number, max: number): number => {
   const n = Number(value)
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw usage(`${name} must be an integer from ${min} to ${max} (got "${value}")`)
@@ -51,15 +27,17 @@ const intOption = (name: string, value: string, min: number, max: number): numbe
 }
 
 /**
- * `moska serve SCENARIO [--host 127.0.0.1] [--port 8000] [--db FILE] [--executor webgpu|priced] [--max-queued N] [--grace-s S]`:
+ * `moska serve SCENARIO [--host 127.0.0.1] [--port 8000] [--db FILE] [--executor webgpu|priced] [--max-queued N] [--grace-s S] [--bind ADDR ...]`:
  * an OpenAI-compatible server (vLLM's endpoints, SSE, errors and metric names) on the live engine
  * of the scenario's model, hardware and policy; its workload section is ignored (requests come
  * over HTTP). One live run per server start in the trace database. Binds to loopback by default;
- * `--port 0` picks a free port and the bound address is printed on stderr.
+ * `--port 0` picks a free port and the bound address is printed on stderr. With `--bind` it is the
+ * coordinator of a disaggregated deployment: the pools' work runs on `moska worker` processes,
+ * and /health says 503 until they are all there and while one is lost.
  * @example moska serve scenarios/live/tiny.yaml --executor priced --port 0
  */
 export const registerServe = (program: Command): void => {
-  program
+  const cmd = program
     .command("serve")
     .description("serve the scenario's model over an OpenAI-compatible HTTP API (vLLM's shapes and /metrics) on the live engine; one run per start")
     .argument("<scenario>", "scenario YAML file (its workload is ignored: requests come over HTTP)")
@@ -72,25 +50,48 @@ export const registerServe = (program: Command): void => {
     .option("--seed <n>", "root seed (overrides the scenario's seed)")
     .option("--set <path=value>", "override a scenario field, value read as YAML (repeatable)", collect, [])
     .option("--label <text>", "label stored with the run")
+  disaggOptions.register(cmd, "before the requests in flight are cancelled (the server stays up, degraded, until one does)")
     .action(async (file: string, opts: ServeOptions) => {
+      const [
+        { readFileSync }, { makeRng }, { checkCorpusFile }, { checkWeightsFile }, { openSafetensors }, { makeRouting },
+        { checkDbPath }, { codeVersion, PACKAGE_ROOT }, { loadScenarioFile }, { prepareHardware }, { seedOverride }, { decoderDimsOf, prepareLiveScenario },
+      ] = await Promise.all([
+        import("node:fs"), import("../../core/rng.js"), import("../../gpu/decoder/corpusKv.js"), import("../../gpu/decoder/decoderWeights.js"),
+        import("../../gpu/decoder/safetensors.js"), import("../../sim/routing/makeRouting.js"), import("../checkDbPath.js"), import("../codeVersion.js"),
+        import("../loadScenarioFile.js"), import("../prepareHardware.js"), import("../runAndReport.js"), import("../prepareLiveScenario.js"),
+      ])
+      /** A safetensors file's header against what the decoder needs, before the port is bound or a device opened: a wrong file is one line, exit 2. */
+      const checkFile = (path: string | undefined, check: (st: SafetensorsFile) => unknown): void => {
+        if (path === undefined) return
+        const st = openSafetensors(path)
+        try {
+          check(st)
+        } finally {
+          st.close()
+        }
+      }
       const port = intOption("--port", opts.port, 0, 65_535)
       const maxQueued = intOption("--max-queued", opts.maxQueued, 0, 1_000_000)
       const graceS = intOption("--grace-s", opts.graceS, 0, 3_600)
+      const log = (line: string): void => void process.stderr.write(`${line}\n`)
+      const bind = disaggOptions.parse(opts, log)
       const input = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
       checkDbPath(opts.db)
       prepareHardware(input, file)
       const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "serve")
+      if (bind !== undefined && kind !== "priced") throw usage("serve --bind runs priced workers: add --executor priced (the WebGPU decoder runs MoSKA colocated on one device)")
       if (kind === "webgpu") {
         checkFile(live.weights, (st) => checkWeightsFile(st, decoderDimsOf(resolved)))
         checkFile(live.corpusFile, (st) => checkCorpusFile(st, decoderDimsOf(resolved), resolved.corpus.sharedTokens))
       }
       const pkg = JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, "utf8")) as { version?: string }
+      const remote = bind === undefined ? undefined : (await import("../../live/disagg/servedDeployment.js")).servedDeployment(bind)
       await (await import("../../live/server/runServer.js")).runServer({
         scenario, resolved, live, executor: kind, host: opts.host, port, db: opts.db, maxQueued, graceMs: graceS * 1000,
         routing: makeRouting(resolved.corpus, makeRng(scenario.seed).split("router")),
         ...(kind === "webgpu" ? { dims: decoderDimsOf(resolved) } : {}),
-        label: opts.label ?? null, codeVersion: codeVersion(), version: pkg.version ?? "unknown",
-        log: (line) => process.stderr.write(`${line}\n`),
+        ...(remote === undefined ? {} : { remote }),
+        label: opts.label ?? null, codeVersion: codeVersion(), version: pkg.version ?? "unknown", log,
       })
     })
 }

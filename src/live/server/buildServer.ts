@@ -28,6 +28,12 @@ export interface ServerOptions {
   readonly engine: () => ServingEngine | null
   /** Set once the server is shutting down: new generation requests get 503. */
   readonly stopping: () => boolean
+  /**
+   * Why the server cannot take requests although it is not loading or stopping, or null: a
+   * disaggregated deployment waiting for its workers (`waiting for workers: unique-0, shared-0`)
+   * or degraded (`degraded: shared-0 lost`). /health and new requests answer 503 with it.
+   */
+  readonly unready?: () => string | null
 }
 
 /** A request's prompt (token ids) and the output it asks for, or the 400 to answer. */
@@ -116,6 +122,11 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
       return reply.code(404).send(openAiError(404, `The model \`${body.model}\` does not exist (this server serves \`${o.modelName}\`).`))
     }
     if ("error" in size) return reply.code(400).send(openAiError(400, size.error))
+    const why = o.stopping() ? null : (o.unready?.() ?? null)
+    if (why !== null) {
+      metrics.refusedBefore(why.startsWith("degraded") ? "degraded" : "not_ready")
+      return unavailable(reply, `${why}; retry once GET /health answers 200`)
+    }
     const engine = o.engine()
     if (engine === null || o.stopping()) {
       metrics.refusedBefore(engine === null ? "not_ready" : "stopping")
@@ -249,7 +260,9 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
     data: [{ id: o.modelName, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "moska", root: o.modelName, parent: null, max_model_len: o.maxContext }],
   }))
 
-  app.get("/health", { config: doc("200 once the engine is running (kernels compiled, memory filled), 503 before and while stopping", []) }, async (_req, reply) => {
+  app.get("/health", { config: doc("200 once the engine is running (kernels compiled, memory filled; with --bind, every worker held), 503 before, while a worker is lost and while stopping", []) }, async (_req, reply) => {
+    const why = o.stopping() ? null : (o.unready?.() ?? null)
+    if (why !== null) return reply.code(503).send(openAiError(503, why))
     const engine = o.engine()
     if (engine === null || !engine.clock.running || o.stopping()) {
       return reply.code(503).send(openAiError(503, engine === null ? "loading" : "stopping"))

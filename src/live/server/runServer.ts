@@ -1,3 +1,4 @@
+import type { WorkerLost } from "../../core/errors.js"
 import type { Scenario } from "../../core/scenario.js"
 import type { RequestSpec } from "../../core/workload.js"
 import { openTraceDb } from "../../db/openTraceDb.js"
@@ -10,6 +11,7 @@ import type { RoutingModel } from "../../engine/routingModel.js"
 import type { DecoderDims } from "../../gpu/decoder/decoderDims.js"
 import { LlamaDecoder } from "../../gpu/decoder/llamaDecoder.js"
 import { withGpu, type GpuContext } from "../../gpu/device.js"
+import type { ServedDeployment, ServedPools } from "../disagg/servedDeployment.js"
 import type { LiveExecutor } from "../runLive.js"
 import { ThreadedTraceSink } from "../threadedTraceSink.js"
 import type { WallClock } from "../wallClock.js"
@@ -47,6 +49,12 @@ export interface RunServerInput {
   readonly version: string
   /** Progress lines (stderr). */
   readonly log: (line: string) => void
+  /**
+   * Disaggregated (`--bind`): the pools' work runs on `moska worker` processes. The server listens
+   * at once and answers 503 (`waiting for workers: …`) until every worker id is held, and again
+   * (`degraded: … lost`) while one is lost; it stays up through a loss.
+   */
+  readonly remote?: ServedDeployment
 }
 
 /**
@@ -56,7 +64,11 @@ export interface RunServerInput {
  * requests, lets those in flight finish for `graceMs`, cancels the rest (their streams end with
  * finish_reason "abort"), flushes every row through the writer thread, and marks the run
  * finished (or interrupted when something had to be cancelled). Resolves once all of that is
- * done, so the process exits 0; an engine failure marks the run failed and rejects.
+ * done, so the process exits 0; an engine failure marks the run failed and rejects. With `remote`
+ * (`--bind`) it waits for the workers while listening (503 `waiting for workers: …`), and a
+ * worker lost past `--rejoin-s` ends the requests in flight (cancelled, naming it) while the
+ * server stays up, 503 `degraded: … lost` until a restarted worker takes the id; the run is then
+ * marked interrupted with the loss in its error.
  * @example await runServer({ scenario, resolved, live, routing, executor: "priced", host: "127.0.0.1", port: 0, db: "serve.db", maxQueued: 256, graceMs: 10_000, label: null, codeVersion, version, log })
  */
 export const runServer = async (input: RunServerInput): Promise<void> => {
@@ -77,6 +89,7 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
     // no model behind the priced executor: its token ids are seeded bytes, and the fingerprint says so
     fingerprint: `moska-${input.codeVersion}-${tokens === "decoder" ? "webgpu" : "priced-seeded-bytes"}`,
     engine: () => serving, stopping: () => stopping,
+    ...(input.remote === undefined ? {} : { unready: () => (input.remote as ServedDeployment).unready() }),
   })
 
   let signalled: (s: NodeJS.Signals) => void = () => undefined
@@ -92,6 +105,8 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
   process.on("SIGINT", onSignal)
   process.on("SIGTERM", onSignal)
 
+  /** Losses no worker replaced in time, for the run's row. */
+  const losses: string[] = []
   const wallS = (): number => (Date.now() - t0) / 1000
   const finish = (status: "finished" | "interrupted" | "failed", error: string | null): void => {
     const summary = status === "failed" ? null : summarizeRun(db, runId)
@@ -120,14 +135,31 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
       })
       await warmDecoder(decoder, live.slots)
     }
+    let pools: ServedPools | null = null
+    if (input.remote !== undefined && !stopping) {
+      const opening = input.remote.open({ scenario, resolved })
+      // A signal during the wait ends it: the deployment is closed below, which rejects `opening`.
+      opening.catch(() => undefined)
+      pools = await Promise.race([opening, signal.then(() => null)])
+    }
     if (stopping) {
       decoder?.destroy()
+      await app.close() // stopped before serving: nothing is in flight, and a listening socket would hold the process
       return
     }
     const modelOf = poolCostModelOf(resolved)
     let engine: ServingEngine | null = null
+    // A worker lost past --rejoin-s: its steps wait for a rejoin, so the requests they hold end now
+    // for their clients (cancelled, naming the worker) rather than hang; the server stays up.
+    const onLost = (lost: WorkerLost): void => {
+      const n = engine?.abandonInFlight(`WorkerLost: ${lost.message}`) ?? 0
+      losses.push(`${lost.message}; ${n} request${n === 1 ? "" : "s"} in flight cancelled`)
+      input.log(`moska: ${lost.workerId} is lost and no worker took its place: ${n} request${n === 1 ? "" : "s"} in flight cancelled; new requests get 503 until a worker takes ${lost.workerId}`)
+    }
     const makeExecutor = (clock: WallClock): LiveExecutor =>
-      decoder === null
+      pools !== null
+        ? pools.executor(clock, modelOf, onLost)
+        : decoder === null
         ? new PricedExecutor(clock, modelOf)
         : new WebGpuExecutor({
             clock, decoder, modelOf, layers: resolved.model.layers, qHeads: resolved.model.qHeads, kvHeads: resolved.model.kvHeads,
@@ -144,7 +176,10 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
     const failed = await Promise.race([signal.then(() => null), running.then(() => null, (e: unknown) => ({ e }))])
     if (failed !== null) throw failed.e
     const closing = app.close() // stops listening at once; resolves when the open responses have ended
-    await engine.stop(input.graceMs)
+    // A lost worker's steps cannot finish: waiting out the grace for them would only delay the exit.
+    const degraded = input.remote?.status().state === "degraded"
+    if (degraded) input.log("moska: a worker is lost: requests in flight are cancelled without a grace period")
+    await engine.stop(degraded ? 0 : input.graceMs)
     await running
     // Every request has ended; as each response finishes, its keep-alive socket turns idle and is
     // closed here (fastify closes only the sockets idle when close() began), or the last ones would
@@ -160,8 +195,11 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
     else await serve(null)
     await sink.close()
     const cancelled = serving?.cancelledAtStopCount ?? 0
-    finish(cancelled > 0 ? "interrupted" : "finished", cancelled > 0 ? `stopped by ${firstSignal ?? "a signal"}; ${cancelled} requests in flight cancelled` : null)
-    input.log(`moska: run ${runId} ${cancelled > 0 ? "interrupted" : "finished"}: ${serving?.counts.completed ?? 0} requests completed, ${cancelled} cancelled at shutdown; rows in ${input.db}`)
+    const notes = [...(cancelled > 0 ? [`stopped by ${firstSignal ?? "a signal"}; ${cancelled} requests in flight cancelled`] : []), ...losses]
+    // Requests cut short by a lost worker make the run interrupted, as a stop that cancels does.
+    const status = notes.length > 0 ? "interrupted" : "finished"
+    finish(status, notes.length > 0 ? notes.join("; ") : null)
+    input.log(`moska: run ${runId} ${status}: ${serving?.counts.completed ?? 0} requests completed, ${cancelled} cancelled at shutdown; rows in ${input.db}`)
   } catch (e) {
     stopping = true
     await app.close().catch(() => undefined)
@@ -171,6 +209,8 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
   } finally {
     process.off("SIGINT", onSignal)
     process.off("SIGTERM", onSignal)
+    // the workers hear `bye` and exit 0; a wait for them still under way ends
+    await input.remote?.close(firstSignal === null ? "the server stopped" : `the server stopped (${firstSignal})`).catch(() => undefined)
     db.close()
   }
 }

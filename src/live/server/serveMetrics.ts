@@ -136,7 +136,7 @@ export class ServeMetrics {
   }
 
   /** A request answered before it reached the engine. */
-  refusedBefore(reason: "queue_full" | "stopping" | "not_ready"): void {
+  refusedBefore(reason: "queue_full" | "stopping" | "not_ready" | "degraded"): void {
     this.refused.inc({ ...this.labels, reason })
   }
 

@@ -72,6 +72,11 @@ interface Entry {
   readonly decoded: number[]
   /** What the decoder reads at its prefill (webgpu). */
   readonly input: RequestInput
+  readonly arrivalNs: number
+  readonly promptTokens: number
+  readonly maxTokens: number
+  /** Tokens handed to its listener so far. */
+  tokens: number
 }
 
 /** Printable ASCII (32..126) from SplitMix32 over (seed, index): the priced executor's stand-in for sampled tokens. */
@@ -132,6 +137,7 @@ export class ServingEngine {
       const e = this.entries.get(t.requestId)
       if (e === undefined) return
       const token = this.o.tokens === "decoder" ? (e.decoded[t.index] ?? 0) : seededByte(e.seed, t.index)
+      e.tokens++
       e.listener.onToken({ index: t.index, atNs: t.atNs, token })
     })
     this.engine.ended.subscribe((row) => {
@@ -219,6 +225,7 @@ export class ServingEngine {
         ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
         ...(req.seed === undefined ? {} : { seed: req.seed }),
       },
+      arrivalNs, promptTokens: req.promptTokens, maxTokens: req.maxTokens, tokens: 0,
     })
     this.engine.submit({
       id, arrivalNs, uniqueTokens: req.promptTokens, outputTokens: req.maxTokens,
@@ -230,6 +237,27 @@ export class ServingEngine {
   /** Cancels a request (its client disconnected); its listener still gets its row. */
   cancel(requestId: number, reason: string): void {
     if (this.entries.has(requestId) && !this.halted) this.engine.cancel(requestId, reason)
+  }
+
+  /**
+   * Ends every request in flight for its client now, as cancelled with `reason`, and asks the
+   * engine to cancel it. For a server whose deployment lost a worker no process replaced in time:
+   * the steps holding these requests cannot complete until one does, and the engine ends a request
+   * being decoded only at a step boundary, so its trace row (cancelled, this reason) is written
+   * then, after a rejoin, or at shutdown (cancelled, the stop's reason). Returns how many.
+   */
+  abandonInFlight(reason: string): number {
+    const now = this.clock.now()
+    const list = [...this.entries]
+    for (const [id, e] of list) {
+      this.entries.delete(id)
+      if (!this.halted) this.engine.cancel(id, reason)
+      e.listener.onEnd({
+        requestId: id, arrivalNs: e.arrivalNs as Ns, admittedNs: null, firstTokenNs: null, finishedNs: now as Ns, uniqueTokens: e.promptTokens,
+        requestedTokens: e.maxTokens, outputTokens: e.tokens, status: "cancelled", reason,
+      })
+    }
+    return list.length
   }
 
   /** Starts the clock; resolves after `stop()` halted it, rejects on a defect or clock failure (the graph is stopped first). */

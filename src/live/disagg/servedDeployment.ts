@@ -1,0 +1,113 @@
+import * as S from "effect/Schema"
+import type { CostModel } from "../../core/costModel.js"
+import { WorkersMissing, type WorkerLost } from "../../core/errors.js"
+import { Scenario } from "../../core/scenario.js"
+import type { Resolved } from "../../engine/resolved.js"
+import type { LiveExecutor } from "../runLive.js"
+import type { WallClock } from "../wallClock.js"
+import { Coordinator, type PoolStatus } from "./coordinator.js"
+import type { RemoteDeploymentOptions } from "./remoteDeployment.js"
+import { RemoteExecutor } from "./remoteExecutor.js"
+import { RetryOnRejoin } from "./retryOnRejoin.js"
+import { ZmqTransport } from "./zmqTransport.js"
+
+/** The run's handle once the pools are complete. */
+export interface ServedPools {
+  /** The engine's executor: the pools' work on the workers; a loss past `--rejoin-s` calls `onLost` and the work waits for a rejoin. */
+  executor(clock: WallClock, modelOf: (workerId: string) => CostModel, onLost: (lost: WorkerLost) => void): LiveExecutor
+}
+
+/** `moska serve --bind`'s deployment: readable from the start, opened once, closed once. */
+export interface ServedDeployment {
+  /** Why requests cannot be served now (`waiting for workers: unique-0, shared-0`, `degraded: shared-0 lost`), or null when the pools are complete. */
+  unready(): string | null
+  status(): PoolStatus
+  /** Binds, waits for the scenario's pools (WorkersMissing after `waitMs`, or once `close` is called) and returns the run's handle. */
+  open(prepared: { readonly scenario: Scenario; readonly resolved: Resolved }): Promise<ServedPools>
+  /** Says `bye` to the workers (they exit 0), stops any wait and releases the socket. */
+  close(reason: string): Promise<void>
+}
+
+/** Says why requests cannot be served, in the words /health and the 503s use. */
+const unreadyOf = (st: PoolStatus): string | null =>
+  st.state === "ready" ? null
+    : st.state === "degraded" ? `degraded: ${st.lost.join(", ")} lost`
+    : `waiting for workers: ${st.missing.length > 0 ? st.missing.join(", ") : "(binding)"}`
+
+/**
+ * The coordinator's side of `moska serve SCENARIO --bind ADDR`. Unlike `moska live --bind`
+ * (remoteDeployment), a server answers /health while it waits, so the pools' state is readable
+ * from the moment the socket is bound, and the wait ends early when the server is stopped (the
+ * coordinator's own `ready` would hold the process until its timeout). The executor it hands out
+ * outlives a lost worker (RetryOnRejoin): the server stays up, degraded, until a restarted worker
+ * takes the id. Priced workers only (`moska serve` checks `--executor priced` before binding).
+ * @example
+ * const remote = servedDeployment({ address: "ipc:///tmp/m.sock", waitMs: 60_000, heartbeatMs: 250, lostAfterMs: 3000, rejoinMs: 0, realLinks: false, log })
+ * const pools = await remote.open({ scenario, resolved }) // meanwhile remote.unready() === "waiting for workers: unique-0, shared-0"
+ */
+export const servedDeployment = (o: RemoteDeploymentOptions): ServedDeployment => {
+  let coordinator: Coordinator | null = null
+  let closed = false
+  let stopWaiting: ((why: string) => void) | null = null
+  const status = (): PoolStatus => coordinator?.status() ?? { state: "waiting for workers", missing: [], lost: [] }
+
+  // The pools' wait: a join is heard through the coordinator's listener (the RemoteExecutor takes
+  // it over once the run starts); the deadline is a timer of this file, so `close` can clear it.
+  const complete = (c: Coordinator): Promise<void> => new Promise<void>((resolve, reject) => {
+    if (c.status().state === "ready") {
+      resolve()
+      return
+    }
+    const end = (err?: Error): void => {
+      clearTimeout(timer)
+      stopWaiting = null
+      c.listen(null)
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const timer = setTimeout(() => {
+      const absent = [...c.status().missing, ...c.status().lost]
+      const roles = [...new Set(absent.map((id) => c.slots.get(id)?.role))]
+      end(new WorkersMissing({
+        missing: absent,
+        message: `the scenario's pools are not complete after ${Math.round(o.waitMs / 1000)} s: missing ${absent.join(", ")}; start ${roles.map((r) => `\`moska worker --role ${r} --connect ${o.address}\``).join(" and ")}`,
+      }))
+    }, o.waitMs)
+    stopWaiting = (why) => end(new Error(`stopped waiting for workers: ${why}`))
+    c.listen({ joined: () => {
+      if (c.status().state === "ready") end()
+    }, lost: () => undefined, done: () => undefined, failed: () => undefined })
+  })
+
+  return {
+    unready: () => unreadyOf(status()),
+    status,
+    open: async ({ scenario, resolved }) => {
+      const transport = await ZmqTransport.bind(o.address)
+      const c = new Coordinator({
+        transport, scenario: S.encodeSync(Scenario)(scenario), log: o.log, realLinks: o.realLinks, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs,
+        pools: { unique: resolved.unique.workers, shared: resolved.shared?.workers ?? 0 },
+      })
+      coordinator = c
+      if (closed) {
+        await c.close("the server was stopped")
+        throw new Error("stopped waiting for workers: the server was stopped")
+      }
+      o.log(`moska coordinator: listening on ${o.address}; waiting for workers ${[...c.slots.keys()].join(", ")} (up to ${Math.round(o.waitMs / 1000)} s)`)
+      await complete(c)
+      o.log(`moska coordinator: pools complete (${c.slots.size} worker${c.slots.size === 1 ? "" : "s"}); serving`)
+      return {
+        executor: (clock, modelOf, onLost) => new RetryOnRejoin({
+          inner: new RemoteExecutor({ clock, coordinator: c, modelOf, rejoinTimeoutNs: o.rejoinMs * 1_000_000 }), clock, onLost,
+          holds: (id) => c.slots.get(id)?.state === "up", pollNs: o.heartbeatMs * 1_000_000,
+        }),
+      }
+    },
+    close: async (reason) => {
+      if (closed) return
+      closed = true
+      stopWaiting?.(reason)
+      await coordinator?.close(reason)
+    },
+  }
+}

@@ -1,0 +1,187 @@
+import Database from "better-sqlite3"
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { buildIfStale } from "../../cli/buildIfStale.js"
+
+// `moska serve --bind` as the coordinator of a disaggregated deployment: the server, one unique and
+// one shared `moska worker` as real processes on ipc://, priced executors, real HTTP.
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
+const MAIN = join(ROOT, "dist/cli/main.js")
+const SCENARIO = "test/live/disagg/fixtures/tiny-disagg.yaml"
+// An 8B model: each priced decode step takes milliseconds, so a long request is still in flight
+// when its shared worker is killed, however busy the host.
+const SLOW = ["--set", "model=llama-3.1-8b", "--set", "live.maxContextTokens=4096"]
+
+interface Proc {
+  readonly child: ChildProcess
+  readonly out: { stdout: string; stderr: string }
+  readonly exited: Promise<number | null>
+}
+
+const children: ChildProcess[] = []
+const dirs: string[] = []
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const start = (args: string[]): Proc => {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+  children.push(child)
+  const out = { stdout: "", stderr: "" }
+  child.stdout?.on("data", (d: Buffer) => (out.stdout += d.toString()))
+  child.stderr?.on("data", (d: Buffer) => (out.stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+  return { child, out, exited }
+}
+
+const until = async <T>(f: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> => {
+  for (let i = 0; i < 3_000; i++) {
+    const v = await f()
+    if (v !== undefined) return v
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`gave up waiting for ${what}`)
+}
+
+/** /health as (status, message): the message of vLLM's error body on a 503, "" on 200. */
+const health = async (url: string): Promise<{ status: number; message: string }> => {
+  const r = await fetch(`${url}/health`)
+  const text = await r.text()
+  return { status: r.status, message: r.status === 200 ? text : (JSON.parse(text) as { message: string }).message }
+}
+
+const complete = (url: string, maxTokens: number): Promise<Response> =>
+  fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "Hello", max_tokens: maxTokens, stream: true }) })
+
+/** The SSE body's completion chunks (without the final [DONE]) and whether [DONE] came. */
+const chunks = (text: string): { choices: Array<{ text: string; finish_reason: string | null }>; done: boolean } => {
+  const data = text.split("\n\n").filter((e) => e.length > 0).map((e) => e.slice("data: ".length))
+  const done = data.at(-1) === "[DONE]"
+  return { choices: data.filter((d) => d !== "[DONE]").map((d) => (JSON.parse(d) as { choices: Array<{ text: string; finish_reason: string | null }> }).choices[0] as { text: string; finish_reason: string | null }), done }
+}
+
+beforeAll(() => buildIfStale(ROOT), 300_000)
+
+describe("moska serve --bind refuses bad input with one line and exit 2", () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 })
+  it.each([
+    [["serve", SCENARIO, "--bind", "tcp://127.0.0.1:0"], "--bind must be ipc://PATH or tcp://HOST:PORT with a port from 1 to 65535"],
+    [["serve", SCENARIO, "--bind", "ipc:///tmp/moska-never.sock", "--links", "fast"], "--links must be priced or real (got \"fast\")"],
+    [["serve", SCENARIO, "--bind", "ipc:///tmp/moska-never.sock", "--rejoin-s", "-1"], "--rejoin-s must be an integer from 0 to 86400 (got \"-1\")"],
+    [["serve", "scenarios/live/tiny.yaml", "--bind", "ipc:///tmp/moska-never.sock"], "serve --bind runs priced workers: add --executor priced"],
+  ])("moska %j", (args, message) => {
+    const r = run(args)
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(message)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+  })
+})
+
+describe("moska serve --bind without its workers", () => {
+  const serve = (dir: string, extra: string[]): Proc =>
+    start(["serve", SCENARIO, "--executor", "priced", "--port", "0", "--db", join(dir, "serve.db"), "--bind", `ipc://${join(dir, "c.sock")}`, ...extra])
+  const runRow = (dir: string) => {
+    const d = new Database(join(dir, "serve.db"), { readonly: true })
+    try {
+      return d.prepare("SELECT status, error FROM runs").get() as { status: string; error: string | null }
+    } finally {
+      d.close()
+    }
+  }
+
+  it("exits 1 naming the missing workers after --workers-timeout-s, and marks the run failed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "moska-serve-disagg-"))
+    dirs.push(dir)
+    const server = serve(dir, ["--workers-timeout-s", "1"])
+    expect(await server.exited).toBe(1)
+    expect(server.out.stderr).toMatch(/^moska: the scenario's pools are not complete after 1 s: missing unique-0, shared-0; start `moska worker --role unique --connect ipc:.*` and `moska worker --role shared --connect ipc:.*`$/m)
+    expect(runRow(dir)).toMatchObject({ status: "failed" })
+  }, 120_000)
+
+  it("stops waiting on SIGTERM and exits 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "moska-serve-disagg-"))
+    dirs.push(dir)
+    const server = serve(dir, [])
+    await until(() => (server.out.stderr.includes("waiting for workers unique-0, shared-0") ? true : undefined), "the coordinator to wait")
+    server.child.kill("SIGTERM")
+    expect(await server.exited, server.out.stderr).toBe(0)
+    expect(runRow(dir)).toEqual({ status: "finished", error: null })
+  }, 120_000)
+})
+
+describe("moska serve --bind with moska worker processes", () => {
+  it("reports readiness on /health, serves, stays up degraded when the shared worker dies, resumes when one rejoins, and exits 0 on SIGTERM", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "moska-serve-disagg-"))
+    dirs.push(dir)
+    const db = join(dir, "serve.db")
+    const address = `ipc://${join(dir, "c.sock")}`
+    const server = start(["serve", SCENARIO, ...SLOW, "--executor", "priced", "--port", "0", "--db", db, "--grace-s", "1",
+      "--bind", address, "--heartbeat-ms", "50", "--lost-after-ms", "500"])
+    const url = await until(() => /listening on (http:\/\/\S+)/.exec(server.out.stderr)?.[1], "the server to listen")
+
+    // Listening before any worker: 503 with the missing ids, on /health and for a request.
+    expect(await health(url)).toEqual({ status: 503, message: "waiting for workers: unique-0, shared-0" })
+    const early = await complete(url, 4)
+    expect(early.status).toBe(503)
+    expect(early.headers.get("retry-after")).toBe("1")
+    expect(((await early.json()) as { message: string }).message).toMatch(/^waiting for workers: unique-0, shared-0; retry/)
+
+    const unique = start(["worker", "--role", "unique", "--connect", address])
+    await until(async () => ((await health(url)).message === "waiting for workers: shared-0" ? true : undefined), "/health to name only shared-0")
+    const shared = start(["worker", "--role", "shared", "--connect", address])
+    await until(async () => ((await health(url)).status === 200 ? true : undefined), "/health 200")
+
+    // A streamed completion runs through both workers.
+    const ok = chunks(await (await complete(url, 8)).text())
+    expect(ok.done).toBe(true)
+    expect(ok.choices).toHaveLength(8)
+    expect(ok.choices.at(-1)?.finish_reason).toBe("length")
+
+    // A long request in flight when the shared worker is killed ends as an abort; the server stays up, degraded.
+    const long = await complete(url, 3_000)
+    const reader = (long.body as ReadableStream<Uint8Array>).getReader()
+    const first = await reader.read()
+    expect(first.done).toBe(false)
+    let body = new TextDecoder().decode(first.value)
+    shared.child.kill("SIGKILL")
+    for (;;) {
+      const r = await reader.read()
+      if (r.done) break
+      body += new TextDecoder().decode(r.value)
+    }
+    const cut = chunks(body)
+    expect(cut.done).toBe(true)
+    expect(cut.choices.at(-1)?.finish_reason).toBe("abort")
+    expect(cut.choices.length).toBeLessThan(3_000)
+    expect(server.out.stderr).toMatch(/moska: shared-0 is lost and no worker took its place: 1 request in flight cancelled/)
+    expect(await health(url)).toEqual({ status: 503, message: "degraded: shared-0 lost" })
+    const refused = await complete(url, 4)
+    expect(refused.status).toBe(503)
+    expect(((await refused.json()) as { message: string }).message).toMatch(/^degraded: shared-0 lost; retry/)
+    expect((await fetch(`${url}/v1/models`)).status).toBe(200)
+
+    // A restarted worker takes shared-0: serving resumes.
+    const again = start(["worker", "--role", "shared", "--connect", address])
+    await until(async () => ((await health(url)).status === 200 ? true : undefined), "/health 200 after the rejoin")
+    const resumed = chunks(await (await complete(url, 4)).text())
+    expect(resumed.choices.at(-1)?.finish_reason).toBe("length")
+
+    server.child.kill("SIGTERM")
+    expect(await server.exited, server.out.stderr).toBe(0)
+    expect(await unique.exited, unique.out.stderr).toBe(0)
+    expect(await again.exited, again.out.stderr).toBe(0)
+    const d = new Database(db, { readonly: true })
+    const run = d.prepare("SELECT status, error FROM runs").get() as { status: string; error: string | null }
+    const rows = d.prepare("SELECT status, reason FROM requests ORDER BY request_id").all() as Array<{ status: string; reason: string | null }>
+    d.close()
+    expect(run.status).toBe("interrupted")
+    expect(run.error).toMatch(/^shared-0 \(.+ pid \d+\) sent nothing for \d+ ms .*1 request in flight cancelled$/)
+    expect(rows.map((r) => r.status)).toEqual(["completed", "cancelled", "completed"])
+    expect(rows[1]?.reason).toMatch(/^WorkerLost: shared-0 /)
+  }, 300_000)
+})

@@ -16,7 +16,7 @@ import { resolveScenario } from "../../../src/sim/resolve.js"
 
 // The coordinator, its RemoteExecutor and real worker loops (runWorker), linked in-process; the
 // heartbeats are short so losses are noticed quickly, but nothing here asserts a duration.
-const scenario = loadScenarioFile("test/live/disagg/fixtures/tiny-disagg.yaml")
+const scenario = loadScenarioFile("scenarios/live/tiny-disagg.yaml")
 const resolved = resolveScenario(scenario)
 const modelOf = poolCostModelOf(resolved)
 const sharedItem: WorkItem = {

@@ -11,7 +11,7 @@ import { buildIfStale } from "../../cli/buildIfStale.js"
 // one `moska worker` per pool, priced executors on each process's own wall clock.
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
 const MAIN = join(ROOT, "dist/cli/main.js")
-const SCENARIO = "test/live/disagg/fixtures/tiny-disagg.yaml"
+const SCENARIO = "scenarios/live/tiny-disagg.yaml"
 // Long enough that a worker can be killed while work is in flight.
 const LONG = ["--set", "workload.requests=40", "--set", "workload.outputTokens={kind: fixed, value: 200}"]
 

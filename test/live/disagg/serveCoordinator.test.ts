@@ -11,7 +11,7 @@ import { buildIfStale } from "../../cli/buildIfStale.js"
 // one shared `moska worker` as real processes on ipc://, priced executors, real HTTP.
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
 const MAIN = join(ROOT, "dist/cli/main.js")
-const SCENARIO = "test/live/disagg/fixtures/tiny-disagg.yaml"
+const SCENARIO = "scenarios/live/tiny-disagg.yaml"
 // An 8B model: each priced decode step takes milliseconds, so a long request is still in flight
 // when its shared worker is killed, however busy the host.
 const SLOW = ["--set", "model=llama-3.1-8b", "--set", "live.maxContextTokens=4096"]

@@ -1,11 +1,11 @@
 import Database from "better-sqlite3"
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { buildIfStale } from "../../cli/buildIfStale.js"
+import { processes } from "./processes.js"
 
 // A disaggregated deployment as real processes on ipc://: `moska live --bind` (the coordinator) and
 // one `moska worker` per pool, priced executors on each process's own wall clock.
@@ -15,34 +15,8 @@ const SCENARIO = "scenarios/live/tiny-disagg.yaml"
 // Long enough that a worker can be killed while work is in flight.
 const LONG = ["--set", "workload.requests=40", "--set", "workload.outputTokens={kind: fixed, value: 200}"]
 
-interface Proc {
-  readonly child: ChildProcess
-  readonly out: { stdout: string; stderr: string }
-  readonly exited: Promise<number | null>
-}
+const { start, tmp } = processes()
 
-const children: ChildProcess[] = []
-const dirs: string[] = []
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
-
-const start = (args: string[]): Proc => {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
-  children.push(child)
-  const out = { stdout: "", stderr: "" }
-  child.stdout?.on("data", (d: Buffer) => (out.stdout += d.toString()))
-  child.stderr?.on("data", (d: Buffer) => (out.stderr += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-  return { child, out, exited }
-}
-
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "moska-disagg-"))
-  dirs.push(d)
-  return d
-}
 
 const until = async (cond: () => boolean, what: string): Promise<void> => {
   for (let i = 0; i < 6_000; i++) {

@@ -1,11 +1,10 @@
 import Database from "better-sqlite3"
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { buildIfStale } from "../../cli/buildIfStale.js"
+import { processes, type Proc } from "./processes.js"
 
 // `moska serve --bind` as the coordinator of a disaggregated deployment: the server, one unique and
 // one shared `moska worker` as real processes on ipc://, priced executors, real HTTP.
@@ -16,28 +15,7 @@ const SCENARIO = "scenarios/live/tiny-disagg.yaml"
 // when its shared worker is killed, however busy the host.
 const SLOW = ["--set", "model=llama-3.1-8b", "--set", "live.maxContextTokens=4096"]
 
-interface Proc {
-  readonly child: ChildProcess
-  readonly out: { stdout: string; stderr: string }
-  readonly exited: Promise<number | null>
-}
-
-const children: ChildProcess[] = []
-const dirs: string[] = []
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
-
-const start = (args: string[]): Proc => {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
-  children.push(child)
-  const out = { stdout: "", stderr: "" }
-  child.stdout?.on("data", (d: Buffer) => (out.stdout += d.toString()))
-  child.stderr?.on("data", (d: Buffer) => (out.stderr += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-  return { child, out, exited }
-}
+const { start, tmp } = processes()
 
 const until = async <T>(f: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> => {
   for (let i = 0; i < 3_000; i++) {
@@ -95,8 +73,7 @@ describe("moska serve --bind without its workers", () => {
   }
 
   it("exits 1 naming the missing workers after --workers-timeout-s, and marks the run failed", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "moska-serve-disagg-"))
-    dirs.push(dir)
+    const dir = tmp()
     const server = serve(dir, ["--workers-timeout-s", "1"])
     expect(await server.exited).toBe(1)
     expect(server.out.stderr).toMatch(/^moska: the scenario's pools are not complete after 1 s: missing unique-0, shared-0; start `moska worker --role unique --connect ipc:.*` and `moska worker --role shared --connect ipc:.*`$/m)
@@ -104,8 +81,7 @@ describe("moska serve --bind without its workers", () => {
   }, 120_000)
 
   it("stops waiting on SIGTERM and exits 0", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "moska-serve-disagg-"))
-    dirs.push(dir)
+    const dir = tmp()
     const server = serve(dir, [])
     await until(() => (server.out.stderr.includes("waiting for workers unique-0, shared-0") ? true : undefined), "the coordinator to wait")
     server.child.kill("SIGTERM")
@@ -116,8 +92,7 @@ describe("moska serve --bind without its workers", () => {
 
 describe("moska serve --bind with moska worker processes", () => {
   it("reports readiness on /health, serves, stays up degraded when the shared worker dies, resumes when one rejoins, and exits 0 on SIGTERM", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "moska-serve-disagg-"))
-    dirs.push(dir)
+    const dir = tmp()
     const db = join(dir, "serve.db")
     const address = `ipc://${join(dir, "c.sock")}`
     const server = start(["serve", SCENARIO, ...SLOW, "--executor", "priced", "--port", "0", "--db", db, "--grace-s", "1",

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The `moska` command: the composition root that wires the actor graph for a mode. Each command
- * lives in `commands/<name>.ts` and registers itself on the program.
+ * lives in `commands/<name>.ts` and registers itself on the program; only the invoked command's
+ * module is loaded, and each loads its heavy modules when its action runs (start-up time).
  */
 import { Command, CommanderError } from "commander"
 import { exitCodeOf, messageOf } from "./exit.js"
-import { COMMANDS } from "./commands/index.js"
+import { commandsFor } from "./commands/index.js"
 
 const program = new Command()
   .name("moska")
@@ -13,7 +14,7 @@ const program = new Command()
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
 
-for (const register of COMMANDS) register(program)
+for (const register of await Promise.all(commandsFor(process.argv.slice(2)).map((c) => c.load()))) register(program)
 
 try {
   await program.parseAsync(process.argv)

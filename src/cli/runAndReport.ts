@@ -1,4 +1,4 @@
-import { SingleBar } from "cli-progress"
+import type { SingleBar } from "cli-progress"
 import { topReasons } from "../db/topReasons.js"
 import { UsageError } from "../core/errors.js"
 import type { Scenario } from "../core/scenario.js"
@@ -63,8 +63,9 @@ export const runAndReport = async (scenario: Scenario, opts: RunOptions & { read
   const traceRequests = opts.traceRequests ?? loadTraceRequests(scenario)
   prepareHardware(scenario, opts.source)
   resolveScenario(scenario) // CapacityExceeded: bad input, exit 2, nothing written
-  const bar = process.stderr.isTTY
-    ? new SingleBar({
+  // cli-progress loads only for a terminal
+  const bar: SingleBar | undefined = process.stderr.isTTY
+    ? new (await import("cli-progress")).SingleBar({
         stream: process.stderr,
         format: "sim [{bar}] {value}/{total} requests | {simS} s simulated | {eventsPerS} events/s",
         hideCursor: true,

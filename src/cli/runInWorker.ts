@@ -5,7 +5,7 @@ import type { Scenario } from "../core/scenario.js"
 import type { RequestSpec } from "../core/workload.js"
 import { openTraceDb } from "../db/openTraceDb.js"
 import { runRecords } from "../db/runRecords.js"
-import { executeRun, type RunProgress, type RunReport } from "./executeRun.js"
+import type { RunProgress, RunReport } from "./executeRun.js"
 
 /** What the worker receives (structured-cloned). `stop` is shared: 1 = SIGINT, 2 = SIGTERM. */
 export interface WorkerInput {
@@ -77,7 +77,7 @@ export const runInWorker = (input: Omit<WorkerInput, "stop"> & { readonly onProg
   const { onProgress, ...data } = input
   if (!existsSync(workerFile)) {
     // tsx / vitest on sources: no compiled worker; run inline (signals then wait for the run to end)
-    return Promise.resolve(executeRun({ ...data, clock: Date.now, ...(onProgress !== undefined ? { onProgress } : {}) }))
+    return import("./executeRun.js").then(({ executeRun }) => executeRun({ ...data, clock: Date.now, ...(onProgress !== undefined ? { onProgress } : {}) }))
   }
   const stop = new SharedArrayBuffer(4)
   const flag = new Int32Array(stop)

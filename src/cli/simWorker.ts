@@ -4,7 +4,7 @@
  * loop through a shared flag. Messages: `progress`, then `done` with the report or `error`.
  */
 import { parentPort, workerData } from "node:worker_threads"
-import { executeRun, RunInterrupted } from "./executeRun.js"
+import { recordRun, RunInterrupted } from "./recordRun.js"
 import type { WorkerInput, WorkerMessage } from "./runInWorker.js"
 
 const input = workerData as WorkerInput
@@ -13,7 +13,10 @@ const post = (m: WorkerMessage) => parentPort?.postMessage(m)
 let lastPost = 0
 
 try {
-  const report = executeRun({
+  // Device files into this thread's GPU registry (the main thread checked the names). Loaded only
+  // when the scenario names some: decoding them loads effect/Schema, most of a worker's start-up.
+  if ((input.scenario.hardware.devices ?? []).length > 0) (await import("./prepareHardware.js")).prepareHardware(input.scenario, input.scenario.name)
+  const report = recordRun({
     scenario: input.scenario,
     traceRequests: input.traceRequests,
     dbFile: input.dbFile,

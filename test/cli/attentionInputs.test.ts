@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { readProblem } from "../../src/cli/commands/attention.js"
+import { readProblem } from "../../src/cli/readAttentionProblem.js"
 import { InputFileInvalid, UsageError } from "../../src/core/errors.js"
 import { attentionOpts, npyInputs } from "./npyInputs.js"
 

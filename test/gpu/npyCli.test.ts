@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { readProblem } from "../../src/cli/commands/attention.js"
+import { readProblem } from "../../src/cli/readAttentionProblem.js"
 import { formatNpy, parseNpy } from "../../src/gpu/npy/npy.js"
 
 const write = (dir: string, name: string, shape: number[], data: Float32Array | Int32Array, dtype: "<f4" | "<i4" = "<f4"): void => writeFileSync(join(dir, name), formatNpy(dtype, shape, data))

@@ -19,7 +19,7 @@ const SCREENSHOT = join(ROOT, "out/test-report/report.png")
 let dbFile = ""
 let htmlFile = ""
 
-beforeAll(() => {
+beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "moska-report-"))
   dbFile = join(dir, "t.db")
   htmlFile = join(dir, "report.html")
@@ -31,7 +31,7 @@ beforeAll(() => {
   // through the command itself, as `moska report 1 2 3 --db … --out …` runs it
   const program = new Command().exitOverride()
   registerReport(program)
-  program.parse(["report", "1", "2", "3", "--db", dbFile, "--out", htmlFile], { from: "user" })
+  await program.parseAsync(["report", "1", "2", "3", "--db", dbFile, "--out", htmlFile], { from: "user" })
 }, 120_000)
 
 describe("loadReportData", () => {

@@ -1,9 +1,5 @@
 import { readFileSync } from "node:fs"
-import { Command } from "commander"
-import { InputFileInvalid, UsageError } from "../../core/errors.js"
-import { runKernelsBench } from "../../bench/kernelsBench.js"
-import { kernelsTable } from "../../bench/kernelsTable.js"
-import { withGpu } from "../../gpu/device.js"
+import type { Command } from "commander"
 import { KV_FORMATS, type KvFormat } from "../../gpu/kvFormat.js"
 
 /**
@@ -25,6 +21,10 @@ export const registerBench = (program: Command): void => {
     .option("--only <groups>", "comma-separated kernel groups to run (unique, shared, moska, perreq; moska = router + shared + merge end to end, needs shared); default all")
     .option("--anchor <file>", "JSON written by bench/anchor_torch.py: adds anchor times and ours/anchor ratios")
     .action(async (opts: { json?: boolean; quick?: boolean; kv: string; anchor?: string; only?: string }) => {
+      // loaded here, not at start-up
+      const [{ InputFileInvalid, UsageError }, { runKernelsBench }, { kernelsTable }, { withGpu }] = await Promise.all([
+        import("../../core/errors.js"), import("../../bench/kernelsBench.js"), import("../../bench/kernelsTable.js"), import("../../gpu/device.js"),
+      ])
       const formats = opts.kv.split(",").map((s) => s.trim())
       const badFmt = formats.find((f) => !KV_FORMATS.includes(f as KvFormat))
       if (badFmt !== undefined) throw new UsageError({ message: `--kv: unknown format '${badFmt}' (use ${KV_FORMATS.join(", ")})` })

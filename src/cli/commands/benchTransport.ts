@@ -3,8 +3,7 @@ import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Option, type Command } from "commander"
-import { UsageError } from "../../core/errors.js"
-import { runEcho, runTransportBench, type TransportBenchResult } from "../../live/disagg/transportBench.js"
+import type { TransportBenchResult } from "../../live/disagg/transportBench.js"
 import { benchCommand } from "./bench.js"
 
 const KINDS = ["in-process", "ipc", "tcp"]
@@ -27,13 +26,14 @@ export const transportTable = (r: TransportBenchResult): string => {
   return lines.join("\n")
 }
 
-const sizeList = (s: string): number[] => {
+/** `--sizes`; `usage` makes the error for a bad one (core/errors loads with the action, not at start-up). */
+const sizeList = (s: string, usage: (message: string) => Error): number[] => {
   const sizes = s.split(",").map((x) => {
     const m = /^(\d+)(k|m)?$/i.exec(x.trim())
-    if (m === null) throw new UsageError({ message: `--sizes: each size is bytes, NNk or NNm (got "${x}")` })
+    if (m === null) throw usage(`--sizes: each size is bytes, NNk or NNm (got "${x}")`)
     return Number(m[1]) * (m[2] === undefined ? 1 : m[2].toLowerCase() === "k" ? 1024 : 1 << 20)
   })
-  if (sizes.some((n) => n < 1 || n > 256 << 20)) throw new UsageError({ message: "--sizes: each size must be from 1 byte to 256m" })
+  if (sizes.some((n) => n < 1 || n > 256 << 20)) throw usage("--sizes: each size must be from 1 byte to 256m")
   return sizes
 }
 
@@ -56,11 +56,13 @@ export const registerBenchTransport = (program: Command): void => {
     .option("--out <file>", "also write the JSON here")
     .addOption(new Option("--echo <addr>", "internal: be the echo peer at addr").hideHelp())
     .action(async (opts: { sizes: string; transports: string; roundTrips: string; window: string; json?: boolean; out?: string; echo?: string }) => {
+      // loaded here, not at start-up (zeromq)
+      const [{ UsageError }, { runEcho, runTransportBench }] = await Promise.all([import("../../core/errors.js"), import("../../live/disagg/transportBench.js")])
       if (opts.echo !== undefined) {
         await runEcho(opts.echo)
         return
       }
-      const sizes = sizeList(opts.sizes)
+      const sizes = sizeList(opts.sizes, (message) => new UsageError({ message }))
       const transports = opts.transports.split(",").map((s) => s.trim())
       const bad = transports.find((t) => !KINDS.includes(t))
       if (bad !== undefined) throw new UsageError({ message: `--transports: unknown transport "${bad}" (use ${KINDS.join(", ")})` })

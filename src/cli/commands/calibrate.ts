@@ -1,11 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import type { Command } from "commander"
-import { UsageError } from "../../core/errors.js"
-import { calibratedDevice, fitCalibration } from "../../sim/hw/calibration.js"
-import { readMeasurements } from "../../sim/hw/readMeasurements.js"
 import { collect } from "../collect.js"
-import { gpuFromOptions } from "./cost.js"
 
 /**
  * `moska calibrate MEASUREMENTS.json... --gpu NAME --out FILE`: fits per-kernel-class efficiency
@@ -23,7 +19,11 @@ export const registerCalibrate = (program: Command): void => {
     .option("--device <file>", "extra device file, repeatable", collect, [])
     .option("--name <name>", "name of the calibrated device (default: <gpu>-cal)")
     .option("--json", "print the fits as JSON")
-    .action((files: string[], opts: { out: string; gpu: string; device: string[]; name?: string; json?: boolean }) => {
+    .action(async (files: string[], opts: { out: string; gpu: string; device: string[]; name?: string; json?: boolean }) => {
+      // loaded here, not at start-up
+      const [{ UsageError }, { calibratedDevice, fitCalibration }, { readMeasurements }, { gpuFromOptions }] = await Promise.all([
+        import("../../core/errors.js"), import("../../sim/hw/calibration.js"), import("../../sim/hw/readMeasurements.js"), import("../gpuFromOptions.js"),
+      ])
       const base = gpuFromOptions(opts.gpu, opts.device)
       const ms = readMeasurements(files)
       if (ms.length === 0) throw new UsageError({ message: "no measurements to fit" })

@@ -1,11 +1,7 @@
 import type { Command } from "commander"
 import type { Database } from "better-sqlite3"
 import { resolve } from "node:path"
-import { UsageError } from "../../core/errors.js"
-import { COMPARED_METRICS, compareRuns, type ComparedRun, type KernelFidelity, type RunComparison } from "../../db/compareRuns.js"
-import { openTraceDb } from "../../db/openTraceDb.js"
-import { runRecords } from "../../db/runRecords.js"
-import { checkDbPath } from "../checkDbPath.js"
+import type { ComparedMetric, ComparedRun, KernelFidelity, RunComparison } from "../../db/compareRuns.js"
 
 const ms = (v: number | null | undefined): string => (v === null || v === undefined ? "—" : v.toFixed(2))
 const pct = (v: number | null | undefined, signed = true): string =>
@@ -30,10 +26,10 @@ const kernelLines = (side: string, k: KernelFidelity): string[] => {
 
 const value = (v: unknown): string => (v === undefined ? "(absent)" : JSON.stringify(v))
 
-/** The human comparison: who, latency table, request MAPE, throughput, kernels, configuration diff. */
-const human = (c: RunComparison, dbA: string, dbB: string): string => {
+/** The human comparison: who, latency table (`metrics`: COMPARED_METRICS), request MAPE, throughput, kernels, configuration diff. */
+const human = (c: RunComparison, dbA: string, dbB: string, metrics: readonly ComparedMetric[]): string => {
   const head = ["latency ms", "A p50", "B p50", "err", "A p90", "B p90", "err", "A p99", "B p99", "err", "n A", "n B"]
-  const rows = COMPARED_METRICS.map((m) => {
+  const rows = metrics.map((m) => {
     const { a, b, relErr } = c.latencyMs[m]
     return [m.toUpperCase(), ms(a?.p50), ms(b?.p50), pct(relErr.p50), ms(a?.p90), ms(b?.p90), pct(relErr.p90), ms(a?.p99), ms(b?.p99), pct(relErr.p99),
       String(a?.n ?? 0), String(b?.n ?? 0)]
@@ -62,13 +58,6 @@ const human = (c: RunComparison, dbA: string, dbB: string): string => {
   ].join("\n")
 }
 
-const runId = (text: string, db: Database, file: string): number => {
-  if (!/^\d+$/.test(text)) throw new UsageError({ message: `runs must be run ids (got "${text}")` })
-  const id = Number(text)
-  if (!runRecords.exists(db, id)) throw new UsageError({ message: `no run ${id} in ${file} (see: moska query runs --db ${file})` })
-  return id
-}
-
 /**
  * `moska compare RUN_A RUN_B [--db FILE] [--db-b FILE] [--json]`: run B checked against run A
  * (errors (B − A) / A): latency percentiles, request-level MAPE, throughput, kernel-level
@@ -85,7 +74,17 @@ export const registerCompare = (program: Command): void => {
     .option("--db <file>", "trace database of run A (and of B without --db-b)", "moska.db")
     .option("--db-b <file>", "trace database of run B (default: --db)")
     .option("--json", "print one JSON object on stdout")
-    .action((a: string, b: string, opts: { db: string; dbB?: string; json?: boolean }) => {
+    .action(async (a: string, b: string, opts: { db: string; dbB?: string; json?: boolean }) => {
+      // loaded here, not at start-up
+      const [{ UsageError }, { COMPARED_METRICS, compareRuns }, { openTraceDb }, { runRecords }, { checkDbPath }] = await Promise.all([
+        import("../../core/errors.js"), import("../../db/compareRuns.js"), import("../../db/openTraceDb.js"), import("../../db/runRecords.js"), import("../checkDbPath.js"),
+      ])
+      const runId = (text: string, db: Database, file: string): number => {
+        if (!/^\d+$/.test(text)) throw new UsageError({ message: `runs must be run ids (got "${text}")` })
+        const id = Number(text)
+        if (!runRecords.exists(db, id)) throw new UsageError({ message: `no run ${id} in ${file} (see: moska query runs --db ${file})` })
+        return id
+      }
       const fileB = opts.dbB ?? opts.db
       checkDbPath(opts.db, { mustExist: true })
       checkDbPath(fileB, { mustExist: true })
@@ -95,7 +94,7 @@ export const registerCompare = (program: Command): void => {
       try {
         const c = compareRuns({ db: dbA, runId: runId(a, dbA, opts.db) }, { db: dbB, runId: runId(b, dbB, fileB) })
         if (opts.json === true) process.stdout.write(`${JSON.stringify({ dbA: opts.db, dbB: fileB, ...c })}\n`)
-        else process.stdout.write(`${human(c, opts.db, fileB)}\n`)
+        else process.stdout.write(`${human(c, opts.db, fileB, COMPARED_METRICS)}\n`)
       } finally {
         if (dbB !== dbA) dbB.close()
         dbA.close()

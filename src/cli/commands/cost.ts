@@ -1,29 +1,8 @@
 import { readFileSync } from "node:fs"
 import type { Command } from "commander"
-import * as Either from "effect/Either"
-import { InputFileInvalid, UsageError } from "../../core/errors.js"
-import type { GpuSpec } from "../../core/hardware.js"
 import type { KernelKind } from "../../core/kernels.js"
-import { resolveGpu } from "../../sim/hw/catalog.js"
-import { makeCycleCostModel, type CycleLevel } from "../../sim/hw/cycleCostModel.js"
-import { loadDeviceFile } from "../../sim/hw/deviceFile.js"
-import { decodeKernelSpec } from "../../sim/hw/kernelSpecSchema.js"
-import { IMPLS } from "../../sim/hw/tiling.js"
+import type { CycleLevel } from "../../sim/hw/cycleCostModel.js"
 import { collect } from "../collect.js"
-
-/** Reads `--device` files and resolves `--gpu` among them and the presets; bad input → tagged error. */
-export const gpuFromOptions = (name: string, deviceFiles: readonly string[]): GpuSpec => {
-  const extra = deviceFiles.map((f) => {
-    const d = loadDeviceFile(f)
-    if (Either.isLeft(d)) throw d.left
-    return d.right
-  })
-  try {
-    return resolveGpu(name, extra)
-  } catch (e) {
-    throw new UsageError({ message: `--gpu: ${(e as Error).message}` })
-  }
-}
 
 /**
  * `moska cost SPEC.json --gpu NAME [--json]`: prices one KernelSpec (JSON of src/core/kernels.ts;
@@ -41,7 +20,12 @@ export const registerCost = (program: Command): void => {
     .option("--impl <name>", "tiling strategy of the kernel (default: moska's own kernel)", "default")
     .option("--level <level>", "wave (closed form) or event (event-driven tile scheduler)", "wave")
     .option("--json", "print JSON")
-    .action((file: string, opts: { gpu: string; device: string[]; impl: string; level: string; json?: boolean }) => {
+    .action(async (file: string, opts: { gpu: string; device: string[]; impl: string; level: string; json?: boolean }) => {
+      // loaded here, not at start-up (the kernel spec schema is effect/Schema)
+      const [Either, { InputFileInvalid, UsageError }, { makeCycleCostModel }, { decodeKernelSpec }, { IMPLS }, { gpuFromOptions }] = await Promise.all([
+        import("effect/Either"), import("../../core/errors.js"), import("../../sim/hw/cycleCostModel.js"), import("../../sim/hw/kernelSpecSchema.js"),
+        import("../../sim/hw/tiling.js"), import("../gpuFromOptions.js"),
+      ])
       let json: unknown
       try {
         json = JSON.parse(readFileSync(file, "utf8"))

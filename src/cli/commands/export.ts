@@ -1,11 +1,7 @@
 import type { Command } from "commander"
 import { closeSync, openSync, writeSync } from "node:fs"
-import { InputFileInvalid, UsageError } from "../../core/errors.js"
+// exportRun.js imports only types: its format and table lists cost nothing at start-up
 import { EXPORT_FORMATS, EXPORT_TABLES, exportRun, type ExportFormat, type ExportTable } from "../../db/exportRun.js"
-import { openTraceDb } from "../../db/openTraceDb.js"
-import { runRecords } from "../../db/runRecords.js"
-import { checkDbPath } from "../checkDbPath.js"
-import { readErrorText } from "../readErrorText.js"
 
 const FORMATS: readonly string[] = [...EXPORT_FORMATS, "parquet"]
 
@@ -39,6 +35,10 @@ export const registerExport = (program: Command): void => {
     .option("--db <file>", "trace database", "moska.db")
     .option("--out <file>", "file to write (default: stdout)")
     .action(async (runText: string, opts: { format: string; table?: string; db: string; out?: string }) => {
+      // loaded here, not at start-up
+      const [{ InputFileInvalid, UsageError }, { openTraceDb }, { runRecords }, { checkDbPath }, { readErrorText }] = await Promise.all([
+        import("../../core/errors.js"), import("../../db/openTraceDb.js"), import("../../db/runRecords.js"), import("../checkDbPath.js"), import("../readErrorText.js"),
+      ])
       if (!FORMATS.includes(opts.format)) throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")} (got "${opts.format}")` })
       const format = opts.format as ExportFormat | "parquet"
       if (format === "parquet" && opts.out === undefined) throw new UsageError({ message: "--format parquet writes a binary file: give --out FILE.parquet" })
@@ -66,7 +66,7 @@ export const registerExport = (program: Command): void => {
         }
         const out = fd
         let n: number
-        // Loaded only for Parquet: every command's modules load at start-up, and the writer is the heaviest.
+        // Loaded only for Parquet: the writer is the heaviest module of the command.
         const parquet = format === "parquet" ? (await import("../../db/exportParquet.js")).exportParquet : undefined
         try {
           // stdout through its descriptor too: rows stream as they are read instead of queueing in the stream

@@ -1,11 +1,7 @@
 import type { Command } from "commander"
-import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
-import { loadScenarioFile } from "../loadScenarioFile.js"
-import { seedOverride, type RunOptions } from "../runAndReport.js"
-import { runLiveAndReport } from "../runLiveAndReport.js"
+import type { RunOptions } from "../runAndReport.js"
 import { disaggOptions, type DisaggFlags } from "../../live/disagg/disaggOptions.js"
-import { remoteDeployment } from "../../live/disagg/remoteDeployment.js"
 
 /**
  * `moska live SCENARIO [--executor webgpu|priced] [--seed N] [--set path=value ...] [--db FILE] [--label TEXT] [--json] [--bind ADDR [--links priced|real]]`:
@@ -27,6 +23,9 @@ export const registerLive = (program: Command): void => {
     .option("--label <text>", "label stored with the run (shown by `moska query runs`)")
   disaggOptions.register(cmd, "before the run fails")
     .action(async (file: string, opts: RunOptions & DisaggFlags & { executor?: string }) => {
+      const [{ checkDbPath }, { loadScenarioFile }, { seedOverride }, { runLiveAndReport }, { remoteDeployment }] = await Promise.all([
+        import("../checkDbPath.js"), import("../loadScenarioFile.js"), import("../runAndReport.js"), import("../runLiveAndReport.js"), import("../../live/disagg/remoteDeployment.js"),
+      ])
       const scenario = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
       checkDbPath(opts.db)
       const options = disaggOptions.parse(opts, (line) => void process.stderr.write(`${line}\n`))

@@ -1,11 +1,7 @@
 import type { Command } from "commander"
-import { UsageError } from "../../core/errors.js"
-import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
+// namedQueries.js is plain data: the help text lists its queries at no start-up cost
 import { NAMED_QUERIES } from "../../db/namedQueries.js"
-import { openTraceDb } from "../../db/openTraceDb.js"
-import { runState } from "../../db/runLiveness.js"
-import { runRecords } from "../../db/runRecords.js"
 
 const cellText = (v: unknown): string =>
   v === null || v === undefined ? "" : typeof v === "number" && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v)
@@ -22,14 +18,14 @@ const table = (rows: ReadonlyArray<Record<string, unknown>>): string => {
   return [line(cols), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")
 }
 
-/** `--param name=value` pairs; a value that reads as a number binds as one. */
-const parseParams = (pairs: readonly string[]): Record<string, string | number> => {
+/** `--param name=value` pairs; a value that reads as a number binds as one. `usage` makes the error for a bad pair. */
+const parseParams = (pairs: readonly string[], usage: (message: string) => Error): Record<string, string | number> => {
   const out: Record<string, string | number> = {}
   for (const p of pairs) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(p)
-    if (m === null) throw new UsageError({ message: `--param must be name=value (got "${p}")` })
+    if (m === null) throw usage(`--param must be name=value (got "${p}")`)
     const [, name = "", value = ""] = m
-    if (name === "run") throw new UsageError({ message: "use --run to choose the run, not --param run=…" })
+    if (name === "run") throw usage("use --run to choose the run, not --param run=…")
     out[name] = value.trim() !== "" && Number.isFinite(Number(value)) ? Number(value) : value
   }
   return out
@@ -66,13 +62,17 @@ export const registerQuery = (program: Command): void => {
     .option("--json", "print the rows as one JSON array")
     .option("--param <name=value>", "bind :name in the query (repeatable; goodput needs ttft_ms and tpot_ms)", collect, [])
     .addHelpText("after", `\nNamed queries:\n${Object.entries(NAMED_QUERIES).map(([n, q]) => `  ${n.padEnd(14)} ${q.description}${Object.entries(q.params ?? {}).map(([p, d]) => `\n  ${"".padEnd(14)}   --param ${p}=…  ${d}`).join("")}`).join("\n")}\n`)
-    .action((nameOrSql: string, opts: { run?: string; db: string; json?: boolean; param: string[] }) => {
+    .action(async (nameOrSql: string, opts: { run?: string; db: string; json?: boolean; param: string[] }) => {
+      // loaded here, not at start-up
+      const [{ UsageError }, { checkDbPath }, { openTraceDb }, { runState }, { runRecords }] = await Promise.all([
+        import("../../core/errors.js"), import("../checkDbPath.js"), import("../../db/openTraceDb.js"), import("../../db/runLiveness.js"), import("../../db/runRecords.js"),
+      ])
       checkDbPath(opts.db, { mustExist: true })
       const named = NAMED_QUERIES[nameOrSql]
       if (named === undefined && /^[a-z0-9_-]+$/i.test(nameOrSql)) {
         throw new UsageError({ message: `unknown query "${nameOrSql}" (named queries: ${Object.keys(NAMED_QUERIES).join(", ")}; or give SQL)` })
       }
-      const params = parseParams(opts.param)
+      const params = parseParams(opts.param, (message) => new UsageError({ message }))
       const missing = Object.keys(named?.params ?? {}).filter((p) => !(p in params))
       if (missing.length > 0) {
         throw new UsageError({ message: `query ${nameOrSql} needs ${missing.map((p) => `--param ${p}=<number>`).join(" ")}` })

@@ -1,13 +1,8 @@
 import type { Command } from "commander"
 import { resolve } from "node:path"
-import { UsageError } from "../../core/errors.js"
-import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
 import { PACKAGE_ROOT } from "../codeVersion.js"
-import { loadRunReplay } from "../loadRunReplay.js"
-import { loadScenarioFile } from "../loadScenarioFile.js"
-import { runAndReport, seedOverride, type RunOptions } from "../runAndReport.js"
-import { runLiveAndReport } from "../runLiveAndReport.js"
+import type { RunOptions } from "../runAndReport.js"
 
 /**
  * `moska replay TRACE --sim [--scenario FILE] [--seed N] [--set path=value ...] [--db FILE] [--json]`:
@@ -34,12 +29,17 @@ export const registerReplay = (program: Command): void => {
     .option("--json", "print exactly one JSON summary object on stdout")
     .option("--label <text>", "label stored with the run (shown by `moska query runs`)")
     .action(async (trace: string | undefined, opts: RunOptions & { sim?: boolean; live?: boolean; executor?: string; scenario: string; fromRun?: string; fromDb?: string }) => {
+      // loaded here, not at start-up; the live engine only for --live
+      const [{ UsageError }, { checkDbPath }, { loadScenarioFile }, { runAndReport, seedOverride }] = await Promise.all([
+        import("../../core/errors.js"), import("../checkDbPath.js"), import("../loadScenarioFile.js"), import("../runAndReport.js"),
+      ])
       if (opts.live === true && opts.sim === true) throw new UsageError({ message: "replay takes --sim or --live, not both" })
       if (opts.executor !== undefined && opts.live !== true) throw new UsageError({ message: "--executor applies to replay --live only" })
       if (opts.fromRun !== undefined) {
         if (trace !== undefined) throw new UsageError({ message: "replay --from-run takes no trace file (the run's own requests are replayed)" })
         if (opts.live === true) throw new UsageError({ message: "replay --from-run runs in sim (--sim); replay a trace file with --live" })
         if (!/^\d+$/.test(opts.fromRun)) throw new UsageError({ message: `--from-run must be a run id (got "${opts.fromRun}")` })
+        const { loadRunReplay } = await import("../loadRunReplay.js")
         const { scenario, traceRequests } = loadRunReplay(opts.fromDb ?? opts.db, Number(opts.fromRun), [...opts.set, ...seedOverride(opts.seed)])
         checkDbPath(opts.db)
         await runAndReport(scenario, { ...opts, source: `run ${opts.fromRun}`, traceRequests })
@@ -50,7 +50,7 @@ export const registerReplay = (program: Command): void => {
       const workload = `workload={kind: trace, path: ${JSON.stringify(trace === "-" ? "-" : resolve(trace))}}`
       const scenario = loadScenarioFile(opts.scenario, [workload, ...opts.set, ...seedOverride(opts.seed)])
       checkDbPath(opts.db)
-      if (opts.live === true) await runLiveAndReport(scenario, { ...opts, source: opts.scenario })
+      if (opts.live === true) await (await import("../runLiveAndReport.js")).runLiveAndReport(scenario, { ...opts, source: opts.scenario })
       else await runAndReport(scenario, { ...opts, source: opts.scenario })
     })
 }

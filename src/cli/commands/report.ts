@@ -1,10 +1,6 @@
 import type { Command } from "commander"
 import { existsSync, writeFileSync } from "node:fs"
 import { InputFileInvalid, UsageError } from "../../core/errors.js"
-import { openTraceDb } from "../../db/openTraceDb.js"
-import { runRecords } from "../../db/runRecords.js"
-import { loadReportData } from "../../report/loadReportData.js"
-import { renderReportHtml } from "../../report/renderReportHtml.js"
 import type { ServingSlo } from "../../report/servingCurves.js"
 
 /** `ttft:200,tpot:50` → { ttftP99Ms: 200, tpotP99Ms: 50 }; anything else is a one-line usage error. */
@@ -33,8 +29,12 @@ export const registerReport = (program: Command): void => {
     .option("--db <file>", "trace database", "moska.db")
     .option("--out <file>", "HTML file to write", "report.html")
     .option("--slo <bounds>", "latency objectives drawn on a sweep's serving curves, p99 ms: ttft:MS,tpot:MS (either or both)")
-    .action((runArgs: string[], opts: { db: string; out: string; slo?: string }) => {
+    .action(async (runArgs: string[], opts: { db: string; out: string; slo?: string }) => {
       const slo = opts.slo === undefined ? undefined : parseSlo(opts.slo)
+      // the database driver and the report code load only when a report is made (start-up time)
+      const [{ openTraceDb }, { runRecords }, { loadReportData }, { renderReportHtml }] = await Promise.all([
+        import("../../db/openTraceDb.js"), import("../../db/runRecords.js"), import("../../report/loadReportData.js"), import("../../report/renderReportHtml.js"),
+      ])
       if (!existsSync(opts.db)) throw new InputFileInvalid({ file: opts.db, message: "no trace database here (run `moska sim` first, or pass --db)" })
       const db = openTraceDb(opts.db, { readonly: true })
       try {

@@ -1,8 +1,6 @@
 import type { Command } from "commander"
-import { checkDbPath } from "../checkDbPath.js"
 import { collect } from "../collect.js"
-import { loadScenarioFile } from "../loadScenarioFile.js"
-import { runAndReport, seedOverride, type RunOptions } from "../runAndReport.js"
+import type { RunOptions } from "../runAndReport.js"
 
 /**
  * `moska sim SCENARIO [--seed N] [--set path=value ...] [--db FILE] [--label TEXT] [--json]`: runs a scenario in
@@ -20,6 +18,10 @@ export const registerSim = (program: Command): void => {
     .option("--json", "print exactly one JSON summary object on stdout")
     .option("--label <text>", "label stored with the run (shown by `moska query runs`)")
     .action(async (file: string, opts: RunOptions) => {
+      // loaded here, not at start-up: `moska --help` and the other commands do not need them
+      const [{ checkDbPath }, { loadScenarioFile }, { runAndReport, seedOverride }] = await Promise.all([
+        import("../checkDbPath.js"), import("../loadScenarioFile.js"), import("../runAndReport.js"),
+      ])
       const scenario = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
       checkDbPath(opts.db)
       await runAndReport(scenario, { ...opts, source: file })

@@ -1,21 +1,13 @@
 import type { Command } from "commander"
 import { availableParallelism } from "node:os"
-import { UsageError } from "../../core/errors.js"
 import type { Scenario } from "../../core/scenario.js"
 import type { RequestSpec } from "../../core/workload.js"
-import { openTraceDb } from "../../db/openTraceDb.js"
-import { sweepLabel, type SweepAssignment } from "../../db/sweepLabel.js"
-import { resolveScenario } from "../../sim/resolve.js"
-import { checkDbPath } from "../checkDbPath.js"
+import type { SweepAssignment } from "../../db/sweepLabel.js"
 import { codeVersion } from "../codeVersion.js"
 import { collect } from "../collect.js"
 import type { RunReport } from "../executeRun.js"
-import { loadScenarioFile } from "../loadScenarioFile.js"
-import { loadTraceRequests } from "../loadTraceRequests.js"
-import { prepareHardware } from "../prepareHardware.js"
-import { seedOverride } from "../runAndReport.js"
-import { RunStopped, runInWorker } from "../runInWorker.js"
-import { sweepPoints, type SweepAxis } from "../sweepPoints.js"
+import type { RunStopped } from "../runInWorker.js"
+import type { SweepAxis } from "../sweepPoints.js"
 
 /** One point of a sweep as `--json` prints it; everything but runId and wallS is a function of scenario, seed and the point. */
 export interface SweepPointResult {
@@ -77,6 +69,11 @@ export const registerSweep = (program: Command): void => {
     .option("--jobs <n>", "points run at once (default: the cores available, at most the number of points)")
     .option("--json", "print one JSON object on stdout (the table goes to stderr)")
     .action(async (file: string, opts: { vary: string[]; set: string[]; seed?: string; db: string; jobs?: string; json?: boolean }) => {
+      // loaded here, not at start-up
+      const [{ UsageError }, { openTraceDb }, { sweepLabel }, { resolveScenario }, { checkDbPath }, { loadScenarioFile }, { loadTraceRequests }, { prepareHardware }, { seedOverride }, { RunStopped, runInWorker }, { sweepPoints }] = await Promise.all([
+        import("../../core/errors.js"), import("../../db/openTraceDb.js"), import("../../db/sweepLabel.js"), import("../../sim/resolve.js"), import("../checkDbPath.js"),
+        import("../loadScenarioFile.js"), import("../loadTraceRequests.js"), import("../prepareHardware.js"), import("../runAndReport.js"), import("../runInWorker.js"), import("../sweepPoints.js"),
+      ])
       const { axes, points } = sweepPoints(opts.vary)
       if (opts.jobs !== undefined && !/^[1-9]\d*$/.test(opts.jobs)) throw new UsageError({ message: `--jobs must be a positive integer (got "${opts.jobs}")` })
       const jobs = Math.min(points.length, opts.jobs !== undefined ? Number(opts.jobs) : availableParallelism())

@@ -1,7 +1,7 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { LINK_PRESETS, type GpuSpec } from "../../../../src/core/hardware.js"
-import { renderPaperReport } from "../../../../src/cli/commands/repro.js"
+import { renderPaperReport } from "../../../../src/cli/renderPaperReport.js"
 import { loadDeviceFile } from "../../../../src/sim/hw/deviceFile.js"
 import { binomialHistogram, DEFAULT_ASSUMPTIONS, systemPoint, type Assumptions } from "../../../../src/sim/hw/paper/paperModel.js"
 import { paperReport } from "../../../../src/sim/hw/paper/paperRepro.js"

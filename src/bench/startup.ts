@@ -1,0 +1,137 @@
+/**
+ * `npm run bench:startup`: how long `moska` takes to start, as users meet it (issue 11's goals:
+ * `--help` ≤ 150 ms, a 1-request `sim` ≤ 0.5 s). Each case is one process,
+ * `node dist/cli/main.js …`, under /usr/bin/time (user + sys CPU, every thread) with its wall
+ * time measured here; `node -e 0` is Node's own start-up, the floor under every row. Prints a
+ * table of medians and writes JSON (`--out`, default `.bench/startup.json`).
+ * Options: `--repeat N` (runs per case and build, default 7), `--only TEXT` (substring of a case
+ * name), `--compare PATH` (another build's `dist/cli/main.js`, run interleaved with this one, case
+ * by case, so a shared machine's load falls on both alike). "x vs compare" is the other build's
+ * median over this one's (above 1: this build is faster); on a loaded machine CPU seconds are the
+ * steadier figure, and the load average is printed with the table.
+ * @example npm run bench:startup -- --repeat 9 --compare /tmp/before/dist/cli/main.js
+ */
+import { spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, loadavg, tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url))
+const THIS_CLI = join(ROOT, "dist/cli/main.js")
+
+const args = process.argv.slice(2)
+const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const only = opt("--only")
+const repeat = Math.max(1, Number(opt("--repeat") ?? 7))
+const compare = opt("--compare")
+const out = opt("--out") ?? ".bench/startup.json"
+
+const scratch = mkdtempSync(join(tmpdir(), "moska-bench-startup-"))
+const db = join(scratch, "startup.db")
+
+interface Case {
+  readonly name: string
+  /** Arguments after `node`; CLI marks where the build's main.js goes. */
+  readonly argv: readonly string[]
+  /** Run before each sample (outside the timing). */
+  readonly before?: () => void
+}
+
+const CLI = "\u0000cli"
+const CASES: Case[] = [
+  { name: "node -e 0 (Node alone)", argv: ["-e", "0"] },
+  { name: "moska --help", argv: [CLI, "--help"] },
+  { name: "moska --version", argv: [CLI, "--version"] },
+  { name: "moska sim --help", argv: [CLI, "sim", "--help"] },
+  { name: "moska scenario docs", argv: [CLI, "scenario", "docs"] },
+  {
+    name: "moska sim default.yaml requests=1 --json",
+    argv: [CLI, "sim", join(ROOT, "scenarios/default.yaml"), "--set", "workload.requests=1", "--db", db, "--json"],
+    // a new database each time: its creation and migrations are part of a first run
+    before: () => {
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
+    },
+  },
+].filter((c) => only === undefined || c.name.includes(only))
+
+const builds = [{ label: "this", cli: THIS_CLI }, ...(compare === undefined ? [] : [{ label: "compare", cli: resolve(compare) }])]
+
+interface Sample {
+  readonly wallS: number
+  readonly cpuS: number
+}
+
+/** One process under /usr/bin/time; wall measured here, around the spawn. */
+const runOnce = (cli: string, c: Case): Sample => {
+  c.before?.()
+  const argv = c.argv.map((a) => (a === CLI ? cli : a))
+  const t0 = performance.now()
+  const r = spawnSync("/usr/bin/time", ["-f", "TIME %U %S", process.execPath, ...argv], { encoding: "utf8", cwd: ROOT, maxBuffer: 1 << 26 })
+  const wallS = (performance.now() - t0) / 1000
+  const time = /TIME ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr)
+  if (r.status !== 0 || time === null) throw new Error(`node ${argv.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`)
+  return { wallS, cpuS: Number(time[1]) + Number(time[2]) }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+const loadBefore = loadavg()
+const samples = new Map<string, Sample[]>()
+for (const c of CASES) {
+  for (let i = 0; i < repeat; i++) {
+    for (const b of builds) {
+      const s = runOnce(b.cli, c)
+      const key = `${c.name}\u0000${b.label}`
+      samples.set(key, [...(samples.get(key) ?? []), s])
+      process.stderr.write(`${c.name} · ${b.label} · run ${i + 1}/${repeat}: ${(s.wallS * 1e3).toFixed(0)} ms wall, ${(s.cpuS * 1e3).toFixed(0)} ms cpu\n`)
+    }
+  }
+}
+
+interface Row {
+  readonly case: string
+  readonly build: string
+  readonly cli: string
+  readonly runs: number
+  /** Medians over the runs, ms. */
+  readonly wallMs: number
+  readonly cpuMs: number
+  readonly minWallMs: number
+  readonly samples: readonly Sample[]
+}
+
+const rows: Row[] = CASES.flatMap((c) =>
+  builds.map((b) => {
+    const ss = samples.get(`${c.name}\u0000${b.label}`) ?? []
+    return {
+      case: c.name, build: b.label, cli: b.cli, runs: ss.length, samples: ss,
+      wallMs: median(ss.map((s) => s.wallS)) * 1e3, cpuMs: median(ss.map((s) => s.cpuS)) * 1e3, minWallMs: Math.min(...ss.map((s) => s.wallS)) * 1e3,
+    }
+  }))
+
+const fmt = (n: number, d = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
+const header = ["case", "build", "runs", "wall ms (median)", "wall ms (min)", "cpu ms (median)", ...(compare === undefined ? [] : ["wall vs compare", "cpu vs compare"])]
+const table = rows.map((r) => {
+  const other = rows.find((o) => o.case === r.case && o.build === "compare")
+  return [
+    r.case, r.build, String(r.runs), fmt(r.wallMs), fmt(r.minWallMs), fmt(r.cpuMs),
+    ...(compare === undefined ? [] : r.build === "this" && other !== undefined ? [`${fmt(other.wallMs / r.wallMs, 2)}x`, `${fmt(other.cpuMs / r.cpuMs, 2)}x`] : ["", ""]),
+  ]
+})
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => (t[i] as string).length)))
+const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(" | ")} |`
+console.log(line(header))
+console.log(`|${widths.map((w, i) => (i < 2 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
+for (const t of table) console.log(line(t))
+
+const loadAfter = loadavg()
+mkdirSync(dirname(out), { recursive: true })
+writeFileSync(out, `${JSON.stringify({ node: process.version, cpus: cpus().length, loadAverage: { before: loadBefore, after: loadAfter }, repeat, rows }, null, 2)}\n`)
+const la = (l: readonly number[]): string => l.map((x) => x.toFixed(1)).join(" ")
+console.log(`\n${cpus().length} CPUs, load average ${la(loadBefore)} before and ${la(loadAfter)} after (a shared machine inflates wall time); wrote ${out}`)
+rmSync(scratch, { recursive: true, force: true })

@@ -317,6 +317,13 @@ describe("summaries and queries say why", () => {
     expect([bad.status, bad.stderr]).toEqual([2, "moska: <stdin>:1: output_length is missing (each line needs timestamp, input_length and output_length)\n"])
   })
 
+  it("repro paper works from any folder: its default device file is the package's", () => {
+    const dir = mkdtempSync(join(tmpdir(), "moska-repro-"))
+    const r = spawnSync(process.execPath, [MAIN, "repro", "paper", "--out", join(dir, "p")], { cwd: dir, encoding: "utf8", timeout: 120_000 })
+    expect(r.status, r.stderr).toBe(0)
+    expect(readFileSync(join(dir, "p.md"), "utf8")).toBe(readFileSync(join(ROOT, "docs/repro-paper.md"), "utf8"))
+  })
+
   it("report --slo takes ttft:MS and tpot:MS and refuses anything else in one line", () => {
     const r = moska(["report", "--slo", "ttft:200,p99:5"])
     expect(r.code).toBe(2)

@@ -1,10 +1,15 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
+import { fileURLToPath } from "node:url"
 import type { Command } from "commander"
 import type { GpuSpec } from "../../core/hardware.js"
 import { codeVersion } from "../codeVersion.js"
 
-// Kept here for the callers that import it from the command; `moska --help` loads src/sim/hw/paper/paperRepro.js for it while it is.
+/**
+ * The calibrated H200 shipped with the package (data/ beside dist/), so `moska repro` works from any
+ * folder; a `--device` path given by the user is theirs, relative to the working directory.
+ */
+const SHIPPED_DEVICE = fileURLToPath(new URL("../../../data/devices/H200-cal.json", import.meta.url))
 
 /**
  * `moska repro paper`: the MoSKA paper's throughput table, ratios and sensitivity analysis with
@@ -18,16 +23,16 @@ export const registerRepro = (program: Command): void => {
   repro
     .command("paper")
     .description("MoSKA (arXiv 2511.06010): throughput table, ratios to baselines, sensitivity to open assumptions")
-    .option("--device <file>", "calibrated device file for the main GPU", "data/devices/H200-cal.json")
+    .option("--device <file>", "calibrated device file for the main GPU (default: the package's data/devices/H200-cal.json)")
     .option("--out <prefix>", "output path prefix (.md and .json are written)", "docs/repro-paper")
     .option("--json", "print JSON instead of Markdown")
-    .action(async (opts: { device: string; out: string; json?: boolean }) => {
+    .action(async (opts: { device?: string; out: string; json?: boolean }) => {
       // loaded here, not at start-up
       const [Either, { GPU_PRESETS }, { loadDeviceFile }, { crossoverQueries, ridgeQueries }, { paperReport, SHARED_LENGTHS }, { renderPaperReport }] = await Promise.all([
         import("effect/Either"), import("../../core/hardware.js"), import("../../sim/hw/deviceFile.js"), import("../../sim/hw/paper/crossover.js"),
         import("../../sim/hw/paper/paperRepro.js"), import("../renderPaperReport.js"),
       ])
-      const d = loadDeviceFile(opts.device)
+      const d = loadDeviceFile(opts.device ?? SHIPPED_DEVICE)
       if (Either.isLeft(d)) throw d.left
       const main = d.right
       const withTable = (g: GpuSpec): GpuSpec => ({ ...g, name: `${g.name}(${main.name} eff.)`, ...(main.efficiency ? { efficiency: main.efficiency } : {}) })
@@ -43,21 +48,21 @@ export const registerRepro = (program: Command): void => {
   repro
     .command("beyond")
     .description("beyond the paper, through the simulator: Poisson load sweep, Zipf routing skew, batching window (per-chunk batch, TPOT/TTFT p99)")
-    .option("--device <file>", "calibrated device file every pool runs on", "data/devices/H200-cal.json")
+    .option("--device <file>", "calibrated device file every pool runs on (default: the package's data/devices/H200-cal.json)")
     .option("--out <prefix>", "output path prefix (.md and .json are written)", "docs/beyond-paper")
     .option("--db <file>", "also keep every run in this trace database (for moska query; slower, as the views scan all runs); default: one in-memory database per run")
     .option("--quick", "tiny sweeps (seconds): a smoke test, not the documented figures")
     .option("--json", "print JSON instead of Markdown")
-    .action(async (opts: { device: string; out: string; db?: string; quick?: boolean; json?: boolean }) => {
+    .action(async (opts: { device?: string; out: string; db?: string; quick?: boolean; json?: boolean }) => {
       // loaded here, not at start-up
       const [Either, { crossoverQueries, ridgeQueries }, { beyondPlan, FULL_SCALE, TINY_SCALE }, { registerDevices }, { gpuByName }, { UsageError }, { openTraceDb }, { renderBeyondPaper }, { runBeyondPaper }] = await Promise.all([
         import("effect/Either"), import("../../sim/hw/paper/crossover.js"), import("../../sim/hw/paper/beyondPlan.js"), import("../../sim/hw/registerDevices.js"),
         import("../../sim/costModels.js"), import("../../core/errors.js"), import("../../db/openTraceDb.js"), import("../renderBeyondPaper.js"), import("../runBeyondPaper.js"),
       ])
-      const names = registerDevices([opts.device], process.cwd())
+      const names = registerDevices([opts.device ?? SHIPPED_DEVICE], process.cwd())
       if (Either.isLeft(names)) throw names.left
       const device = names.right[0]
-      if (device === undefined) throw new UsageError({ message: `--device ${opts.device}: no device in the file` })
+      if (device === undefined) throw new UsageError({ message: `--device ${opts.device ?? SHIPPED_DEVICE}: no device in the file` })
       const main = gpuByName(device)
       const scale = opts.quick === true ? TINY_SCALE : FULL_SCALE
       const points = beyondPlan(scale, device)
@@ -74,7 +79,7 @@ export const registerRepro = (program: Command): void => {
           },
         })
         const crossover = { queriesPerChunk: crossoverQueries(main), ridgeQueries: ridgeQueries(main) }
-        const command = `moska repro beyond${opts.quick === true ? " --quick" : ""}${opts.device !== "data/devices/H200-cal.json" ? ` --device ${opts.device}` : ""}`
+        const command = `moska repro beyond${opts.quick === true ? " --quick" : ""}${opts.device !== undefined ? ` --device ${opts.device}` : ""}`
         const context = { command, device, scale, crossover }
         const md = renderBeyondPaper(results, context)
         // Wall-clock facts (and run ids of throwaway in-memory databases) stay out of the files, so they regenerate identically.

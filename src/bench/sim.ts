@@ -15,13 +15,10 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { benchOption, ROOT, THIS_CLI } from "./benchArgs.js"
+import { markdownTable } from "./markdownTable.js"
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url))
-const THIS_CLI = join(ROOT, "dist/cli/main.js")
-
-const args = process.argv.slice(2)
-const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const opt = benchOption
 const only = opt("--only")
 const repeat = Math.max(1, Number(opt("--repeat") ?? 1))
 const compare = opt("--compare")
@@ -58,7 +55,7 @@ const CASES: Case[] = [
   // token rows in SQLite (issue 12: ~4.7 µs each when written in time order)
   { name: "scenarios/default.yaml trace=tokens requests=3000", file: join(ROOT, "scenarios/default.yaml"), sets: ["trace=tokens", "workload.requests=3000"] },
   { name: "poisson 100k (synthetic)", file: poisson(100_000) },
-  ...(args.includes("--no-large") ? [] : [{ name: `poisson ${largeRequests.toLocaleString("en-US")} (synthetic)`, file: poisson(largeRequests) }]),
+  ...(process.argv.includes("--no-large") ? [] : [{ name: `poisson ${largeRequests.toLocaleString("en-US")} (synthetic)`, file: poisson(largeRequests) }]),
 ].filter((c) => only === undefined || c.name.includes(only))
 
 const builds = [{ label: "this", cli: THIS_CLI }, ...(compare === undefined ? [] : [{ label: "compare", cli: resolve(compare) }])]
@@ -158,11 +155,7 @@ const table = rows.map((r) => {
     ...(compare === undefined ? [] : r.build === "this" && other !== undefined ? [`${fmt(other.wallS / r.wallS, 2)}x`, `${fmt(other.cpuS / r.cpuS, 2)}x`] : ["", ""]),
   ]
 })
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => (t[i] as string).length)))
-const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(" | ")} |`
-console.log(line(header))
-console.log(`|${widths.map((w, i) => (i < 2 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
-for (const t of table) console.log(line(t))
+console.log(markdownTable(header, table))
 
 // Memory per finished request: the large run's peak RSS against the 100k run's, per extra request.
 const growth = builds.flatMap((b) => {

@@ -15,13 +15,10 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { benchOption, ROOT, THIS_CLI } from "./benchArgs.js"
+import { markdownTable } from "./markdownTable.js"
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url))
-const THIS_CLI = join(ROOT, "dist/cli/main.js")
-
-const args = process.argv.slice(2)
-const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const opt = benchOption
 const only = opt("--only")
 const repeat = Math.max(1, Number(opt("--repeat") ?? 7))
 const compare = opt("--compare")
@@ -123,11 +120,7 @@ const table = rows.map((r) => {
     ...(compare === undefined ? [] : r.build === "this" && other !== undefined ? [`${fmt(other.wallMs / r.wallMs, 2)}x`, `${fmt(other.cpuMs / r.cpuMs, 2)}x`] : ["", ""]),
   ]
 })
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => (t[i] as string).length)))
-const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(" | ")} |`
-console.log(line(header))
-console.log(`|${widths.map((w, i) => (i < 2 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`)
-for (const t of table) console.log(line(t))
+console.log(markdownTable(header, table))
 
 const loadAfter = loadavg()
 mkdirSync(dirname(out), { recursive: true })

@@ -11,12 +11,13 @@
  * this one's (above 1: this build is faster); on a loaded machine CPU seconds are the steadier figure.
  */
 import Database from "better-sqlite3"
-import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { benchOption, ROOT, THIS_CLI } from "./benchArgs.js"
 import { markdownTable } from "./markdownTable.js"
+import { median, sampleBuilds, sampleKey } from "./sampleBuilds.js"
+import { timeNode } from "./timeNode.js"
 
 const opt = benchOption
 const only = opt("--only")
@@ -71,33 +72,21 @@ interface Sample {
   readonly tokenRows: number
 }
 
-/** One `moska sim` process under /usr/bin/time (peak RSS, CPU); wall measured here, start-up included. */
+/** One `moska sim` process (peak RSS, CPU, wall, start-up included) and what it simulated. */
 const runOnce = (cli: string, c: Case): Sample => {
   const db = join(scratch, "bench.db")
   for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
-  const t0 = performance.now()
   const sets = (c.sets ?? []).flatMap((v) => ["--set", v])
-  const r = spawnSync("/usr/bin/time", ["-f", "TIME %U %S %M", process.execPath, cli, "sim", c.file, ...sets, "--db", db, "--json"], {
-    encoding: "utf8", cwd: dirname(dirname(dirname(cli))), maxBuffer: 1 << 26,
-  })
-  const wallS = (performance.now() - t0) / 1000
-  const time = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr)
-  if (r.status !== 0 || time === null) throw new Error(`${cli} sim ${c.file} failed (${r.status}): ${r.stderr.slice(-2000)}`)
-  const summary = JSON.parse(r.stdout) as { requests: { total: number }; iterations: number; events: number }
+  const t = timeNode([cli, "sim", c.file, ...sets, "--db", db, "--json"], dirname(dirname(dirname(cli))))
+  const summary = JSON.parse(t.stdout) as { requests: { total: number }; iterations: number; events: number }
   const file = new Database(db, { readonly: true })
-  const count = (t: string): number => file.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number
+  const count = (table: string): number => file.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number
   const rows = { kernelRows: count("kernels"), tokenRows: count("tokens") }
   file.close()
   return {
-    wallS, cpuS: Number(time[1]) + Number(time[2]), maxRssMiB: Number(time[3]) / 1024,
+    wallS: t.wallS, cpuS: t.cpuS, maxRssMiB: t.maxRssMiB,
     requests: summary.requests.total, iterations: summary.iterations, events: summary.events, ...rows,
   }
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 
 interface Row {
@@ -119,22 +108,12 @@ interface Row {
   readonly samples: readonly Sample[]
 }
 
-const samples = new Map<string, Sample[]>()
-for (const c of CASES) {
-  for (let i = 0; i < repeat; i++) {
-    for (const b of builds) {
-      const s = runOnce(b.cli, c)
-      const key = `${c.name}\u0000${b.label}`
-      samples.set(key, [...(samples.get(key) ?? []), s])
-      process.stderr.write(`${c.name} · ${b.label} · run ${i + 1}/${repeat}: ${s.wallS.toFixed(2)} s wall, ${s.cpuS.toFixed(2)} s cpu, ${s.maxRssMiB.toFixed(0)} MiB\n`)
-    }
-  }
-}
+const samples = sampleBuilds(CASES, builds, repeat, runOnce, (s) => `${s.wallS.toFixed(2)} s wall, ${s.cpuS.toFixed(2)} s cpu, ${s.maxRssMiB.toFixed(0)} MiB`)
 
 const rows: Row[] = []
 for (const c of CASES) {
   for (const b of builds) {
-    const ss = samples.get(`${c.name}\u0000${b.label}`) ?? []
+    const ss = samples.get(sampleKey(c.name, b.label)) ?? []
     const first = ss[0] as Sample
     const wallS = median(ss.map((s) => s.wallS))
     rows.push({

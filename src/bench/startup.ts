@@ -11,12 +11,13 @@
  * steadier figure, and the load average is printed with the table.
  * @example npm run bench:startup -- --repeat 9 --compare /tmp/before/dist/cli/main.js
  */
-import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { benchOption, ROOT, THIS_CLI } from "./benchArgs.js"
 import { markdownTable } from "./markdownTable.js"
+import { median, sampleBuilds, sampleKey } from "./sampleBuilds.js"
+import { timeNode } from "./timeNode.js"
 
 const opt = benchOption
 const only = opt("--only")
@@ -59,36 +60,15 @@ interface Sample {
   readonly cpuS: number
 }
 
-/** One process under /usr/bin/time; wall measured here, around the spawn. */
+/** One process; wall measured around the spawn, CPU by /usr/bin/time. */
 const runOnce = (cli: string, c: Case): Sample => {
   c.before?.()
-  const argv = c.argv.map((a) => (a === CLI ? cli : a))
-  const t0 = performance.now()
-  const r = spawnSync("/usr/bin/time", ["-f", "TIME %U %S", process.execPath, ...argv], { encoding: "utf8", cwd: ROOT, maxBuffer: 1 << 26 })
-  const wallS = (performance.now() - t0) / 1000
-  const time = /TIME ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr)
-  if (r.status !== 0 || time === null) throw new Error(`node ${argv.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`)
-  return { wallS, cpuS: Number(time[1]) + Number(time[2]) }
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+  const t = timeNode(c.argv.map((a) => (a === CLI ? cli : a)), ROOT)
+  return { wallS: t.wallS, cpuS: t.cpuS }
 }
 
 const loadBefore = loadavg()
-const samples = new Map<string, Sample[]>()
-for (const c of CASES) {
-  for (let i = 0; i < repeat; i++) {
-    for (const b of builds) {
-      const s = runOnce(b.cli, c)
-      const key = `${c.name}\u0000${b.label}`
-      samples.set(key, [...(samples.get(key) ?? []), s])
-      process.stderr.write(`${c.name} · ${b.label} · run ${i + 1}/${repeat}: ${(s.wallS * 1e3).toFixed(0)} ms wall, ${(s.cpuS * 1e3).toFixed(0)} ms cpu\n`)
-    }
-  }
-}
+const samples = sampleBuilds(CASES, builds, repeat, runOnce, (s) => `${(s.wallS * 1e3).toFixed(0)} ms wall, ${(s.cpuS * 1e3).toFixed(0)} ms cpu`)
 
 interface Row {
   readonly case: string
@@ -104,7 +84,7 @@ interface Row {
 
 const rows: Row[] = CASES.flatMap((c) =>
   builds.map((b) => {
-    const ss = samples.get(`${c.name}\u0000${b.label}`) ?? []
+    const ss = samples.get(sampleKey(c.name, b.label)) ?? []
     return {
       case: c.name, build: b.label, cli: b.cli, runs: ss.length, samples: ss,
       wallMs: median(ss.map((s) => s.wallS)) * 1e3, cpuMs: median(ss.map((s) => s.cpuS)) * 1e3, minWallMs: Math.min(...ss.map((s) => s.wallS)) * 1e3,

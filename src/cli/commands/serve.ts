@@ -2,6 +2,7 @@ import type { Command } from "commander"
 // Start-up stays light: every command registers when `moska` starts, so the server (fastify,
 // prom-client), effect Schema, the GPU decoder and ZeroMQ are imported only when `serve` runs.
 import { UsageError } from "../../core/errors.js"
+import { intFlag } from "../../core/intFlag.js"
 import { disaggOptions, type DisaggFlags } from "../../live/disagg/disaggOptions.js"
 import type { SafetensorsFile } from "../../gpu/decoder/safetensors.js"
 import { collect } from "../collect.js"
@@ -19,12 +20,6 @@ interface ServeOptions extends DisaggFlags {
 }
 
 const usage = (message: string): UsageError => new UsageError({ message })
-
-const intOption = (name: string, value: string, min: number, max: number): number => {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw usage(`${name} must be an integer from ${min} to ${max} (got "${value}")`)
-  return n
-}
 
 /**
  * `moska serve SCENARIO [--host 127.0.0.1] [--port 8000] [--db FILE] [--executor webgpu|priced] [--max-queued N] [--grace-s S] [--bind ADDR ...]`:
@@ -70,9 +65,9 @@ export const registerServe = (program: Command): void => {
           st.close()
         }
       }
-      const port = intOption("--port", opts.port, 0, 65_535)
-      const maxQueued = intOption("--max-queued", opts.maxQueued, 0, 1_000_000)
-      const graceS = intOption("--grace-s", opts.graceS, 0, 3_600)
+      const port = intFlag("--port", opts.port, 0, 65_535)
+      const maxQueued = intFlag("--max-queued", opts.maxQueued, 0, 1_000_000)
+      const graceS = intFlag("--grace-s", opts.graceS, 0, 3_600)
       const log = (line: string): void => void process.stderr.write(`${line}\n`)
       const bind = disaggOptions.parse(opts, log)
       const input = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])

@@ -12,13 +12,6 @@ interface WorkerCliOptions {
   readonly dataBind?: string
 }
 
-/** An integer flag in [min, max]; `usage` makes the error for anything else. */
-const intOption = (usage: (message: string) => Error, name: string, value: string, min: number, max: number): number => {
-  const n = Number(value)
-  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw usage(`${name} must be an integer from ${min} to ${max} (got "${value}")`)
-  return n
-}
-
 /**
  * `moska worker --role unique|shared --connect ADDR [--adapter N] [--executor priced]`: one worker
  * process of a disaggregated deployment. It announces itself to the coordinator (`moska live
@@ -40,17 +33,17 @@ export const registerWorker = (program: Command): void => {
     .option("--data-bind <addr>", "shared workers: where unique workers send query rows when the coordinator runs --links real (default with an ipc:// --connect: beside its socket)")
     .action(async (opts: WorkerCliOptions) => {
       // loaded here, not at start-up
-      const [Either, { UsageError }, { decodeScenario }, { poolCostModelOf }, { PricedExecutor }, { checkAddress }, { runWorker }, { ZmqTransport }, { prepareHardware }, { resolveScenario }] = await Promise.all([
-        import("effect/Either"), import("../../core/errors.js"), import("../../core/scenarioLoader.js"), import("../../engine/poolCostModelOf.js"), import("../../engine/pricedExecutor.js"),
+      const [Either, { UsageError }, { intFlag }, { decodeScenario }, { poolCostModelOf }, { PricedExecutor }, { checkAddress }, { runWorker }, { ZmqTransport }, { prepareHardware }, { resolveScenario }] = await Promise.all([
+        import("effect/Either"), import("../../core/errors.js"), import("../../core/intFlag.js"), import("../../core/scenarioLoader.js"), import("../../engine/poolCostModelOf.js"), import("../../engine/pricedExecutor.js"),
         import("../../live/disagg/checkAddress.js"), import("../../live/disagg/runWorker.js"), import("../../live/disagg/zmqTransport.js"), import("../prepareHardware.js"), import("../../sim/resolve.js"),
       ])
       const usage = (message: string): Error => new UsageError({ message })
       if (opts.role !== "unique" && opts.role !== "shared") throw usage(`--role must be unique or shared (got "${opts.role}")`)
       if (opts.executor !== "priced") throw usage(`--executor must be priced (got "${opts.executor}"): the WebGPU decoder runs MoSKA colocated on one device, so a webgpu worker would need its unique and shared halves split first`)
       const address = checkAddress("--connect", opts.connect)
-      const adapter = intOption(usage, "--adapter", opts.adapter, -1, 64)
-      const helloMs = intOption(usage, "--heartbeat-ms", opts.heartbeatMs, 10, 60_000)
-      const lostAfterMs = intOption(usage, "--lost-after-ms", opts.lostAfterMs, 50, 3_600_000)
+      const adapter = intFlag("--adapter", opts.adapter, -1, 64)
+      const helloMs = intFlag("--heartbeat-ms", opts.heartbeatMs, 10, 60_000)
+      const lostAfterMs = intFlag("--lost-after-ms", opts.lostAfterMs, 50, 3_600_000)
       const role = opts.role
       const dataAddress = role !== "shared" ? null
         : opts.dataBind !== undefined ? checkAddress("--data-bind", opts.dataBind)

@@ -1,5 +1,6 @@
 import type { Command } from "commander"
 import { UsageError } from "../../core/errors.js"
+import { intFlag } from "../../core/intFlag.js"
 import { checkAddress } from "./checkAddress.js"
 import type { RemoteDeploymentOptions } from "./remoteDeployment.js"
 
@@ -16,12 +17,6 @@ export interface DisaggFlags {
 const links = (value: string): boolean => {
   if (value !== "priced" && value !== "real") throw new UsageError({ message: `--links must be priced or real (got "${value}")` })
   return value === "real"
-}
-
-const count = (name: string, value: string, min: number, max: number): number => {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError({ message: `${name} must be an integer from ${min} to ${max} (got "${value}")` })
-  return n
 }
 
 /**
@@ -49,9 +44,9 @@ export const disaggOptions = {
   parse(opts: DisaggFlags, log: (line: string) => void): RemoteDeploymentOptions | undefined {
     if (opts.bind === undefined) return undefined
     return {
-      address: checkAddress("--bind", opts.bind), waitMs: count("--workers-timeout-s", opts.workersTimeoutS, 1, 86_400) * 1000,
-      heartbeatMs: count("--heartbeat-ms", opts.heartbeatMs, 10, 60_000), lostAfterMs: count("--lost-after-ms", opts.lostAfterMs, 50, 3_600_000),
-      rejoinMs: count("--rejoin-s", opts.rejoinS, 0, 86_400) * 1000, realLinks: links(opts.links), log,
+      address: checkAddress("--bind", opts.bind), waitMs: intFlag("--workers-timeout-s", opts.workersTimeoutS, 1, 86_400) * 1000,
+      heartbeatMs: intFlag("--heartbeat-ms", opts.heartbeatMs, 10, 60_000), lostAfterMs: intFlag("--lost-after-ms", opts.lostAfterMs, 50, 3_600_000),
+      rejoinMs: intFlag("--rejoin-s", opts.rejoinS, 0, 86_400) * 1000, realLinks: links(opts.links), log,
     }
   },
 }

@@ -147,23 +147,33 @@ export class Coordinator {
 
   /**
    * Resolves once every worker id of the pools is held by a live process; rejects with
-   * WorkersMissing after `timeoutMs`, naming the missing ids and the command that starts one.
+   * WorkersMissing after `timeoutMs`, naming the missing ids and the command that starts one; with
+   * `stop`, rejects as soon as it aborts ("stopped waiting for workers: <reason>"), so a server
+   * stopped while it waits does not sit out the timeout.
    */
-  ready(timeoutMs: number, address = this.o.transport.address): Promise<void> {
+  ready(timeoutMs: number, address = this.o.transport.address, stop?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const complete = (): boolean => this.status().state === "ready"
       if (complete()) {
         resolve()
         return
       }
-      const waiter = (): void => {
-        if (!complete()) return
+      const settle = (): void => {
         clearTimeout(t)
         this.waiters.delete(waiter)
+        stop?.removeEventListener("abort", onStop)
+      }
+      const waiter = (): void => {
+        if (!complete()) return
+        settle()
         resolve()
       }
+      const onStop = (): void => {
+        settle()
+        reject(new Error(`stopped waiting for workers: ${String(stop?.reason)}`))
+      }
       const t = setTimeout(() => {
-        this.waiters.delete(waiter)
+        settle()
         const st = this.status()
         const absent = [...st.missing, ...st.lost]
         const roles = [...new Set(absent.map((id) => this.slots.get(id)?.role))]
@@ -173,6 +183,8 @@ export class Coordinator {
         }))
       }, timeoutMs)
       this.waiters.add(waiter)
+      if (stop?.aborted === true) onStop()
+      else stop?.addEventListener("abort", onStop)
     })
   }
 

@@ -1,6 +1,6 @@
 import * as S from "effect/Schema"
 import type { CostModel } from "../../core/costModel.js"
-import { WorkersMissing, type WorkerLost } from "../../core/errors.js"
+import type { WorkerLost } from "../../core/errors.js"
 import { Scenario } from "../../core/scenario.js"
 import type { Resolved } from "../../engine/resolved.js"
 import type { LiveExecutor } from "../runLive.js"
@@ -37,8 +37,8 @@ const unreadyOf = (st: PoolStatus): string | null =>
 /**
  * The coordinator's side of `moska serve SCENARIO --bind ADDR`. Unlike `moska live --bind`
  * (remoteDeployment), a server answers /health while it waits, so the pools' state is readable
- * from the moment the socket is bound, and the wait ends early when the server is stopped (the
- * coordinator's own `ready` would hold the process until its timeout). The executor it hands out
+ * from the moment the socket is bound, and the wait ends early when the server is stopped (`ready`
+ * with an abort signal). The executor it hands out
  * outlives a lost worker (RetryOnRejoin): the server stays up, degraded, until a restarted worker
  * takes the id. Priced workers only (`moska serve` checks `--executor priced` before binding).
  * @example
@@ -48,36 +48,9 @@ const unreadyOf = (st: PoolStatus): string | null =>
 export const servedDeployment = (o: RemoteDeploymentOptions): ServedDeployment => {
   let coordinator: Coordinator | null = null
   let closed = false
-  let stopWaiting: ((why: string) => void) | null = null
+  // aborted by `close`: the pools' wait ends at once instead of at its timeout
+  let waiting: AbortController | null = null
   const status = (): PoolStatus => coordinator?.status() ?? { state: "waiting for workers", missing: [], lost: [] }
-
-  // The pools' wait: a join is heard through the coordinator's listener (the RemoteExecutor takes
-  // it over once the run starts); the deadline is a timer of this file, so `close` can clear it.
-  const complete = (c: Coordinator): Promise<void> => new Promise<void>((resolve, reject) => {
-    if (c.status().state === "ready") {
-      resolve()
-      return
-    }
-    const end = (err?: Error): void => {
-      clearTimeout(timer)
-      stopWaiting = null
-      c.listen(null)
-      if (err === undefined) resolve()
-      else reject(err)
-    }
-    const timer = setTimeout(() => {
-      const absent = [...c.status().missing, ...c.status().lost]
-      const roles = [...new Set(absent.map((id) => c.slots.get(id)?.role))]
-      end(new WorkersMissing({
-        missing: absent,
-        message: `the scenario's pools are not complete after ${Math.round(o.waitMs / 1000)} s: missing ${absent.join(", ")}; start ${roles.map((r) => `\`moska worker --role ${r} --connect ${o.address}\``).join(" and ")}`,
-      }))
-    }, o.waitMs)
-    stopWaiting = (why) => end(new Error(`stopped waiting for workers: ${why}`))
-    c.listen({ joined: () => {
-      if (c.status().state === "ready") end()
-    }, lost: () => undefined, done: () => undefined, failed: () => undefined })
-  })
 
   return {
     unready: () => unreadyOf(status()),
@@ -94,7 +67,12 @@ export const servedDeployment = (o: RemoteDeploymentOptions): ServedDeployment =
         throw new Error("stopped waiting for workers: the server was stopped")
       }
       o.log(`moska coordinator: listening on ${o.address}; waiting for workers ${[...c.slots.keys()].join(", ")} (up to ${Math.round(o.waitMs / 1000)} s)`)
-      await complete(c)
+      waiting = new AbortController()
+      try {
+        await c.ready(o.waitMs, o.address, waiting.signal)
+      } finally {
+        waiting = null
+      }
       o.log(`moska coordinator: pools complete (${c.slots.size} worker${c.slots.size === 1 ? "" : "s"}); serving`)
       return {
         executor: (clock, modelOf, onLost) => new RetryOnRejoin({
@@ -106,7 +84,7 @@ export const servedDeployment = (o: RemoteDeploymentOptions): ServedDeployment =
     close: async (reason) => {
       if (closed) return
       closed = true
-      stopWaiting?.(reason)
+      waiting?.abort(reason)
       await coordinator?.close(reason)
     },
   }

@@ -2,7 +2,7 @@ import type { GpuContext } from "../gpu/device.js"
 import { fillKv, fillPasses } from "../gpu/fill/fill.js"
 import { fillRowValues } from "../gpu/fill/fillValues.js"
 import { gpuOps, type Pass } from "../gpu/gpuOps.js"
-import { allocKv, destroyKv, type GpuKv } from "../gpu/kvBuffers.js"
+import { allocKv, destroyKv, kvSegments, type GpuKv } from "../gpu/kvBuffers.js"
 import { bytesPerRow, type KvFormat } from "../gpu/kvFormat.js"
 import { attendRef } from "../gpu/merge/attendRef.js"
 import { mergePass } from "../gpu/merge/merge.js"
@@ -13,7 +13,7 @@ import { routerPass } from "../gpu/router/router.js"
 import { sharedAttention } from "../gpu/shared/sharedAttention.js"
 import { perRequestAttention } from "../gpu/unique/perRequestAttention.js"
 import { uniqueAttention } from "../gpu/unique/uniqueAttention.js"
-import { measureCeilings } from "./kernelsCeilings.js"
+import { measureCeilings, type Ceilings } from "./kernelsCeilings.js"
 import { timePasses } from "./kernelsTiming.js"
 import { relErr } from "../gpu/relErr.js"
 
@@ -34,7 +34,7 @@ export interface BenchRow {
 
 export interface KernelsBenchResult {
   readonly device: string
-  readonly ceilings: { readonly copyGBps: number; readonly gemmF32TFLOPs: number }
+  readonly ceilings: Ceilings
   readonly shape: Record<string, number>
   readonly rows: BenchRow[]
 }
@@ -45,6 +45,12 @@ export interface KernelsBenchOptions {
   readonly anchor?: { rows: Record<string, { ms: number }> }
   /** Run only these kernel groups (unique, shared, moska, perreq); default all. */
   readonly only?: readonly string[]
+  /**
+   * Unique-attention context lengths to time (each × B = 16, 64); default MOSKA_BENCH_UNIQUE_U (comma-separated,
+   * e.g. 61440,65536: at 60K a request's f16 K is 120 MiB, so B = 16 binds in one segment; at 64K it takes two),
+   * else the shape's U alone.
+   */
+  readonly uniqueTokens?: readonly number[]
   readonly log: (line: string) => void
 }
 
@@ -62,6 +68,20 @@ const f32Rows = async (gpu: GpuContext, rows: number, seed: number): Promise<GPU
   await gpuOps.submit(gpu, "fill", await fillPasses(gpu, b, dummy, "f32", D, rows, seed))
   dummy.destroy()
   return b
+}
+
+/**
+ * An environment variable as a comma-separated list of positive multiples of `step`, or undefined when unset:
+ * MOSKA_BENCH_UNIQUE_U (unique context lengths, step 128) and MOSKA_BENCH_SHARED_B (stacked batch sizes of the
+ * shared and per-request rows; more shapes give `moska calibrate` enough points per class).
+ */
+const positiveListEnv = (name: string, step: number): number[] | undefined => {
+  const e = process.env[name]
+  if (e === undefined || e.trim() === "") return undefined
+  const us = e.split(",").map((x) => Number(x.trim()))
+  const bad = us.find((u) => !Number.isInteger(u) || u <= 0 || u % step !== 0)
+  if (bad !== undefined) throw new Error(`${name}=${e}: want comma-separated positive integers${step > 1 ? `, multiples of ${step}` : ""}`)
+  return us
 }
 
 const readRows = async (gpu: GpuContext, buf: GPUBuffer, row0: number, rows: number): Promise<Float32Array> => new Float32Array(await gpuOps.read(gpu, buf, rows * D * 4, row0 * D * 4))
@@ -107,11 +127,12 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
   const N = S / C
   const want = (g: string): boolean => opts.only === undefined || opts.only.includes(g)
   const UNIQUE_B = !want("unique") ? [] : quick ? [2] : [16, 64]
-  const SHARED_B = !want("shared") && !want("perreq") ? [] : quick ? [4, 16] : [16, 64, 256]
+  const UNIQUE_U = opts.uniqueTokens ?? positiveListEnv("MOSKA_BENCH_UNIQUE_U", 128) ?? [U]
+  const SHARED_B = !want("shared") && !want("perreq") ? [] : quick ? [4, 16] : (positiveListEnv("MOSKA_BENCH_SHARED_B", 1) ?? [16, 64, 256])
   const rows: BenchRow[] = []
   const ceilings = await measureCeilings(gpu, quick)
-  log(`device: ${gpu.name}; subgroup-matrix int8: ${gpu.int8SubgroupMatrix}`)
-  log(`ceilings: copy ${ceilings.copyGBps.toFixed(0)} GB/s (read+write), f32 GEMM ${ceilings.gemmF32TFLOPs.toFixed(1)} TFLOP/s`)
+  log(`device: ${gpu.name}; subgroup-matrix int8: ${gpu.int8SubgroupMatrix}, f16: ${gpu.f16SubgroupMatrix}; shader-f16: ${gpu.features.has("shader-f16")}`)
+  log(`ceilings: copy ${ceilings.copyGBps.toFixed(0)} GB/s (read+write), read ${ceilings.readGBps.toFixed(0)} GB/s (reduction, best of ${ceilings.readSweep.map((r) => `${r.wg}x${r.unroll} ${r.GBps.toFixed(0)}`).join(", ")}), f32 GEMM ${ceilings.gemmF32TFLOPs.toFixed(1)} TFLOP/s`)
   const add = (r: Omit<BenchRow, "GBps" | "TFLOPs" | "anchorMs">): void => {
     const anchorMs = opts.anchor?.rows[r.key]?.ms
     const row: BenchRow = { ...r, GBps: r.bytes / r.ms / 1e6, TFLOPs: r.flops / r.ms / 1e9, ...(anchorMs !== undefined ? { anchorMs } : {}) }
@@ -121,7 +142,7 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
 
   for (const fmt of opts.formats) {
     // Unique attention: flash-decoding splits + the merge kernel as the reduce.
-    for (const B of UNIQUE_B) {
+    for (const B of UNIQUE_B) for (const U of UNIQUE_U) {
       const kv = allocKv(gpu, fmt, D, B * U * Hkv)
       await fillKv(gpu, kv, SEED_K)
       const q = await f32Rows(gpu, B * Hq, SEED_Q)

@@ -17,6 +17,8 @@ export interface GpuContext {
   readonly limits: GPUSupportedLimits
   /** True when subgroup matrices with i8·i8→i32 16×16×32 (or 16×8×32) configs are usable. */
   readonly int8SubgroupMatrix: boolean
+  /** True when subgroup matrices with an f16·f16→f32 16×16×16 config are usable (sharedF16/). */
+  readonly f16SubgroupMatrix: boolean
   readonly subgroupMinSize: number
   /** How this compiler wants subgroup-matrix loads/stores spelled (see sharedInt8/sgm.ts). */
   readonly sgmSpelling: SgmSpelling
@@ -89,7 +91,16 @@ const open = async (backend: string): Promise<GpuContext> => {
   // MOSKA_GPU_ROBUSTNESS=0 turns off Dawn's bounds clamping of every buffer and workgroup-array access
   // (as CUDA kernels run); the kernels clamp their own indices. On the H200 it made workgroup-memory
   // matrix loads 3× faster (bench/sgm-ops-probe.mjs).
-  const toggles = ["allow_unsafe_apis", ...(process.env.MOSKA_GPU_ROBUSTNESS === "0" ? ["disable_robustness"] : [])].join(",")
+  // vulkan_enable_f16_on_nvidia: Dawn hides shader-f16, and with it the f16 subgroup-matrix configs, on
+  // NVIDIA Vulkan unless this adapter toggle is set (docs/kernels-h200-f16-probe.txt: with it the H200
+  // offers f16·f16→f32 16×16×16, and f16 dot products were right to 3e-5). Other adapters ignore it.
+  // MOSKA_GPU_F16=0 leaves it out (the device then has no shader-f16 on the H200, as before).
+  const env = process.env
+  const toggles = [
+    "allow_unsafe_apis",
+    ...(env.MOSKA_GPU_F16 === "0" ? [] : ["vulkan_enable_f16_on_nvidia"]),
+    ...(env.MOSKA_GPU_ROBUSTNESS === "0" ? ["disable_robustness"] : []),
+  ].join(",")
   const key = `${backend}|${toggles}`
   let gpu = instances.get(key)
   if (gpu === undefined) {
@@ -115,6 +126,8 @@ const open = async (backend: string): Promise<GpuContext> => {
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits })
   const hasSgm = device.features.has("chromium-experimental-subgroup-matrix")
+  const hasConfig = (component: string, result: string, K: number): boolean =>
+    hasSgm && configs.some((c) => c.componentType === component && c.resultComponentType === result && c.M === 16 && c.N === 16 && c.K === K)
   const sgmSpelling = hasSgm ? await probeSgmSpelling(device) : "legacy"
   const ctx: GpuContext = {
     device,
@@ -122,7 +135,9 @@ const open = async (backend: string): Promise<GpuContext> => {
     backend,
     features: new Set([...device.features]),
     limits: device.limits,
-    int8SubgroupMatrix: hasSgm && configs.some((c) => c.componentType === "i8" && c.resultComponentType === "i32" && c.M === 16 && c.N === 16 && c.K === 32),
+    int8SubgroupMatrix: hasConfig("i8", "i32", 32),
+    // f16 WGSL also needs shader-f16 on the device (the configs come with it on the H200, but check both).
+    f16SubgroupMatrix: device.features.has("shader-f16") && hasConfig("f16", "f32", 16),
     subgroupMinSize: info.subgroupMinSize ?? 0,
     sgmSpelling,
     pipelines: new Map(),

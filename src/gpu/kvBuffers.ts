@@ -45,24 +45,43 @@ export const destroyKv = (kv: GpuKv): void => {
   for (const b of [kv.k, kv.v, kv.ks, kv.vs]) b.destroy()
 }
 
+/** Bindings of a storage buffer start at multiples of this (WebGPU's minStorageBufferOffsetAlignment everywhere we run). */
+const OFFSET_ALIGN = 256
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+
 /**
  * Splits rows [0, rows) into bindable segments of whole `unitRows` blocks (a request, a chunk),
  * each at most `maxStorageBufferBindingSize` bytes and starting at a 256-byte aligned offset.
+ * The segments are balanced: as few as the limit allows, with unit counts differing by at most one
+ * aligned block (the larger ones first). Filling each segment to the limit left a small tail dispatch:
+ * B = 16 requests of 128 MiB under the H200's 2 GiB − 4 limit ran as 15 + 1, serialised, and the
+ * 1-request dispatch cannot fill the GPU; balanced, it is 8 + 8 (B = 64: 13/13/13/13/12; 256 chunks
+ * of 8 MiB: 128 + 128). Where a unit's bytes are not a multiple of 256, segments start on multiples of
+ * the fewest units that are (`block`), so every offset stays bindable. MOSKA_KV_SEGMENTS=fill restores
+ * the old filling (each segment to the limit, a tail last) for A/B timing runs on the H200.
  */
 export const kvSegments = (gpu: GpuContext, kv: GpuKv, unitRows: number, units: number): Array<{ unit0: number; units: number; offset: number; size: number }> => {
   const rowBytes = bytesPerRow(kv.format, kv.dim)
   const unitBytes = unitRows * rowBytes
   const max = gpu.limits.maxStorageBufferBindingSize
-  const perSeg = Math.max(1, Math.floor(max / unitBytes))
   if (unitBytes > max) throw new Error(`one unit of ${unitBytes} bytes exceeds the ${max}-byte storage binding limit`)
+  const block = units * unitBytes <= max ? Math.max(1, units) : OFFSET_ALIGN / gcd(unitBytes, OFFSET_ALIGN)
+  const blocksPerSeg = Math.floor(max / unitBytes / block)
+  if (blocksPerSeg < 1) throw new Error(`KV segments of whole units cannot start 256-byte aligned within the ${max}-byte binding limit (unit ${unitBytes} bytes); pick sizes whose unit bytes are a multiple of 256`)
+  const blocks = Math.ceil(units / block)
+  const nSeg = Math.ceil(blocks / blocksPerSeg)
+  const mode = process.env.MOSKA_KV_SEGMENTS
+  if (mode !== undefined && mode !== "fill" && mode !== "balanced") throw new Error(`MOSKA_KV_SEGMENTS=${mode}: want balanced or fill`)
   const segs: Array<{ unit0: number; units: number; offset: number; size: number }> = []
-  for (let u0 = 0; u0 < units; u0 += perSeg) {
-    const n = Math.min(perSeg, units - u0)
+  let u0 = 0
+  for (let i = 0; i < nSeg; i++) {
+    const n = Math.min(units - u0, (mode === "fill" ? blocksPerSeg : Math.floor(blocks / nSeg) + (i < blocks % nSeg ? 1 : 0)) * block)
     const offset = u0 * unitBytes
-    if (offset % 256 !== 0) throw new Error(`KV segment offset ${offset} is not 256-byte aligned; pick sizes whose unit bytes are a multiple of 256`)
     // The last unit may be ragged (a short last chunk): never bind past the rows that exist.
     const size = Math.min(n * unitBytes, kv.rows * rowBytes - offset)
     segs.push({ unit0: u0, units: n, offset, size: Math.max(16, size) })
+    u0 += n
   }
   if (segs.length === 0) segs.push({ unit0: 0, units: 0, offset: 0, size: 16 })
   return segs

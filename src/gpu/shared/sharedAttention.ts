@@ -2,6 +2,9 @@ import { CapacityExceeded } from "../../core/errors.js"
 import type { GpuContext } from "../device.js"
 import { gpuOps, type Pass } from "../gpuOps.js"
 import { kvEntries, kvSegments, type GpuKv } from "../kvBuffers.js"
+import { f16MmaBlocker } from "../sharedF16/f16Mma.js"
+import { f16Options } from "../sharedF16/f16Options.js"
+import { sharedF16Wgsl, type SharedF16Options } from "../sharedF16/sharedF16.wgsl.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
 import { SHARED_INT8_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
@@ -37,6 +40,9 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   return env.MOSKA_SHARED_INT8_STAGE === "none" || !fits ? { ...staged, stage: "none", prefetch: false, rows: 64, pStride: 64, threads: 128 } : staged
 }
 
+/** Pipeline-cache key of the f16 tensor-core kernel (exported so a test can supply an emulated pipeline under it). */
+export const sharedF16PipelineKey = (kvHeads: number, o: SharedF16Options): string => `shared-f16-mma:${kvHeads}:${JSON.stringify(o)}`
+
 /** MOSKA_SHARED_SPLITS: key splits per unit for tuning runs (default: sharedShape's rule). */
 const splitsOverride = (): number | undefined => {
   const v = process.env.MOSKA_SHARED_SPLITS
@@ -70,6 +76,8 @@ export interface SharedJob {
   readonly rowsPerThread?: 1 | 4
   /** Use the int8 tensor-core kernel when it can run (default true; see sharedInt8/int8Mma.ts). */
   readonly int8Mma?: boolean
+  /** Use the f16 tensor-core kernel when it can run (default true; see sharedF16/f16Mma.ts). */
+  readonly f16Mma?: boolean
 }
 
 export interface SharedPlan {
@@ -84,7 +92,7 @@ export interface SharedPlan {
   readonly workgroups: number
   /** Stacked rows per work item. */
   readonly rowTile: number
-  /** Which kernel runs: f32 math (SIMT) or int8 subgroup matrices (tensor cores). */
+  /** Which kernel runs: f32 math (SIMT), int8 or f16 subgroup matrices (tensor cores). */
   readonly kernel: string
 }
 
@@ -92,7 +100,7 @@ export interface SharedPlan {
 export const sharedShape = (
   gpu: GpuContext,
   job: Omit<SharedJob, "q" | "out">,
-): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; rowTile: number; i8: SharedInt8Options | undefined } => {
+): { variant: SharedVariant; splits: number; splitKeys: number; rows: number; rowTile: number; i8: SharedInt8Options | undefined; h16: SharedF16Options | undefined } => {
   const { kv, chunkTokens: C, units } = job
   const D = kv.dim
   const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
@@ -100,9 +108,11 @@ export const sharedShape = (
   // The int8 tensor-core kernel works on 64-key tiles of 64 (or 32) rows.
   // i8: the int8 tensor-core kernel's options, when it runs (its MOSKA_SHARED_INT8_* knobs are read only then).
   const i8 = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined ? int8Options(gpu) : undefined
-  const mma = i8 !== undefined
+  // h16: the f16 tensor-core kernel's options, when it runs (f16 KV; its MOSKA_SHARED_F16_* knobs are read only then).
+  const h16 = job.f16Mma !== false && f16MmaBlocker(gpu, kv) === undefined ? f16Options(gpu) : undefined
+  const mma = i8 !== undefined || h16 !== undefined
   const RI: 1 | 4 = mma ? 4 : (job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1))
-  const RT = i8?.rows ?? 16 * RI
+  const RT = i8?.rows ?? h16?.rows ?? 16 * RI
   const wgLimit = gpu.limits.maxComputeWorkgroupStorageSize
   const dk: 16 | 32 = D % 32 === 0 && sharedWorkgroupBytes({ dim: D, format: kv.format, rowsPerThread: RI, dk: 32 }) <= wgLimit ? 32 : 16
   const variant: SharedVariant = { dim: D, format: kv.format, rowsPerThread: RI, dk }
@@ -111,7 +121,7 @@ export const sharedShape = (
   const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
   const splits = job.splits ?? splitsOverride() ?? Math.min(maxSplits, Math.max(1, Math.ceil(1024 / Math.max(1, tiles))))
   const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
-  return { variant, splits, splitKeys, rows: totalRows, rowTile: RT, i8 }
+  return { variant, splits, splitKeys, rows: totalRows, rowTile: RT, i8, h16 }
 }
 
 /**
@@ -123,7 +133,7 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const { kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units } = job
   const D = kv.dim
   const nChunks = Math.ceil(S / C)
-  const { variant, splits, splitKeys, rowTile: RT, i8 } = sharedShape(gpu, job)
+  const { variant, splits, splitKeys, rowTile: RT, i8, h16 } = sharedShape(gpu, job)
   const RI = variant.rowsPerThread
   const dk = variant.dk
 
@@ -161,7 +171,9 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
   const B = i8?.stage === "none" ? SHARED_INT8_BINDINGS : SHARED_BINDINGS
   const pipeline = i8
     ? await gpuOps.pipeline(gpu, `shared-int8-mma:${Hkv}:${JSON.stringify(i8)}`, B, sharedInt8Wgsl(Hkv, i8))
-    : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, B, sharedWgsl(variant))
+    : h16
+      ? await gpuOps.pipeline(gpu, sharedF16PipelineKey(Hkv, h16), B, sharedF16Wgsl(Hkv, h16))
+      : await gpuOps.pipeline(gpu, `shared:${D}:${kv.format}:${RI}:${dk}`, B, sharedWgsl(variant))
   const rows = gpuOps.upload(gpu, new Uint32Array(rowList), "shared.rows")
   const layout = B.layout(gpu.device)
   const passes: Pass[] = []
@@ -184,5 +196,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: !i8 ? "f32" : i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: h16 ? `f16-mma-r${h16.rows}-o${h16.oParts}` : !i8 ? "f32" : i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
 }

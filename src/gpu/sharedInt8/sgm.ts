@@ -7,10 +7,12 @@
 export type SgmSpelling = "template" | "legacy"
 
 /**
- * A subgroup-matrix load of matrix type `type` from the 32-bit array `ptr`, at `offset` with rows `stride`
- * apart, both counted in matrix elements (i8 for i8 matrices). The legacy spelling counts them so; the
- * template spelling counts array elements (Dawn's validator says so), hence the division by 4 for 8-bit
- * matrices (offsets and strides are multiples of 4 bytes throughout).
+ * A subgroup-matrix load of matrix type `type` from the array `ptr`, at `offset` with rows `stride` apart,
+ * both counted in matrix elements (i8 for i8 matrices). The legacy spelling counts them so; the template
+ * spelling counts array elements (Dawn's validator says so), hence the division by 4 for 8-bit matrices,
+ * which Dawn loads only from 32-bit arrays (offsets and strides are multiples of 4 bytes throughout). Other
+ * matrices load only from an array of their own component type (f16 from array<f16>, f32 from array<f32>:
+ * Dawn's overloads), so there array and matrix elements are the same and nothing is divided.
  */
 export const sgmLoad = (sp: SgmSpelling, type: string, ptr: string, offset: string, colMajor: boolean, stride: string): string => {
   if (sp === "legacy") return `subgroupMatrixLoad<${type}>(${ptr}, ${offset}, ${colMajor}, ${stride})`

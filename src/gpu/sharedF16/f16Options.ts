@@ -1,0 +1,43 @@
+import type { GpuContext } from "../device.js"
+import { sharedF16WorkgroupBytes, type SharedF16Options } from "./sharedF16.wgsl.js"
+
+/** `name` from the environment as one of `allowed` (numbers), else `fallback`; anything else is an error. */
+const pick = <T extends number>(name: string, allowed: readonly T[], fallback: T | undefined): T | undefined => {
+  const v = process.env[name]
+  if (v === undefined) return fallback
+  const n = allowed.find((a) => String(a) === v)
+  if (n === undefined) throw new Error(`${name}=${v}: want one of ${allowed.join(", ")}`)
+  return n
+}
+
+/**
+ * Options of the f16 tensor-core kernel for this device: 64-row tiles where 48 KiB of workgroup memory
+ * hold them (the O tile then goes through workgroup memory in two column parts), else 32-row tiles;
+ * the fewest O parts that fit. Tuning knobs, each also settable alone so one device call can sweep them:
+ * MOSKA_SHARED_F16_ROWS=32|64, MOSKA_SHARED_F16_OPARTS=1|2, MOSKA_SHARED_F16_KVSTRIDE=136|144 (f16 per
+ * staged K/V row), MOSKA_SHARED_F16_SSTRIDE=68|72 (f32 per S row), MOSKA_SHARED_F16_PSTRIDE=72|80 (f16 per
+ * P row), MOSKA_SHARED_F16_OPAD=4|8 (f32 of padding per O row), MOSKA_SGM_SPELLING=legacy. A knob set to a
+ * value whose layout does not fit the device is an error, not a silent fallback.
+ * @example const opts = f16Options(gpu) // { rows: 64, oParts: 2, ... } on the H200
+ */
+export const f16Options = (gpu: Pick<GpuContext, "limits" | "sgmSpelling">): SharedF16Options => {
+  const spelling = process.env.MOSKA_SGM_SPELLING === "legacy" ? "legacy" : gpu.sgmSpelling
+  const strides = {
+    kvStride: pick("MOSKA_SHARED_F16_KVSTRIDE", [136, 144] as const, 136)!,
+    sStride: pick("MOSKA_SHARED_F16_SSTRIDE", [68, 72] as const, 72)!,
+    pStride: pick("MOSKA_SHARED_F16_PSTRIDE", [72, 80] as const, 72)!,
+    oPad: pick("MOSKA_SHARED_F16_OPAD", [4, 8] as const, 8)!,
+  }
+  const rowsSet = pick("MOSKA_SHARED_F16_ROWS", [32, 64] as const, undefined)
+  const partsSet = pick("MOSKA_SHARED_F16_OPARTS", [1, 2] as const, undefined)
+  const limit = gpu.limits.maxComputeWorkgroupStorageSize
+  const candidates: SharedF16Options[] = []
+  for (const rows of rowsSet !== undefined ? [rowsSet] : ([64, 32] as const))
+    for (const oParts of partsSet !== undefined ? [partsSet] : ([1, 2] as const)) candidates.push({ spelling, rows, oParts, ...strides })
+  const fit = candidates.find((o) => sharedF16WorkgroupBytes(o) <= limit)
+  if (fit === undefined) {
+    const need = Math.min(...candidates.map(sharedF16WorkgroupBytes))
+    throw new Error(`the f16 tensor-core kernel with these MOSKA_SHARED_F16_* options needs ${need} B of workgroup memory; the device allows ${limit}`)
+  }
+  return fit
+}

@@ -1,0 +1,231 @@
+import { SHARED_PARAMS } from "../shared/shared.wgsl.js"
+import { sgmLoad, sgmStore, type SgmSpelling } from "../sharedInt8/sgm.js"
+
+/** Keys per tile (four 16-key blocks). */
+export const F16_KEY_TILE = 64
+/** Head dim the kernel is written for. */
+export const F16_DIM = 128
+/** Invocations per workgroup (four subgroups of 32). */
+const NT = 128
+
+export interface SharedF16Options {
+  readonly spelling: SgmSpelling
+  /** Stacked rows per workgroup: 64 (four 16-row blocks) or 32 (two). */
+  readonly rows: 32 | 64
+  /**
+   * The O tile goes back through workgroup memory in this many column parts (1: all 128 columns at once;
+   * 2: 64 at a time, two more barriers per tile). 64 rows × 128 f32 columns do not fit 48 KiB next to the
+   * f16 K/V and P tiles, so 64-row tiles need 2.
+   */
+  readonly oParts: 1 | 2
+  /** Row stride (f16 elements) of the staged Q / K / V tile: 128 + 8 (default, 272-byte rows) or + 16. */
+  readonly kvStride: 136 | 144
+  /** Row stride (f32) of the S tile: 64 + 8 (default) or + 4. */
+  readonly sStride: 68 | 72
+  /** Row stride (f16) of the P tile: 64 + 8 (default) or + 16. */
+  readonly pStride: 72 | 80
+  /** Row-stride padding (f32) of the O tile part: its columns + 8 (default) or + 4. */
+  readonly oPad: 4 | 8
+}
+
+/** Columns of the O tile per round trip through workgroup memory. */
+const oCols = (o: Pick<SharedF16Options, "oParts">): number => F16_DIM / o.oParts
+
+/**
+ * Workgroup arrays of the kernel for these options, in elements: `hb` (f16: Q at the start, then a staged
+ * K or V tile), `pb` (f16: P), `big` (f32: the S tile, then an O tile part) and the vec2<f32> per-row `apw`.
+ * WGSL cannot alias arrays of different types, and a matrix load reads only an array of its own component
+ * type (f16 matrices from array<f16>, f32 results from array<f32>), hence the separate f16 and f32 arrays.
+ */
+export const sharedF16Layout = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad">) => ({
+  hb: F16_KEY_TILE * o.kvStride,
+  pb: o.rows * o.pStride,
+  big: o.rows * Math.max(o.sStride, oCols(o) + o.oPad),
+  perRow: o.rows,
+})
+
+/** Workgroup memory of the kernel for these options, in bytes. */
+export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad">): number => {
+  const L = sharedF16Layout(o)
+  return 2 * (L.hb + L.pb) + 4 * L.big + 8 * L.perRow
+}
+
+/** `n` lines of generated WGSL, line `i` from `f(i)`. */
+const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
+
+/**
+ * Shared (stacked) attention on f16 subgroup matrices (f16·f16→f32, tensor cores) for f16 KV, one
+ * workgroup of four subgroups per work item (≤ 64 stacked rows × a key range of one chunk and KV head),
+ * in the int8 kernel's structure (../sharedInt8/sharedInt8.wgsl.ts) without its quantization:
+ * - Q rows (1/√D folded in) are converted to f16 once and staged; each subgroup keeps the 16 Q matrices of
+ *   its two row blocks (2 × 8 head-dim steps) in registers for the whole key loop;
+ * - K and V tiles (64 keys × 256 bytes) are read with coalesced 16-byte loads and written to workgroup
+ *   memory as f16 in padded rows (kvStride); matrix loads read them there;
+ * - S = Q·Kᵀ: subgroup s multiplies its two row blocks by two key blocks (64 rows: a 2 × 2 split of the
+ *   4 × 4 blocks; 32 rows: both row blocks by key block s), f32 results stored to workgroup memory;
+ * - online softmax in f32, 128 / rows invocations per row; P = e^(S−m) written as f16 (the row sum adds
+ *   the same f16-rounded values, so it matches what P·V multiplies);
+ * - O_tile = P·V into f32 results (subgroup s: column blocks s and s + 4, every row block), stored in
+ *   `oParts` column parts; each invocation rescales its f32 accumulators by the softmax correction and adds
+ *   its column of the part.
+ * f16 tiles are twice the int8 ones, so the O round trip goes in two parts at 64 rows (see oParts).
+ * Only for D = 128, subgroup size 32, and a device with shader-f16 and f16 16×16×16 subgroup matrices.
+ * Bindings, params, work items and outputs (`po`, `pl`) are the f32 kernel's (SHARED_BINDINGS).
+ */
+export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string => {
+  const D = F16_DIM
+  const RT = opts.rows
+  const KT = F16_KEY_TILE
+  const RB = RT / 16
+  const sp = opts.spelling
+  // Softmax role: TPR invocations per row, each over KPT keys in NG groups of 4.
+  const TPR = NT / RT
+  const KPT = KT / TPR
+  const NG = KPT / 4
+  const VST = opts.kvStride
+  const SS = opts.sStride
+  const PST = opts.pStride
+  const CP = oCols(opts)
+  const OS = CP + opts.oPad
+  // Rescale role: for each O part, IPC invocations per column, each over RPI rows.
+  const IPC = NT / CP
+  const RPI = RT / IPC
+  const lanes = [1, 2, 4].filter((m) => m < TPR)
+  const xor = (v: string): string => lanes.map((m) => `${v} = max(${v}, subgroupShuffleXor(${v}, ${m}u));`).join("\n      ")
+  const mat = "f16, 16, 16"
+  const left = `subgroup_matrix_left<${mat}>`
+  const right = `subgroup_matrix_right<${mat}>`
+  const result = "subgroup_matrix_result<f32, 16, 16>"
+  // S blocks of subgroup sg: row blocks rb0 + {0, 1}, key blocks kb0 + j (j < KBS).
+  const KBS = RB / 2
+  const qm = unroll(16, (i) => `  let qm${i} = ${sgmLoad(sp, left, "&hb", `(rb0 + ${i % 2}u) * 16u * VST + ${Math.floor(i / 2) * 16}u`, false, "VST")};`)
+  const sMma = unroll(KBS, (j) =>
+    [
+      unroll(8, (d) => {
+        const b = sgmLoad(sp, right, "&hb", `(kb0 + ${j}u) * 16u * VST + ${d * 16}u`, true, "VST")
+        return `      { let b = ${b};\n        c${j}0 = subgroupMatrixMultiplyAccumulate(qm${2 * d}, b, c${j}0);\n        c${j}1 = subgroupMatrixMultiplyAccumulate(qm${2 * d + 1}, b, c${j}1); }`
+      }),
+      unroll(2, (r) => `      ${sgmStore(sp, "&big", `(rb0 + ${r}u) * 16u * SS + (kb0 + ${j}u) * 16u`, `c${j}${r}`, false, "SS")};`),
+    ].join("\n"),
+  )
+  // Staging: invocation t moves 16-byte column t % 16 of keys t / 16 + 8j (j < NV) of a 64-key tile.
+  const NV = (KT * 16) / NT
+  const gidx = (j: number): string => `((key0 + min(k0 + t / 16u + ${(NT / 16) * j}u, nkeys - 1u)) * params.Hkv + h) * 16u + t % 16u`
+  const stage = (buf: string): string =>
+    unroll(NV, (j) => {
+      const o = `(t / 16u + ${(NT / 16) * j}u) * VST + (t % 16u) * 8u`
+      return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = bitcast<vec2<f16>>(w[${e}]); hb[so + ${2 * e}u] = x.x; hb[so + ${2 * e + 1}u] = x.y; }`)} }`
+    })
+  // P·V: subgroup sg owns column blocks sg and sg + 4 for every row block.
+  const pv = [
+    unroll(RB, (rb) => `      var o${rb}0 = ${result}();\n      var o${rb}1 = ${result}();`),
+    `      for (var j0 = 0u; j0 < KT; j0 += 16u) {`,
+    `        let v0 = ${sgmLoad(sp, right, "&hb", "j0 * VST + sg * 16u", false, "VST")};`,
+    `        let v1 = ${sgmLoad(sp, right, "&hb", "j0 * VST + sg * 16u + 64u", false, "VST")};`,
+    unroll(RB, (rb) => `        { let a = ${sgmLoad(sp, left, "&pb", `${rb * 16 * PST}u + j0`, false, "PST")};\n          o${rb}0 = subgroupMatrixMultiplyAccumulate(a, v0, o${rb}0);\n          o${rb}1 = subgroupMatrixMultiplyAccumulate(a, v1, o${rb}1); }`),
+    `      }`,
+  ].join("\n")
+  // Part p of the O tile holds columns p·CP ..; column block sg + 4h sits at column 16·sg + 64h.
+  const oStore = (part: number): string =>
+    [0, 1]
+      .filter((h) => opts.oParts === 1 || h === part)
+      .flatMap((h) => {
+        const col = opts.oParts === 2 ? "sg * 16u" : `sg * 16u + ${64 * h}u`
+        return Array.from({ length: RB }, (_, rb) => `      ${sgmStore(sp, "&big", `${rb * 16}u * OS + ${col}`, `o${rb}${h}`, false, "OS")};`)
+      })
+      .join("\n")
+  const rescale = (part: number): string =>
+    unroll(RPI, (i) => `      { let row = rr * ${RPI}u + ${i}u; o[${part * RPI + i}] = fma(o[${part * RPI + i}], apw[row].x, big[row * OS + cc]); }`)
+  const parts =
+    opts.oParts === 1
+      ? `${oStore(0)}\n    }\n    workgroupBarrier();\n    {\n${rescale(0)}\n    }`
+      : `${oStore(0)}\n      workgroupBarrier();\n${rescale(0)}\n      workgroupBarrier();\n${oStore(1)}\n    }\n    workgroupBarrier();\n    {\n${rescale(1)}\n    }`
+  const layout = sharedF16Layout(opts)
+  return /* wgsl */ `
+enable f16;
+enable subgroups;
+enable chromium_experimental_subgroup_matrix;
+${SHARED_PARAMS}
+const D: u32 = ${D}u;
+const RT: u32 = ${RT}u;
+const KT: u32 = ${KT}u;
+const VST: u32 = ${VST}u;
+const SS: u32 = ${SS}u;
+const PST: u32 = ${PST}u;
+const OS: u32 = ${OS}u;
+const NEG: f32 = -1e30;
+var<workgroup> hb: array<f16, ${layout.hb}>;
+var<workgroup> pb: array<f16, ${layout.pb}>;
+var<workgroup> big: array<f32, ${layout.big}>;
+// Per row: (softmax correction, 0) of the current tile; (l, m) at the end.
+var<workgroup> apw: array<vec2<f32>, ${layout.perRow}>;
+
+@compute @workgroup_size(${NT})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_id) sg: u32) {
+  let wid = wg.x + wg.y * nw.x;
+  if (wid >= params.nitems) { return; }
+  let it = wid * 8u;
+  let row0 = items[it];
+  let nrows = items[it + 1u];
+  let key0 = items[it + 2u];
+  let nkeys = items[it + 3u];
+  let h = items[it + 4u];
+  let slot0 = items[it + 5u];
+  // S blocks of this subgroup: row blocks rb0, rb0 + 1 and key blocks kb0 .. kb0 + ${KBS - 1}.
+  let rb0 = ${RB === 4 ? "(sg / 2u) * 2u" : "0u"};
+  let kb0 = ${RB === 4 ? "(sg % 2u) * 2u" : "sg"};
+  // Rescale role: column cc of each O part, rows rr·${RPI} .. rr·${RPI} + ${RPI - 1}.
+  let cc = t % ${CP}u;
+  let rr = t / ${CP}u;
+  // Softmax role: row r, part hf of its keys (and of its head dims when staging Q), ${TPR} invocations per row.
+  let r = t / ${TPR}u;
+  let hf = t % ${TPR}u;
+  {
+    let ok = r < nrows;
+    let qbase = rows[row0 + min(r, nrows - 1u)] * D + hf * ${D / TPR}u;
+    for (var i = 0u; i < ${D / TPR}u; i++) { hb[r * VST + hf * ${D / TPR}u + i] = f16(select(0.0, q[qbase + i] * params.scale, ok)); }
+  }
+  workgroupBarrier();
+${qm}
+  workgroupBarrier();
+  var mrun = NEG;
+  var lrun = 0.0;
+  var o: array<f32, ${RT}>;
+${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
+  for (var k0 = 0u; k0 < nkeys; k0 += KT) {
+${stage("k")}
+    workgroupBarrier();
+    {
+${unroll(KBS, (j) => `      var c${j}0 = ${result}();\n      var c${j}1 = ${result}();`)}
+${sMma}
+    }
+    workgroupBarrier();
+    {
+      // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
+      var sc: array<f32, ${KPT}>;
+      var mx = NEG;
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(big[r * SS + key], NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
+      ${xor("mx")}
+      let mn = max(mrun, mx);
+      let alpha = exp(mrun - mn);
+      mrun = mn;
+      lrun *= alpha;
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = f16(exp(sc[${g * 4 + e}] - mn)); lrun += f32(p); pb[r * PST + kb + ${e}u] = p; }`)}\n      }`)}
+      if (hf == 0u) { apw[r] = vec2<f32>(alpha, 0.0); }
+    }
+${stage("v")}
+    workgroupBarrier();
+    {
+${pv}
+${parts}
+    // No barrier here: the next tile's first barrier orders these reads before its S stores into big.
+  }
+  workgroupBarrier();
+  var lt = lrun + subgroupShuffleXor(lrun, 1u);
+${lanes.slice(1).map((m) => `  lt += subgroupShuffleXor(lt, ${m}u);`).join("\n")}
+  if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
+  workgroupBarrier();
+${unroll(opts.oParts, (part) => unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, o[${part * RPI + i}] / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`))}
+}
+`
+}

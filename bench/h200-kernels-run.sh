@@ -4,14 +4,15 @@
 # STAGES (default "anchor probe kernels fill f16off f32"):
 #   anchor  bench/anchor_torch.py (PyTorch bf16 anchor) -> anchor.json
 #   probe   bench/sgm-ops-probe2.mjs: subgroup-matrix op costs (f16 and int8), Dawn toggles -> sgm-ops2.json
-#   kernels bench kernels --kv int8,f16 (U = 60K and 64K) against the anchor -> kernels.json
+#   kernels bench kernels --kv int8, then f16 (U = 60K and 64K) against the anchor -> kernels-int8.json, kernels-f16.json
+#   f16var  the f16 tensor-core kernel at 32 rows, one and two O parts -> shared-f16-r32o*.json
 #   fill    the unique rows with the old segment split (MOSKA_KV_SEGMENTS=fill) -> unique-fill.json
 #   f16off  shared f16 rows on the f32 SIMT kernel (MOSKA_SHARED_F16_MMA=0) -> shared-f16-simt.json
 #   f32     f32 KV (the live decoder's format) at more shapes, for moska calibrate -> kernels-f32.json
 # Needs $OUT, dist (npm run build) and the .gpu bundle. Prints one line per row at the end.
 set -u
 : "${OUT:?set OUT to the output folder}"
-STAGES=${1:-"anchor probe kernels fill f16off f32"}
+STAGES=${1:-"anchor probe kernels f16var fill f16off f32"}
 K="node dist/cli/main.js bench kernels --json ${EXTRA:-}"
 A=(); [ -f "$OUT/anchor.json" ] && A=(--anchor "$OUT/anchor.json")
 step() { # name, timeout, output file, command...
@@ -23,11 +24,19 @@ step() { # name, timeout, output file, command...
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 if has anchor; then step anchor 200 "$OUT/anchor.log" python3 bench/anchor_torch.py "$OUT/anchor.json"; A=(--anchor "$OUT/anchor.json"); fi
 if has probe; then step probe 120 "$OUT/probe.txt" node bench/sgm-ops-probe2.mjs "$OUT/sgm-ops2.json"; tail -60 "$OUT/probe.txt"; fi
-if has kernels; then step kernels 240 "$OUT/kernels.json" env MOSKA_BENCH_UNIQUE_U=61440,65536 $K --kv int8,f16 "${A[@]}"; fi
+if has kernels; then
+  # one format per process, so a kernel that fails to compile on one format leaves the other's rows
+  for kv in int8 f16; do step "kernels $kv" 200 "$OUT/kernels-$kv.json" env MOSKA_BENCH_UNIQUE_U=61440,65536 $K --kv $kv "${A[@]}"; done
+fi
+if has f16var; then
+  # the f16 tensor-core kernel's shape variants (src/gpu/sharedF16/f16Options.ts)
+  step "f16 rows=32" 90 "$OUT/shared-f16-r32o1.json" env MOSKA_SHARED_F16_ROWS=32 $K --only shared --kv f16 "${A[@]}"
+  step "f16 rows=32 oparts=2" 90 "$OUT/shared-f16-r32o2.json" env MOSKA_SHARED_F16_ROWS=32 MOSKA_SHARED_F16_OPARTS=2 $K --only shared --kv f16 "${A[@]}"
+fi
 if has fill; then step fill 90 "$OUT/unique-fill.json" env MOSKA_KV_SEGMENTS=fill MOSKA_BENCH_UNIQUE_U=61440,65536 $K --only unique --kv f16,int8 "${A[@]}"; fi
 if has f16off; then step f16off 150 "$OUT/shared-f16-simt.json" env MOSKA_SHARED_F16_MMA=0 $K --only shared --kv f16 "${A[@]}"; fi
 if has f32; then step f32 200 "$OUT/kernels-f32.json" env MOSKA_BENCH_UNIQUE_U=32768,49152,65536 MOSKA_BENCH_SHARED_B=16,32,64,128 $K --only unique,shared --kv f32; fi
-for f in "$OUT"/kernels*.json "$OUT"/unique-fill.json "$OUT"/shared-f16-simt.json; do
+for f in "$OUT"/kernels*.json "$OUT"/unique-fill.json "$OUT"/shared-f16-*.json; do
   [ -f "$f" ] || continue
   node -e '
 const fs = require("fs"); const f = process.argv[1]

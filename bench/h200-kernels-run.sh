@@ -15,7 +15,7 @@ set -u
 : "${OUT:?set OUT to the output folder}"
 STAGES=${1:-"anchor probe kernels f16var fill f16off f32"}
 K="node dist/cli/main.js bench kernels --json ${EXTRA:-}"
-A=(); [ -f "$OUT/anchor.json" ] && A=(--anchor "$OUT/anchor.json")
+A=(); [ -n "${ANCHOR:-}" ] && A=(--anchor "$ANCHOR"); [ -f "$OUT/anchor.json" ] && A=(--anchor "$OUT/anchor.json")
 step() { # name, timeout, output file, command...
   local name=$1 limit=$2 out=$3; shift 3
   local s; s=$(date +%s)

@@ -53,13 +53,14 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
 /**
  * Splits rows [0, rows) into bindable segments of whole `unitRows` blocks (a request, a chunk),
  * each at most `maxStorageBufferBindingSize` bytes and starting at a 256-byte aligned offset.
- * The segments are balanced: as few as the limit allows, with unit counts differing by at most one
- * aligned block (the larger ones first). Filling each segment to the limit left a small tail dispatch:
- * B = 16 requests of 128 MiB under the H200's 2 GiB − 4 limit ran as 15 + 1, serialised, and the
- * 1-request dispatch cannot fill the GPU; balanced, it is 8 + 8 (B = 64: 13/13/13/13/12; 256 chunks
- * of 8 MiB: 128 + 128). Where a unit's bytes are not a multiple of 256, segments start on multiples of
- * the fewest units that are (`block`), so every offset stays bindable. MOSKA_KV_SEGMENTS=fill restores
- * the old filling (each segment to the limit, a tail last) for A/B timing runs on the H200.
+ * By default each segment is filled to the limit, a smaller one last (B = 16 requests of 128 MiB under
+ * the H200's 2 GiB − 4 limit: 15 + 1). MOSKA_KV_SEGMENTS=balanced makes them as even as whole aligned
+ * blocks allow (8 + 8; B = 64: 13/13/13/13/12; 256 chunks of 8 MiB: 128 + 128). Balanced was timed
+ * slower on the H200 (unique f16, U = 64K: 1.296 / 4.555 ms at B = 16 / 64 against 1.126 / 4.372 ms
+ * filled; docs/kernels-h200.md, session 7): the segments' dispatches run one after another, and two
+ * half-size dispatches leave more of the GPU idle than one full dispatch and a small tail. Where a
+ * unit's bytes are not a multiple of 256, segments start on multiples of the fewest units that are
+ * (`block`), so every offset stays bindable.
  */
 export const kvSegments = (gpu: GpuContext, kv: GpuKv, unitRows: number, units: number): Array<{ unit0: number; units: number; offset: number; size: number }> => {
   const rowBytes = bytesPerRow(kv.format, kv.dim)
@@ -71,8 +72,8 @@ export const kvSegments = (gpu: GpuContext, kv: GpuKv, unitRows: number, units: 
   if (blocksPerSeg < 1) throw new Error(`KV segments of whole units cannot start 256-byte aligned within the ${max}-byte binding limit (unit ${unitBytes} bytes); pick sizes whose unit bytes are a multiple of 256`)
   const blocks = Math.ceil(units / block)
   const nSeg = Math.ceil(blocks / blocksPerSeg)
-  const mode = process.env.MOSKA_KV_SEGMENTS
-  if (mode !== undefined && mode !== "fill" && mode !== "balanced") throw new Error(`MOSKA_KV_SEGMENTS=${mode}: want balanced or fill`)
+  const mode = process.env.MOSKA_KV_SEGMENTS ?? "fill"
+  if (mode !== "fill" && mode !== "balanced") throw new Error(`MOSKA_KV_SEGMENTS=${mode}: want fill or balanced`)
   const segs: Array<{ unit0: number; units: number; offset: number; size: number }> = []
   let u0 = 0
   for (let i = 0; i < nSeg; i++) {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { GpuContext } from "../../src/gpu/device.js"
 import { gpuOps } from "../../src/gpu/gpuOps.js"
 import { kvSegments, uploadKv, type GpuKv } from "../../src/gpu/kvBuffers.js"
@@ -21,8 +21,37 @@ const withLimit = (g: GpuContext, max: number): GpuContext => ({
   limits: new Proxy(g.limits, { get: (t, p) => (p === "maxStorageBufferBindingSize" ? max : Reflect.get(t, p, t)) }),
 })
 
-describe("kvSegments balances the segments instead of filling each to the limit", () => {
-  const H200 = 2 ** 31 - 4
+/** Runs the tests of a describe block with MOSKA_KV_SEGMENTS set to `mode`. */
+const segmentMode = (mode: string): void => {
+  beforeEach(() => {
+    process.env.MOSKA_KV_SEGMENTS = mode
+  })
+  afterEach(() => {
+    delete process.env.MOSKA_KV_SEGMENTS
+  })
+}
+
+const H200 = 2 ** 31 - 4
+
+describe("kvSegments fills each segment to the limit by default", () => {
+  it("splits the H200 shapes as 15 + 1 and 15/15/15/15/4", () => {
+    const U = 65536
+    expect(counts(kvSegments(limitOnly(H200), kvShape("f16", 128, 16 * U * 8), U * 8, 16))).toEqual([15, 1])
+    expect(counts(kvSegments(limitOnly(H200), kvShape("f16", 128, 64 * U * 8), U * 8, 64))).toEqual([15, 15, 15, 15, 4])
+    expect(counts(kvSegments(limitOnly(H200), kvShape("f16", 128, 2 ** 20 * 8), 4096 * 8, 256))).toEqual([255, 1])
+  })
+  it("refuses an unknown MOSKA_KV_SEGMENTS", () => {
+    try {
+      process.env.MOSKA_KV_SEGMENTS = "tail"
+      expect(() => kvSegments(limitOnly(H200), kvShape("f16", 128, 8), 4, 2)).toThrow(/MOSKA_KV_SEGMENTS=tail: want fill or balanced/)
+    } finally {
+      delete process.env.MOSKA_KV_SEGMENTS
+    }
+  })
+})
+
+describe("MOSKA_KV_SEGMENTS=balanced balances the segments instead of filling each to the limit", () => {
+  segmentMode("balanced")
   it("splits the H200 shapes evenly (no 1-request or 1-chunk tail)", () => {
     // One request at U = 64K, Hkv 8, D 128, f16: 128 MiB.
     const U = 65536
@@ -69,18 +98,6 @@ describe("kvSegments balances the segments instead of filling each to the limit"
   it("7 units of which 6 fit a binding go as 4 + 3, not 6 + 1", () => {
     expect(counts(kvSegments(limitOnly(6 * 1024), kvShape("f16", 128, 7 * 4), 4, 7))).toEqual([4, 3])
   })
-  it("MOSKA_KV_SEGMENTS=fill restores the old filling (for A/B timing), and an unknown value is refused", () => {
-    const plan = () => counts(kvSegments(limitOnly(H200), kvShape("f16", 128, 64 * 65536 * 8), 65536 * 8, 64))
-    try {
-      process.env.MOSKA_KV_SEGMENTS = "fill"
-      expect(plan()).toEqual([15, 15, 15, 15, 4])
-      process.env.MOSKA_KV_SEGMENTS = "tail"
-      expect(plan).toThrow(/MOSKA_KV_SEGMENTS=tail/)
-    } finally {
-      delete process.env.MOSKA_KV_SEGMENTS
-    }
-    expect(plan()).toEqual([13, 13, 13, 13, 12])
-  })
   it("names the limit when one unit cannot be bound, and returns one empty segment for no units", () => {
     expect(() => kvSegments(limitOnly(1000), kvShape("f16", 128, 8), 4, 2)).toThrow(/1024 bytes exceeds the 1000-byte/)
     expect(kvSegments(limitOnly(1000), kvShape("f16", 128, 0), 2, 0)).toEqual([{ unit0: 0, units: 0, offset: 0, size: 16 }])
@@ -91,6 +108,7 @@ const gpu = useGpu()
 const seed = testSeed()
 
 describe(`unique attention bound in several KV segments gives the unsegmented result (seed ${seed})`, () => {
+  segmentMode("balanced")
   // B = 7 requests of U = 128 tokens × Hkv 2 × D 32: a request is 16 KiB f16 / 32 KiB f32 / 8 KiB int8.
   const B = 7
   const U = 128
@@ -135,6 +153,7 @@ describe(`unique attention bound in several KV segments gives the unsegmented re
 })
 
 describe(`shared attention over a corpus bound in several KV segments gives the unsegmented result (seed ${seed})`, () => {
+  segmentMode("balanced")
   it("f16, 7 chunks of which 3 fit a binding (3 + 2 + 2), ragged last chunk", async () => {
     const S = 7 * 64 - 20
     const C = 64

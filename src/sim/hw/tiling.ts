@@ -118,6 +118,14 @@ const simtPass = (o: {
 const mergePass = (label: string, klass: string, rows: number, ways: number, hd: number, repeat: number, p: ModelParams): Launch =>
   simtPass({ label, klass, rows, rowsPerTile: 16, bytesPerRow: ways * (hd + 1) * 4 + hd * 2, flopsPerRow: ways * (3 * hd + 4), repeat, p })
 
+/**
+ * Where attention's matrix products run: tensor cores for 16- and 8-bit math; SIMT for fp32, which no
+ * attention kernel runs on tensor cores (FlashAttention and cuDNN take 16/8-bit inputs; moska's WebGPU
+ * f32 kernels are SIMT). Pricing fp32 attention at the tensor-core fp32 rate put moska's own f32 shared
+ * kernel at 2% "efficiency", below the calibration's search floor (docs/model-fidelity.md).
+ */
+const attentionUnit = (math: DType): "tensor" | "simt" => (math === "fp32" ? "simt" : "tensor")
+
 const decodeTiling = (spec: DecodeAttentionSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
   const klass = klassOf("decodeAttention", impl)
   const G = spec.qHeads / spec.kvHeads
@@ -140,7 +148,7 @@ const decodeTiling = (spec: DecodeAttentionSpec, gpu: GpuSpec, impl: string, p: 
   const restTokens = spec.requests > 1 ? (spec.totalTokens - spec.maxTokens) / (spec.requests - 1) : 0
   const groups = [group(1, spec.maxTokens), group(spec.requests - 1, restTokens)].filter((g): g is TileGroup => g !== undefined)
   const launches: Launch[] = [{
-    label: "decode.attention", klass, groups, tilesPerSm: 4, dtype: spec.mathDtype, unit: "tensor", fillCycles: p.fillCycles, repeat: spec.layers,
+    label: "decode.attention", klass, groups, tilesPerSm: 4, dtype: spec.mathDtype, unit: attentionUnit(spec.mathDtype), fillCycles: p.fillCycles, repeat: spec.layers,
   }]
   if (nsplit > 1) launches.push(mergePass("decode.reduce", klass, spec.requests * spec.qHeads, nsplit, hd, spec.layers, p))
   return { impl, klass, launches, usefulFlops: 4 * spec.qHeads * hd * spec.totalTokens * spec.layers }
@@ -179,7 +187,7 @@ const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: 
     }
   })
   const launches: Launch[] = [{
-    label: "shared.attention", klass, groups, tilesPerSm, dtype: spec.mathDtype, unit: "tensor", fillCycles: p.fillCycles, repeat: spec.layers,
+    label: "shared.attention", klass, groups, tilesPerSm, dtype: spec.mathDtype, unit: attentionUnit(spec.mathDtype), fillCycles: p.fillCycles, repeat: spec.layers,
   }]
   const rowsTotal = bins.reduce((s, b) => s + b.units * b.queries * G, 0)
   if (nsplit > 1) launches.push(mergePass("shared.reduce", klass, rowsTotal, nsplit, hd, spec.layers, p))

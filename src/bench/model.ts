@@ -20,7 +20,7 @@ const flag = (name: string, def: string): string => {
 }
 const gpuName = flag("--gpu", "H200")
 const out = flag("--out", "docs/model-fidelity")
-const files = args.length > 0 ? args : ["data/measurements/h200-cuda-anchor.json", "data/measurements/h200-torch-2026.json"]
+const files = args.length > 0 ? args : ["data/measurements/h200-cuda-anchor.json", "data/measurements/h200-torch-2026.json", "data/measurements/h200-webgpu-f32.json"]
 const gpu = (GPU_PRESETS as Record<string, GpuSpec>)[gpuName]
 if (gpu === undefined) {
   process.stderr.write(`bench:model: unknown --gpu ${gpuName}\n`)
@@ -86,8 +86,10 @@ const md = [
   `- Peak rates: the cycle model's tensor peak is the catalog's datasheet rate (H200 dense FP8 1979 TFLOP/s = 7572 FLOP per`,
   `  1.98 GHz cycle per SM × 132 SMs; the whitepaper's 8192 FLOP/cycle/SM holds at the 1.83 GHz the datasheet assumes),`,
   `  src/sim/hw/catalog.ts \`smFlopsPerCycle\`.`,
-  `- No FP8 or int8 attention and none of moska's own kernels are in these files: \`<kind>.default\` classes (what the simulator`,
-  `  prices for moska's kernels) and FP8 attention borrow the efficiency of the best measured bf16 library class.`,
+  `- moska's own kernels are in these files only as its f32 WebGPU attention (\`decodeAttention.default\`, \`sharedAttention.default\`:`,
+  `  \`moska bench kernels --kv f32\` rows, data/measurements/h200-webgpu-f32.json, the device \`H200-webgpu\`). No FP8 or int8 attention`,
+  `  is measured: on a device without these classes, \`<kind>.default\` and FP8 attention borrow the best measured bf16 library class.`,
+  `  fp32 attention is priced on the SIMT units (no fp32 attention kernel uses tensor cores).`,
   `- The roofline line is the scenarios' default cost model on the same shapes (no calibration: it has no efficiency table).`,
   ``,
   `## Per class: parameters beside points`,

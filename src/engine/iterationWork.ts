@@ -58,7 +58,8 @@ export const iterationWork = (setup: WorkSetup, batch: BatchState, layers: numbe
   const B = batch.decoding
   const G = groupSize(m)
   if (B === 0) return { unique: [], shared: [], toShared: [], fromShared: [] }
-  const unique: KernelSpec[] = [denseGemm(setup, B, layers)]
+  const fixed = fixedSpecs(setup, B, layers)
+  const unique: KernelSpec[] = [fixed.dense]
   const attention = (totalTokens: number, maxTokens: number): KernelSpec => ({
     kind: "decodeAttention", requests: B, totalTokens, maxTokens,
     qHeads: m.qHeads, kvHeads: m.kvHeads, headDim: m.headDim, layers, kvDtype: kv, mathDtype: math,
@@ -69,7 +70,7 @@ export const iterationWork = (setup: WorkSetup, batch: BatchState, layers: numbe
     histogram: histogram.map((h) => ({ queries: h.queries, units: h.units * m.kvHeads })),
     kvHeads: m.kvHeads, groupSize: G, headDim: m.headDim, layers, kvDtype: kv, mathDtype: math,
   })
-  const merge = (ways: number): KernelSpec => ({ kind: "merge", rows: B * m.qHeads, ways, headDim: m.headDim, layers })
+  const merge = (ways: number): KernelSpec => (ways === 2 ? fixed.merge2 : { kind: "merge", rows: B * m.qHeads, ways, headDim: m.headDim, layers })
   switch (setup.system) {
     case "private":
     case "prefix":
@@ -81,10 +82,7 @@ export const iterationWork = (setup: WorkSetup, batch: BatchState, layers: numbe
       unique.push(merge(2))
       return { unique, shared: [], toShared: [], fromShared: [] }
     case "moska": {
-      unique.push({
-        kind: "router", requests: B, chunks: setup.corpus.chunks, topK: setup.corpus.topK,
-        kvHeads: m.kvHeads, groupSize: G, headDim: m.headDim, layers, dtype: math,
-      })
+      unique.push(fixed.router)
       unique.push(attention(batch.unique.totalTokens, batch.unique.maxTokens))
       const touched = batch.histogram.filter((h) => h.queries > 0 && h.units > 0)
       if (!setup.disaggregated) {
@@ -105,6 +103,45 @@ export const iterationWork = (setup: WorkSetup, batch: BatchState, layers: numbe
       return { unique, shared, toShared: [toShared], fromShared: [fromShared] }
     }
   }
+}
+
+/** The kernels of an iteration that depend only on the batch size and the layers. */
+interface FixedSpecs {
+  readonly dense: KernelSpec
+  readonly router: KernelSpec
+  readonly merge2: KernelSpec
+}
+
+// Per setup, the B-only kernels by (layers, B): consecutive iterations of an unchanged batch hand
+// out the same spec objects, so the priced executor reuses their prices (it compares kernels by
+// identity) instead of pricing them again every iteration. Specs are read-only values.
+const fixedCache = new WeakMap<WorkSetup, Map<number, Map<number, FixedSpecs>>>()
+const fixedSpecs = (setup: WorkSetup, B: number, layers: number): FixedSpecs => {
+  let byLayers = fixedCache.get(setup)
+  if (byLayers === undefined) {
+    byLayers = new Map()
+    fixedCache.set(setup, byLayers)
+  }
+  let byB = byLayers.get(layers)
+  if (byB === undefined) {
+    byB = new Map()
+    byLayers.set(layers, byB)
+  }
+  let f = byB.get(B)
+  if (f === undefined) {
+    if (byB.size > 4096) byB.clear()
+    const m = setup.model
+    f = {
+      dense: denseGemm(setup, B, layers),
+      router: {
+        kind: "router", requests: B, chunks: setup.corpus.chunks, topK: setup.corpus.topK,
+        kvHeads: m.kvHeads, groupSize: groupSize(m), headDim: m.headDim, layers, dtype: setup.precision.math,
+      },
+      merge2: { kind: "merge", rows: B * m.qHeads, ways: 2, headDim: m.headDim, layers },
+    }
+    byB.set(B, f)
+  }
+  return f
 }
 
 /**

@@ -39,16 +39,9 @@ export class PricedExecutor implements GpuExecutor {
 
   execute(item: WorkItem): Observable<WorkDone> {
     return new Observable<WorkDone>((subscriber) => {
-      const w = this.worker(item.workerId)
-      const { ns, flops, bytes, costs } = this.priceOf(w, item.kernels)
-      const now = this.clock.now()
-      const startNs = Math.max(now, w.freeAt)
-      const endNs = startNs + ns
-      w.freeAt = endNs
-      w.busyNs += ns
-      const done: WorkDone = { item, startNs: startNs as Ns, endNs: endNs as Ns, flops, bytes, costs }
+      const done = this.price(item)
       const handle = this.clock.schedule(
-        endNs as Ns,
+        done.endNs,
         () => {
           subscriber.next(done)
           subscriber.complete()
@@ -57,6 +50,47 @@ export class PricedExecutor implements GpuExecutor {
       )
       return () => this.clock.cancel(handle)
     })
+  }
+
+  /**
+   * `execute(item).subscribe({ next, error })` without the Observable: the same price, the same
+   * clock entry at the same moment, `next` called at completion. The engine's hot loop submits a few
+   * items per decode step (millions in a long replay), and an Observable, its subscriber and its
+   * teardown per item were a quarter of a replay's time. A throw from pricing or from `next` goes to
+   * `error` (the engine's defect), not to RxJS's asynchronous unhandled-error report.
+   * @example executor.submit(item, (d) => log(d.endNs), (e) => defect(e))
+   */
+  submit(item: WorkItem, next: (done: WorkDone) => void, error: (e: unknown) => void): void {
+    let done: WorkDone
+    try {
+      done = this.price(item)
+    } catch (e) {
+      error(e)
+      return
+    }
+    this.clock.schedule(
+      done.endNs,
+      () => {
+        try {
+          next(done)
+        } catch (e) {
+          error(e)
+        }
+      },
+      Priority.completion,
+    )
+  }
+
+  // Prices an item and books it on its worker's FIFO.
+  private price(item: WorkItem): WorkDone {
+    const w = this.worker(item.workerId)
+    const { ns, flops, bytes, costs } = this.priceOf(w, item.kernels)
+    const now = this.clock.now()
+    const startNs = Math.max(now, w.freeAt)
+    const endNs = startNs + ns
+    w.freeAt = endNs
+    w.busyNs += ns
+    return { item, startNs: startNs as Ns, endNs: endNs as Ns, flops, bytes, costs }
   }
 
   // Prices are pure, and the graph hands the same kernels array again while a batch repeats (a
@@ -74,8 +108,13 @@ export class PricedExecutor implements GpuExecutor {
     let ns = 0
     let flops = 0
     let bytes = 0
-    for (const k of kernels) {
-      const c = w.model.price(k)
+    // A new array often repeats kernels of the last one at the same places (iterationWork hands
+    // out the same dense, router and merge specs while B is unchanged): their prices are reused.
+    const lastKernels = w.last?.kernels
+    const lastCosts = w.last?.costs
+    for (let i = 0; i < kernels.length; i++) {
+      const k = kernels[i] as WorkItem["kernels"][number]
+      const c = lastKernels !== undefined && lastKernels[i] === k ? (lastCosts as readonly KernelCost[])[i] as KernelCost : w.model.price(k)
       costs.push(c)
       ns += c.ns
       flops += c.flops

@@ -12,6 +12,7 @@ import { windowBatch } from "../streams/windowBatch.js"
 import { iterationWork, type ChunkCount } from "./iterationWork.js"
 import { histogramOfCounts } from "./routingModel.js"
 import type { EngineContext } from "./engineContext.js"
+import { executeWork } from "./executeWork.js"
 import { recordRow } from "./recordRow.js"
 
 /** One decode step's routed queries from one unique worker, arriving at the Shared-KV pool. */
@@ -95,7 +96,7 @@ export class SharedPool {
         actions: {
           open: () => {
             sub = batches.subscribe(({ item, batch }) =>
-              ctx.executor.execute(item).subscribe({ next: (done) => this.complete(done, batch), error: (e) => ctx.defect(e) }),
+              executeWork(ctx.executor, item, (done) => this.complete(done, batch), ctx.defect),
             )
           },
           close: () => sub?.unsubscribe(),

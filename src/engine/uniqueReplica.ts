@@ -1,8 +1,9 @@
 import { createActor, type Actor } from "xstate"
-import type { GpuExecutor, WorkItem } from "../core/executor.js"
+import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
 import { iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
+import { executeWork } from "./executeWork.js"
 import { recordRow } from "./recordRow.js"
 import type { SharedPool, Submission } from "./sharedPool.js"
 import type { RequestRecord, EngineContext } from "./engineContext.js"
@@ -297,7 +298,13 @@ export class UniqueReplica {
       }
     }
     const state: BatchState = { decoding: B, unique: { count: B, totalTokens: this.uniqueTotal, maxTokens: this.uniqueMax }, histogram }
-    const work = this.reuseSharedWork(iterationWork(r, state, layers), histogram, B, layers)
+    const last = this.lastShared
+    // With a pool (disaggregated moska) the unique side does not depend on the histogram: a step
+    // that reuses the last shared side builds only its unique kernels, not a shared side to drop.
+    const work: IterationWork =
+      this.shared !== null && last !== undefined && last.histogram === histogram && last.B === B && last.layers === layers
+        ? { unique: iterationWork(r, { ...state, histogram: EMPTY }, layers).unique, shared: last.work.shared, toShared: last.work.toShared, fromShared: last.work.fromShared }
+        : this.reuseSharedWork(iterationWork(r, state, layers), histogram, B, layers)
     const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B, payload: { phase: "decode", requests: this.decoding } satisfies StepPayload }
     if (this.shared === null) {
       this.run(uniqueItem, this.subStepDone)
@@ -428,12 +435,12 @@ export class UniqueReplica {
       then()
       return
     }
-    this.ctx.executor.execute(item).subscribe({
-      next: (done) => {
-        recordRow(this.ctx, done)
-        then()
-      },
-      error: (e) => this.ctx.defect(e),
-    })
+    // Without kernel rows (trace level `requests`) there is no row to write: `then` itself is the
+    // completion, rather than a closure per item around a no-op.
+    const next = this.ctx.kernelRows === null ? then : (done: WorkDone): void => {
+      recordRow(this.ctx, done)
+      then()
+    }
+    executeWork(this.ctx.executor, item, next, this.ctx.defect)
   }
 }

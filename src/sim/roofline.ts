@@ -84,18 +84,31 @@ export const workOf = (spec: KernelSpec): { flops: number; bytes: number; mathDt
  * bytes / link bandwidth`, no launch. Pure and deterministic; ns are rounded to integers.
  * @example roofline(GPU_PRESETS.H200).price({ kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "fp8", count: 32 })
  */
-export const roofline: CostModelFactory = (gpu: GpuSpec): CostModel => ({
-  name: "roofline",
-  gpu,
-  price(spec: KernelSpec): KernelCost {
-    const { flops, bytes, mathDtype } = workOf(spec)
-    if (spec.kind === "transfer") {
-      const ns = Math.round(spec.messages * spec.link.latencyNs + (bytes / spec.link.bandwidthBps) * 1e9)
-      return { ns: ns as Ns, flops, bytes, boundBy: "link" }
+export const roofline: CostModelFactory = (gpu: GpuSpec): CostModel => {
+  // The device is fixed per model: each format's peak is looked up once, not per kernel priced
+  // (a long replay prices millions); the values are those peakFlops returns.
+  const peaks = new Map<DType, number>()
+  const peakOf = (d: DType): number => {
+    let r = peaks.get(d)
+    if (r === undefined) {
+      r = peakFlops(gpu, d)
+      peaks.set(d, r)
     }
-    const computeNs = mathDtype === null ? 0 : (flops / peakFlops(gpu, mathDtype)) * 1e9
-    const memoryNs = (bytes / gpu.hbmBandwidthBps) * 1e9
-    const boundBy: BoundBy = flops === 0 && bytes === 0 ? "latency" : computeNs >= memoryNs ? "compute" : "memory"
-    return { ns: Math.round(Math.max(computeNs, memoryNs) + gpu.launchNs) as Ns, flops, bytes, boundBy }
-  },
-})
+    return r
+  }
+  return {
+    name: "roofline",
+    gpu,
+    price(spec: KernelSpec): KernelCost {
+      const { flops, bytes, mathDtype } = workOf(spec)
+      if (spec.kind === "transfer") {
+        const ns = Math.round(spec.messages * spec.link.latencyNs + (bytes / spec.link.bandwidthBps) * 1e9)
+        return { ns: ns as Ns, flops, bytes, boundBy: "link" }
+      }
+      const computeNs = mathDtype === null ? 0 : (flops / peakOf(mathDtype)) * 1e9
+      const memoryNs = (bytes / gpu.hbmBandwidthBps) * 1e9
+      const boundBy: BoundBy = flops === 0 && bytes === 0 ? "latency" : computeNs >= memoryNs ? "compute" : "memory"
+      return { ns: Math.round(Math.max(computeNs, memoryNs) + gpu.launchNs) as Ns, flops, bytes, boundBy }
+    },
+  }
+}

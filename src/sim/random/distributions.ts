@@ -116,3 +116,82 @@ export const binomial = (rng: Rng, n: number, p: number): number => {
     }
   }
 }
+
+/**
+ * The start of `binomial(rng, n, p)`'s walk, which depends only on (n, p): a caller drawing from
+ * the same (n, p) again and again (fast routing draws Bin(B, π) per hot chunk every iteration)
+ * keeps it and skips the logs and exp. `binomialFrom(rng, binomialStart(n, p))` returns exactly
+ * what `binomial(rng, n, p)` returns and consumes the same draws.
+ * @example const s = binomialStart(200, 0.3); binomialFrom(rng, s) // as binomial(rng, 200, 0.3)
+ */
+export interface BinomialStart {
+  readonly n: number
+  /** The probability walked (1 − p when p > 0.5: the draw is then n − X). */
+  readonly p: number
+  readonly flip: boolean
+  /** 0: no draw (n ≤ 0 or p ≤ 0 gives 0, p ≥ 1 gives n); 1: inversion from 0; 2: from the mode. */
+  readonly how: 0 | 1 | 2
+  readonly fixed: number
+  readonly odds: number
+  /** how 1: P(X = 0); how 2: P(X = mode). */
+  readonly p0: number
+  readonly mode: number
+}
+
+/** The (n, p)-only part of `binomial` (see `BinomialStart`). */
+export const binomialStart = (n: number, p: number): BinomialStart => {
+  if (n <= 0 || p <= 0) return { n, p, flip: false, how: 0, fixed: 0, odds: 0, p0: 0, mode: 0 }
+  if (p >= 1) return { n, p, flip: false, how: 0, fixed: n, odds: 0, p0: 0, mode: 0 }
+  const flip = p > 0.5
+  const q = flip ? 1 - p : p
+  // binomial(rng, n, 1 − p) again checks q ≤ 0 and q ≥ 1; neither holds for 0.5 < p < 1
+  const odds = q / (1 - q)
+  if (n * q < 12) return { n, p: q, flip, how: 1, fixed: 0, odds, p0: Math.exp(n * Math.log1p(-q)), mode: 0 }
+  const mode = Math.min(n, Math.floor((n + 1) * q))
+  return { n, p: q, flip, how: 2, fixed: 0, odds, p0: Math.exp(logBinomialPmf(n, mode, q)), mode }
+}
+
+/** One Binomial(n, p) draw from a `binomialStart(n, p)`: the same value and draws as `binomial`. */
+export const binomialFrom = (rng: Rng, s: BinomialStart): number => {
+  if (s.how === 0) return s.fixed
+  const x = s.how === 1 ? fromZero(rng, s) : fromMode(rng, s)
+  return s.flip ? s.n - x : x
+}
+
+const fromZero = (rng: Rng, s: BinomialStart): number => {
+  const { n, odds } = s
+  let u = rng.float()
+  let pk = s.p0
+  for (let k = 0; k <= n; k++) {
+    if (u < pk) return k
+    u -= pk
+    pk *= ((n - k) / (k + 1)) * odds
+  }
+  return n
+}
+
+const fromMode = (rng: Rng, s: BinomialStart): number => {
+  const { n, odds, mode } = s
+  let u = rng.float()
+  const pm = s.p0
+  if (u < pm) return mode
+  u -= pm
+  let lo = mode - 1
+  let hi = mode + 1
+  let plo = lo >= 0 ? pm * ((lo + 1) / (n - lo)) / odds : 0
+  let phi = hi <= n ? pm * ((n - mode) / hi) * odds : 0
+  for (;;) {
+    if (plo <= 0 && phi <= 0) return mode
+    if (phi >= plo) {
+      if (u < phi) return hi
+      u -= phi
+      phi = hi < n ? phi * ((n - hi) / (hi + 1)) * odds : 0
+      hi++
+    } else {
+      if (u < plo) return lo
+      u -= plo
+      plo = lo > 0 ? plo * (lo / (n - lo + 1)) / odds : 0
+      lo--
+    }
+  }
+}

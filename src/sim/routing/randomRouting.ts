@@ -1,6 +1,6 @@
 import type { Rng } from "../../core/rng.js"
 import type { ChunkCount } from "../../engine/iterationWork.js"
-import { binomial, exponential, logBinomialPmf } from "../random/distributions.js"
+import { binomial, binomialFrom, binomialStart, exponential, logBinomialPmf, type BinomialStart } from "../random/distributions.js"
 import type { RouteTracker, RoutingModel } from "../../engine/routingModel.js"
 
 /** Chunks with (nearly) the same inclusion probability, treated as exchangeable in fast mode. */
@@ -24,20 +24,41 @@ export const randomRouting = (opts: { chunks: number; topK: number; weights: Flo
   const weights = opts.weights ?? new Float64Array(N).fill(1)
   const pi = inclusionProbabilities(weights, k)
   const strata = opts.weights === undefined ? [{ size: N, p: k / N }] : stratify(pi)
-  const pmfCache = new Map<number, Float64Array[]>()
-  const pmfs = (B: number): Float64Array[] => {
-    let v = pmfCache.get(B)
+  // Per batch size B, what the draws of each stratum need that depends only on (B, π): the
+  // prepared Bin(B, π) of a small stratum, or the pmf table and its total mass of a large one.
+  // Cached, the draws are the same values in the same order; only the logs and exps are saved.
+  interface Prepared {
+    readonly starts: Array<BinomialStart | null>
+    readonly tables: Array<Float64Array | null>
+    readonly masses: number[]
+  }
+  const preparedCache = new Map<number, Prepared>()
+  const prepared = (B: number): Prepared => {
+    let v = preparedCache.get(B)
     if (v === undefined) {
-      if (pmfCache.size > 2048) pmfCache.clear()
-      v = strata.map((s) => binomialPmf(B, s.p))
-      pmfCache.set(B, v)
+      if (preparedCache.size > 2048) preparedCache.clear()
+      const starts: Array<BinomialStart | null> = []
+      const tables: Array<Float64Array | null> = []
+      const masses: number[] = []
+      for (const st of strata) {
+        const small = st.p < 1 && st.size <= 8
+        const large = st.p < 1 && st.size > 8
+        starts.push(small ? binomialStart(B, st.p) : null)
+        const pmf = large ? binomialPmf(B, st.p) : null
+        tables.push(pmf)
+        let mass = 0
+        if (pmf !== null) for (let q = 0; q < pmf.length; q++) mass += pmf[q] as number
+        masses.push(mass)
+      }
+      v = { starts, tables, masses }
+      preparedCache.set(B, v)
     }
     return v
   }
   let acc = new Int32Array(64)
   const drawHistogram = (B: number, rng: Rng): ChunkCount[] => {
     if (B <= 0) return []
-    const tables = pmfs(B)
+    const { starts, tables, masses } = prepared(B)
     if (acc.length < B + 1) acc = new Int32Array(2 * (B + 1))
     acc.fill(0, 0, B + 1)
     for (let s = 0; s < strata.length; s++) {
@@ -48,16 +69,16 @@ export const randomRouting = (opts: { chunks: number; topK: number; weights: Flo
       }
       if (st.size <= 8) {
         // A handful of chunks: one binomial each beats walking the count categories.
+        const start = starts[s] as BinomialStart
         for (let c = 0; c < st.size; c++) {
-          const q = binomial(rng, B, st.p)
+          const q = binomialFrom(rng, start)
           acc[q] = (acc[q] as number) + 1
         }
         continue
       }
       const pmf = tables[s] as Float64Array
       let left = st.size
-      let mass = 0
-      for (let q = 0; q < pmf.length; q++) mass += pmf[q] as number
+      let mass = masses[s] as number
       for (let q = 0; q < pmf.length && left > 0; q++) {
         const pq = pmf[q] as number
         if (pq <= 0) continue

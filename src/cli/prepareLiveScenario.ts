@@ -21,10 +21,11 @@ const usage = (message: string): UsageError => new UsageError({ message })
  * the scenario with continuous batching capped at the device's KV slots (webgpu), resolved
  * (CapacityExceeded: exit 2), and what the WebGPU decoder can run today (one device holding the
  * corpus, whole iterations, real prefill, dims its kernels take). `command` names the command in
- * the messages.
+ * the messages. `remote` (live --bind, and its workers): the GPU work runs on worker processes, one
+ * device each, so a disaggregated scenario with any pool sizes is theirs to run (remoteDeployment checks the rest).
  * @example const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "live")
  */
-export const prepareLiveScenario = (input: Scenario, executor: string | undefined, command: "live" | "serve") => {
+export const prepareLiveScenario = (input: Scenario, executor: string | undefined, command: "live" | "serve", remote = false) => {
   const live = S.decodeUnknownSync(Live)(input.live ?? {})
   const kind = executor ?? live.executor
   if (kind !== "webgpu" && kind !== "priced") throw usage(`--executor must be webgpu or priced (got "${kind}")`)
@@ -33,8 +34,8 @@ export const prepareLiveScenario = (input: Scenario, executor: string | undefine
   const resolved = resolveScenario(scenario)
   if (kind === "webgpu") {
     const cmd = `${command} --executor webgpu`
-    if (resolved.disaggregated) throw usage(`${cmd} runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced)`)
-    if (resolved.unique.workers !== 1) throw usage(`${cmd} drives one device: set hardware.unique.count=1 (got ${resolved.unique.workers} workers)`)
+    if (resolved.disaggregated && !remote) throw usage(`${cmd} runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced, or --bind with webgpu workers)`)
+    if (resolved.unique.workers !== 1 && !remote) throw usage(`${cmd} drives one device: set hardware.unique.count=1 (got ${resolved.unique.workers} workers)`)
     if (scenario.policy.granularity !== "iteration") throw usage(`${cmd} runs whole iterations: set policy.granularity=iteration`)
     if (!scenario.policy.prefill) throw usage(`${cmd} prefills every prompt for real: set policy.prefill=true`)
     if (live.maxContextTokens % 16 !== 0) throw usage(`live.maxContextTokens must be a multiple of 16 (got ${live.maxContextTokens})`)

@@ -15,6 +15,7 @@ import { openSafetensors, type SafetensorsFile } from "../gpu/decoder/safetensor
 import { runLive, LiveInterrupted, type LiveExecutor, type LiveResult } from "../live/runLive.js"
 import { ThreadedTraceSink } from "../live/threadedTraceSink.js"
 import type { WallClock } from "../live/wallClock.js"
+import { TokenLog } from "../live/tokenLog.js"
 import { warmDecoder } from "../live/warmDecoder.js"
 import { WebGpuExecutor } from "../live/webGpuExecutor.js"
 import { makeRouting } from "../sim/routing/makeRouting.js"
@@ -55,11 +56,15 @@ const checkFile = (file: string | undefined, check: (st: SafetensorsFile) => unk
  * far are kept and the run is marked interrupted (exit 130/143); a failure marks it failed.
  * @example await runLiveAndReport(scenario, { set: [], db: "live.db", json: true, source: "scenarios/live/tiny.yaml" })
  */
-export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { readonly source: string; readonly executor?: string; readonly remote?: RemoteDeployment }): Promise<void> => {
+export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { readonly source: string; readonly executor?: string; readonly remote?: RemoteDeployment; readonly tokensOut?: string }): Promise<void> => {
   const traceRequests = loadTraceRequests(input)
   prepareHardware(input, opts.source)
-  const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "live") // exit 2, nothing written
+  const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "live", opts.remote !== undefined) // exit 2, nothing written
   const maxContext = live.maxContextTokens
+  // With --bind the workers open the devices (a webgpu worker each); this process opens none.
+  const localGpu = kind === "webgpu" && opts.remote === undefined
+  if (opts.tokensOut !== undefined && !localGpu) throw usage("--tokens-out needs the webgpu executor in this process (with --bind, give it to the unique workers)")
+  const tokenLog = opts.tokensOut === undefined ? undefined : new TokenLog()
   if (kind === "webgpu") {
     // Files are checked before a device is opened: a wrong shape is one line, with no GPU set-up noise.
     checkFile(live.weights, (st) => checkWeightsFile(st, decoderDimsOf(resolved)))
@@ -113,14 +118,14 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
         ? new PricedExecutor(clock, modelOf)
         : new WebGpuExecutor({
             clock, decoder, modelOf, layers: resolved.model.layers, qHeads: resolved.model.qHeads, kvHeads: resolved.model.kvHeads,
-            vocab: resolved.model.vocab, seed: scenario.seed, prefillChunkTokens: live.prefillChunkTokens, temperature: 0,
+            vocab: resolved.model.vocab, seed: scenario.seed, prefillChunkTokens: live.prefillChunkTokens, temperature: 0, ...(tokenLog === undefined ? {} : { onToken: tokenLog.add }),
           }, live.slots)
     try {
       let result: LiveResult
       try {
         result = await runLive({
           scenario, resolved, sink, source, routing, executor: makeExecutor, interrupted: () => signal,
-          ...(decoder === null ? {} : { admits: (spec) => spec.uniqueTokens + spec.outputTokens > maxContext ? `needs ${spec.uniqueTokens + spec.outputTokens} tokens of context but a live KV slot holds ${maxContext} (live.maxContextTokens)` : null }),
+          ...(kind !== "webgpu" ? {} : { admits: (spec) => spec.uniqueTokens + spec.outputTokens > maxContext ? `needs ${spec.uniqueTokens + spec.outputTokens} tokens of context but a live KV slot holds ${maxContext} (live.maxContextTokens)` : null }),
         })
       } catch (e) {
         await sink.close().catch(() => undefined)
@@ -136,6 +141,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
         throw e
       }
       await sink.close()
+      if (tokenLog !== undefined && opts.tokensOut !== undefined) tokenLog.write(opts.tokensOut)
       const summary = summarizeRun(db, runId)
       const report: LiveReport = {
         runId, mode: "live", system: scenario.system, scenario: scenario.name, seed: scenario.seed, ...summary,
@@ -160,7 +166,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
   }
   let ok = false
   try {
-    if (kind === "webgpu") await withGpu((gpu) => body(gpu), process.env.MOSKA_WEBGPU_BACKEND ?? live.backend)
+    if (localGpu) await withGpu((gpu) => body(gpu), process.env.MOSKA_WEBGPU_BACKEND ?? live.backend)
     else await body(null)
     ok = true
   } finally {

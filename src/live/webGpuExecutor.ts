@@ -93,6 +93,8 @@ export class WebGpuExecutor implements LiveExecutor {
   /** Host ns spent outside GPU work per item (wall − GPU), summed, and GPU ns summed. */
   private hostNs = 0
   private gpuNs = 0
+  /** Host ns the decoder waited on a remote shared attention (a disaggregated unique worker), summed. */
+  private remoteWaitNs = 0
   private steps = 0
   private timing = "timestamps"
   /** Set by `close`: no new decoder call starts; the one in flight is awaited before the device goes. */
@@ -158,6 +160,7 @@ export class WebGpuExecutor implements LiveExecutor {
       gpuBusyS: this.gpuNs / 1e9,
       hostOverheadS: this.hostNs / 1e9,
       hostOverheadShare: this.gpuNs > 0 ? this.hostNs / this.gpuNs : 0,
+      remoteWaitS: this.remoteWaitNs / 1e9,
     }
   }
 
@@ -247,6 +250,7 @@ export class WebGpuExecutor implements LiveExecutor {
         const last = start + n >= U
         const res = await this.call(() => o.decoder.prefill([{ slot, tokens, start, sample: last, temperature: seq.temperature, seed: seq.seed }]))
         gpuNs += res.gpuNs
+        this.remoteWaitNs += res.remoteWaitNs
         this.timing = res.timing
         if (last) this.accept(r.id, seq, res.tokens[0] as number, U, r.outputTokens)
       }
@@ -263,6 +267,7 @@ export class WebGpuExecutor implements LiveExecutor {
     })
     const res = await this.call(() => o.decoder.decode(seqs.map((s) => ({ slot: s.slot, token: s.last, position: s.position, temperature: s.temperature, seed: s.seed }))))
     this.timing = res.timing
+    this.remoteWaitNs += res.remoteWaitNs
     job.requests.forEach((r, i) => {
       const s = seqs[i] as Sequence
       this.accept(r.id, s, res.tokens[i] as number, s.position + 1, r.outputTokens)

@@ -21,8 +21,9 @@ export const registerLive = (program: Command): void => {
     .option("--db <file>", "trace database", "moska.db")
     .option("--json", "print exactly one JSON summary object on stdout")
     .option("--label <text>", "label stored with the run (shown by `moska query runs`)")
+    .option("--tokens-out <file>", "webgpu: write the token ids each request generated, as JSON { requestId: [ids] }, when the run ends")
   disaggOptions.register(cmd, "before the run fails")
-    .action(async (file: string, opts: RunOptions & DisaggFlags & { executor?: string }) => {
+    .action(async (file: string, opts: RunOptions & DisaggFlags & { executor?: string; tokensOut?: string }) => {
       const [{ checkDbPath }, { loadScenarioFile }, { seedOverride }, { runLiveAndReport }, { remoteDeployment }] = await Promise.all([
         import("../checkDbPath.js"), import("../loadScenarioFile.js"), import("../runAndReport.js"), import("../runLiveAndReport.js"), import("../../live/disagg/remoteDeployment.js"),
       ])

@@ -34,10 +34,11 @@ export const checkCorpusFile = (st: SafetensorsFile, dims: DecoderDims, tokens: 
 
 /**
  * Allocates the corpus, fills it on the GPU from `seed` (or uploads it from a checked corpus file)
- * and computes the chunk centroids on the GPU, once.
+ * and computes the chunk centroids on the GPU, once. `keep: "centroids"` (a decoder whose shared
+ * attention runs elsewhere) frees each layer's K/V once its centroids are done, so `kv` is empty.
  * @example const corpus = await loadCorpus(gpu, dims, { tokens: 4096, chunkTokens: 512 }, 7, undefined)
  */
-export const loadCorpus = async (gpu: GpuContext, dims: DecoderDims, c: { tokens: number; chunkTokens: number }, seed: number, file: SafetensorsFile | undefined): Promise<GpuCorpus> => {
+export const loadCorpus = async (gpu: GpuContext, dims: DecoderDims, c: { tokens: number; chunkTokens: number }, seed: number, file: SafetensorsFile | undefined, keep: "all" | "centroids" = "all"): Promise<GpuCorpus> => {
   const { kvHeads: Hkv, headDim: D } = dims
   const S = c.tokens
   const C = c.chunkTokens
@@ -50,7 +51,7 @@ export const loadCorpus = async (gpu: GpuContext, dims: DecoderDims, c: { tokens
   const temp: GPUBuffer[] = []
   for (let l = 0; l < dims.layers; l++) {
     const layer = allocKv(gpu, "f32", D, S * Hkv)
-    kv.push(layer)
+    if (keep === "all") kv.push(layer)
     const cb = gpuOps.buffer(gpu, N * row * 4, `corpus.centroids.${l}`)
     centroids.push(cb)
     const passes: Pass[] = []
@@ -80,6 +81,11 @@ export const loadCorpus = async (gpu: GpuContext, dims: DecoderDims, c: { tokens
       passes.push({ pipeline: cent.pipeline, group: cent.group({ k: { buffer: layer.k, offset: seg.offset, size: seg.size }, cent: cb, params }), workgroups: gpuOps.grid(gpu, Math.ceil((seg.units * row) / 256)) })
     }
     await gpuOps.submit(gpu, `decoder corpus layer ${l}`, passes)
+    if (keep === "centroids") {
+      // one layer's K/V at a time: wait for its centroids before it goes
+      await gpu.device.queue.onSubmittedWorkDone()
+      destroyKv(layer)
+    }
   }
   await gpu.device.queue.onSubmittedWorkDone()
   temp.forEach((b) => b.destroy())

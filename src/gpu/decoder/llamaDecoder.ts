@@ -6,7 +6,7 @@ import { MERGE_BINDINGS, mergeWgsl } from "../merge/merge.wgsl.js"
 import { routedUnits } from "../moska/routedUnits.js"
 import { ROUTER_BINDINGS, ROUTER_MAX_CHUNKS, routerWgsl } from "../router/router.wgsl.js"
 import type { SharedUnit } from "../shared/sharedAttention.js"
-import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "../shared/shared.wgsl.js"
+import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, type SharedVariant } from "../shared/shared.wgsl.js"
 import { UNIQUE_BINDINGS, UNIQUE_TILE } from "../unique/unique.wgsl.js"
 import { uniqueSplitLen } from "../unique/uniqueAttention.js"
 import { uniquePipeline } from "../unique/uniquePipeline.js"
@@ -21,6 +21,7 @@ import { RMS_NORM_BINDINGS, rmsNormWgsl } from "./rmsNorm.wgsl.js"
 import { ROPE_BINDINGS, ropeWgsl } from "./rope.wgsl.js"
 import { openSafetensors, type SafetensorsFile } from "./safetensors.js"
 import { SAMPLE_BINDINGS, sampleWgsl } from "./sample.wgsl.js"
+import { planRows, sharedVariantFor, sharedWorkItems, type SharedPlanUnit, type SharedPort, type SharedReply } from "./sharedPort.js"
 import { StepTimer } from "./stepTimer.js"
 import { SWIGLU_BINDINGS, swigluWgsl } from "./swiglu.wgsl.js"
 
@@ -60,6 +61,18 @@ export interface DecoderConfig {
   readonly memoryBudgetBytes?: number
   /** Fill every scratch buffer (and the KV cache) with NaN before each step, so an unwritten element shows (tests). */
   readonly poison?: boolean
+  /**
+   * MoSKA only: each layer's shared attention goes to this port (a `SharedServer` here or in another
+   * process) instead of this device, which then holds only the corpus's chunk centroids (for the
+   * router), not its K/V. The layer's queries are read back with the router's choice.
+   */
+  readonly sharedPort?: SharedPort
+  /**
+   * With a sharedPort, where a layer's shared partials are merged: "shared" (default) has the shared
+   * side merge them into one per query row, so topK × key-splits times fewer bytes come back;
+   * "unique" gets every partial and merges them here with the unique ones (bit for bit the local decoder's result).
+   */
+  readonly sharedMerge?: "shared" | "unique"
 }
 
 export interface PrefillRequest {
@@ -93,6 +106,8 @@ export interface StepResult {
   readonly kernels: Array<{ kind: string; gpuNs: number }>
   /** MoSKA only: stacked query rows per chunk (GQA heads counted), summed over layers and KV heads, from the router's output. */
   readonly routing: { rowsPerChunk: Map<number, number> } | null
+  /** With a sharedPort: host ns the step waited for the shared side's replies after its own unique pass was submitted (0 without). */
+  readonly remoteWaitNs: number
 }
 
 /** Batch rows of one step, as the kernels read them. */
@@ -136,6 +151,7 @@ const checkConfig = (c: DecoderConfig): [string, string] | undefined => {
     if (c.system === "moska" && (!Number.isInteger(k.topK) || k.topK < 1 || k.topK > n)) return ["corpus.topK", `corpus.topK must be an integer in [1, ${n}] (the chunk count; got ${k.topK})`]
     if (k.tokens * c.dims.kvHeads * c.dims.headDim >= 2 ** 32) return ["corpus.tokens", `corpus.tokens × kvHeads × headDim must be below 2^32 (element indices are u32; got ${k.tokens * c.dims.kvHeads * c.dims.headDim})`]
   }
+  if (c.sharedPort !== undefined && (c.system !== "moska" || k === null)) return ["sharedPort", `a remote shared attention (sharedPort) needs system moska with a corpus (got system ${c.system}${k === null ? ", no corpus" : ""})`]
   return undefined
 }
 
@@ -424,6 +440,8 @@ export class LlamaDecoder {
     }
 
     pass("embed", r.weights.embed.parts.map((p, i) => ({ pipeline: k.embed.pipeline, group: r.embedGroups[i]!, workgroups: grid(s.rows * H) })))
+    let remote: Promise<SharedReply> | undefined
+    let remoteWaitNs = 0
     for (let l = 0; l < dims.layers; l++) {
       const L = r.weights.layers[l]!
       pass("norm", [{ pipeline: k.norm.pipeline, group: r.normGroups[l]![0]!, workgroups: gpuOps.grid(gpu, s.rows) }])
@@ -435,13 +453,22 @@ export class LlamaDecoder {
         pass("router", [{ pipeline: k.router!, group: r.routerGroups[l]!, workgroups: gpuOps.grid(gpu, s.qRows * Hkv) }])
         const n = s.qRows * Hkv * cfg.corpus!.topK
         enc.copyBufferToBuffer(buf.routerOut, 0, buf.routerStage, 0, n * 4)
+        // A remote shared attention needs this layer's queries too: read back with the choice.
+        const qBytes = s.qRows * Hq * D * 4
+        if (r.qStage !== undefined) enc.copyBufferToBuffer(buf.qAttn, 0, r.qStage, 0, qBytes)
         q.submit([enc.finish()])
-        await buf.routerStage.mapAsync(GPUMapMode.READ, 0, n * 4)
+        await Promise.all([buf.routerStage.mapAsync(GPUMapMode.READ, 0, n * 4), r.qStage?.mapAsync(GPUMapMode.READ, 0, qBytes)])
         const chosen = new Int32Array(buf.routerStage.getMappedRange(0, n * 4).slice(0))
         buf.routerStage.unmap()
         const units = moskaUnits(chosen, s, qUsed, Hq, Hkv, cfg.corpus!.topK)
         for (const u of units.units) rowsPerChunk.set(u.chunk, (rowsPerChunk.get(u.chunk) ?? 0) + u.rows.length)
-        this.writeShared(s, qUsed, units)
+        if (r.qStage !== undefined) {
+          const qAll = new Float32Array(r.qStage.getMappedRange(0, qBytes).slice(0))
+          r.qStage.unmap()
+          remote = this.askShared(l, s, qUsed, units, qAll)
+          // awaited below; marked handled so a failure of this step's encoding before then does not also surface as an unhandled rejection
+          remote.catch(() => undefined)
+        } else this.writeShared(s, qUsed, units)
         enc = gpu.device.createCommandEncoder({ label: "decoder step" })
       }
       const uniq: Disp[] =
@@ -464,7 +491,17 @@ export class LlamaDecoder {
       pass("unique.attention", uniq)
       if (corpus !== undefined && cfg.system === "private")
         pass("private.attention", r.privateGroups[l]!.map((g, i) => ({ pipeline: k.unique, group: g, workgroups: gpuOps.grid(gpu, s.qRows * Hkv * r.privateSegs[i]!.n) })))
-      if (corpus !== undefined && cfg.system !== "private") {
+      if (remote !== undefined) {
+        // The unique pass runs while the shared side answers; its partials land before the merge is submitted.
+        q.submit([enc.finish()])
+        enc = gpu.device.createCommandEncoder({ label: "decoder step" })
+        const w0 = process.hrtime.bigint()
+        const reply = await remote
+        remoteWaitNs += Number(process.hrtime.bigint() - w0)
+        remote = undefined
+        q.writeBuffer(buf.po, shape.sharedBase * D * 4, reply.o)
+        q.writeBuffer(buf.pl, shape.sharedBase * 4, reply.lse)
+      } else if (corpus !== undefined && cfg.system !== "private") {
         const sp = await this.sharedPipeline()
         pass("shared.attention", r.sharedGroups[l]!.flatMap((g, i) => (r.sharedItems[i]! > 0 ? [{ pipeline: sp, group: g, workgroups: gpuOps.grid(gpu, r.sharedItems[i]!) }] : [])))
       }
@@ -498,7 +535,7 @@ export class LlamaDecoder {
     s.sampleReqs.forEach((ri, j) => (tokens[ri] = sampled[j]!))
     const timed = timer.enabled && !timer.overflowed
     const t = timed ? timer.totals(stamps) : { gpuNs: wallNs, kernels: [] }
-    return { tokens, gpuNs: t.gpuNs, timing: timed ? "timestamps" : "wall", wallNs, kernels: t.kernels, routing: cfg.system === "moska" && corpus !== undefined ? { rowsPerChunk } : null }
+    return { tokens, gpuNs: t.gpuNs, timing: timed ? "timestamps" : "wall", wallNs, kernels: t.kernels, routing: cfg.system === "moska" && corpus !== undefined ? { rowsPerChunk } : null, remoteWaitNs }
   }
 
   /** One params uniform per (weight, part), shared by the kernel families that may run it. */
@@ -517,6 +554,50 @@ export class LlamaDecoder {
     return gpuOps.pipeline(this.gpu, `shared:${v.dim}:${v.format}:${v.rowsPerThread}:${v.dk}`, SHARED_BINDINGS, sharedWgsl(v))
   }
 
+  /** Key splits per unit for a plan: the shared host's rule (enough work items for ~1024 workgroups when rows are few), bounded by the preallocated partials. */
+  private splitsOf(units: readonly SharedUnit[]): number {
+    const { shape } = this.r
+    const C = this.cfg.corpus!.chunkTokens
+    const totalRows = units.reduce((a, u) => a + u.rows.length, 0)
+    const tiles = units.reduce((a, u) => a + Math.ceil(u.rows.length / shape.rowTile), 0)
+    const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
+    return Math.max(1, Math.min(maxSplits, Math.ceil(1024 / Math.max(1, tiles)), Math.floor(shape.sharedSlots / Math.max(1, totalRows))))
+  }
+
+  /** Partial slot of each unit's first row (units in order, `splits` ranges each), from `base`. */
+  private static unitSlots(units: readonly SharedUnit[], splits: number, base: number): Uint32Array {
+    const out = new Uint32Array(units.length)
+    let slot = base
+    units.forEach((u, i) => {
+      out[i] = slot
+      slot += splits * u.rows.length
+    })
+    return out
+  }
+
+  /**
+   * A layer's shared attention through the port: the queries of the step's rows in batch order
+   * (row b·Hq + hq), the stacked rows as indices into them, the same splits and row tile the
+   * local kernel would use. Writes the merge lists now (partials land at sharedBase).
+   */
+  private askShared(layer: number, s: StepRows, qUsed: readonly number[], plan: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number }, qAll: Float32Array): Promise<SharedReply> {
+    const { cfg, r } = this
+    const Hq = cfg.dims.qHeads
+    const D = cfg.dims.headDim
+    const qRows = new Float32Array(s.rows * Hq * D)
+    for (let b = 0; b < s.rows; b++) qRows.set(qAll.subarray(qUsed[b]! * Hq * D, (qUsed[b]! + 1) * Hq * D), b * Hq * D)
+    const rows = Uint32Array.from(plan.units.flatMap((u) => u.rows))
+    const units: SharedPlanUnit[] = plan.units.map((u) => ({ chunk: u.chunk, kvHead: u.kvHead, rows: u.rows.length }))
+    const splits = this.splitsOf(plan.units)
+    const merge = cfg.sharedMerge !== "unique"
+    this.writeMergeLists(s, qUsed, { ...plan, unitSlot0: LlamaDecoder.unitSlots(plan.units, splits, r.shape.sharedBase), splits, merged: merge })
+    const want = merge ? s.rows * Hq : splits * planRows(units)
+    return cfg.sharedPort!({ layer, q: qRows, rows, units, splits, rowTile: r.shape.rowTile === 64 ? 64 : 16, merge }).then((reply) => {
+      if (reply.o.length !== want * D || reply.lse.length !== want) throw new Error(`decoder: the shared side answered layer ${layer} with ${reply.lse.length} partials (${reply.o.length} floats); the plan has ${want} (${want * D} floats)`)
+      return reply
+    })
+  }
+
   /** Writes the shared work items, stacked rows and merge lists for `units` (one layer, or all layers when static). */
   private writeShared(s: StepRows, qUsed: readonly number[], plan: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number }): void {
     const { gpu, cfg, r } = this
@@ -525,32 +606,15 @@ export class LlamaDecoder {
     const Hkv = cfg.dims.kvHeads
     const D = cfg.dims.headDim
     const C = corpus.chunkTokens
-    const RT = shape.rowTile
     const totalRows = plan.units.reduce((a, u) => a + u.rows.length, 0)
-    const tiles = plan.units.reduce((a, u) => a + Math.ceil(u.rows.length / RT), 0)
-    // The shared host's rule (enough work items for ~1024 workgroups when rows are few), bounded by the preallocated partials.
-    const maxSplits = Math.max(1, Math.ceil(C / (4 * SHARED_KEY_TILE)))
-    const splits = Math.max(1, Math.min(maxSplits, Math.ceil(1024 / Math.max(1, tiles)), Math.floor(shape.sharedSlots / Math.max(1, totalRows))))
-    const splitKeys = Math.ceil(Math.ceil(C / splits) / SHARED_KEY_TILE) * SHARED_KEY_TILE
+    const splits = this.splitsOf(plan.units)
     const rowList = new Uint32Array(totalRows)
-    const unitSlot0 = new Uint32Array(plan.units.length)
-    const items: number[][] = r.sharedSegs.map(() => [])
-    let slot = shape.sharedBase
     let rl = 0
-    plan.units.forEach((u, ui) => {
-      const n = u.rows.length
-      unitSlot0[ui] = slot
-      const rowBase = rl
-      for (const x of u.rows) rowList[rl++] = qUsed[Math.floor(x / cfg.dims.qHeads)]! * cfg.dims.qHeads + (x % cfg.dims.qHeads)
-      const seg = r.sharedSegs.findIndex((sg) => u.chunk >= sg.unit0 && u.chunk < sg.unit0 + sg.units)
-      const chunkStart = u.chunk * C
-      const chunkLen = Math.min(C, corpus.tokens - chunkStart)
-      for (let sp = 0; sp < splits; sp++) {
-        const from = Math.min(chunkLen, sp * splitKeys)
-        const to = Math.min(chunkLen, from + splitKeys)
-        for (let r0 = 0; r0 < n; r0 += RT) items[seg]!.push(rowBase + r0, Math.min(RT, n - r0), chunkStart - r.sharedSegs[seg]!.unit0 * C + from, to - from, u.kvHead, slot + sp * n + r0, 0, 0)
-      }
-      slot += splits * n
+    for (const u of plan.units) for (const x of u.rows) rowList[rl++] = qUsed[Math.floor(x / cfg.dims.qHeads)]! * cfg.dims.qHeads + (x % cfg.dims.qHeads)
+    const unitSlot0 = LlamaDecoder.unitSlots(plan.units, splits, shape.sharedBase)
+    const items = sharedWorkItems({
+      units: plan.units.map((u) => ({ chunk: u.chunk, kvHead: u.kvHead, rows: u.rows.length })), splits, rowTile: shape.rowTile,
+      chunkTokens: C, corpusTokens: corpus.tokens, segments: r.sharedSegs, slotBase: shape.sharedBase,
     })
     const q = gpu.device.queue
     if (totalRows > 0) q.writeBuffer(r.buf.sharedRows, 0, rowList)
@@ -565,7 +629,7 @@ export class LlamaDecoder {
   }
 
   /** CSR merge lists: per output row (batch row, q head) its unique splits that hold keys, its private splits, its shared partials. */
-  private writeMergeLists(s: StepRows, qUsed: readonly number[], shared: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number; unitSlot0: Uint32Array; splits: number } | undefined): void {
+  private writeMergeLists(s: StepRows, qUsed: readonly number[], shared: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number; unitSlot0: Uint32Array; splits: number; merged?: boolean } | undefined): void {
     const { cfg, r } = this
     const { shape } = r
     const Hq = cfg.dims.qHeads
@@ -580,7 +644,9 @@ export class LlamaDecoder {
         const row = b * Hq + hq
         for (let sp = 0; sp < used; sp++) slots.push((qi * Hq + hq) * shape.nsplit + sp)
         if (priv) for (let sp = 0; sp < shape.nsplitC; sp++) slots.push(shape.privateBase + (qi * Hq + hq) * shape.nsplitC + sp)
-        if (shared !== undefined) {
+        // merged on the shared side: one partial per batch row and q head, in batch order from sharedBase
+        if (shared?.merged === true) slots.push(shape.sharedBase + row)
+        else if (shared !== undefined) {
           const h = Math.floor(hq / G)
           for (let k = 0; k < shared.perRow; k++) {
             const w = shared.where[(b * cfg.dims.kvHeads + h) * shared.perRow + k]!
@@ -688,11 +754,9 @@ const plannedBuffers = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
     out.push({ what: `KV cache K of layer ${l} (${slots} slots × ${maxContext} tokens × ${Hkv} KV heads × ${D} f32)`, bytes: kv, bound: false }, { what: `KV cache V of layer ${l}`, bytes: kv, bound: false })
     if (cfg.corpus !== null) {
       const ck = cfg.corpus.tokens * Hkv * D * 4
-      out.push(
-        { what: `shared corpus K of layer ${l} (${cfg.corpus.tokens} tokens × ${Hkv} KV heads × ${D} f32)`, bytes: ck, bound: false },
-        { what: `shared corpus V of layer ${l}`, bytes: ck, bound: false },
-        { what: `chunk centroids of layer ${l}`, bytes: Math.ceil(cfg.corpus.tokens / cfg.corpus.chunkTokens) * Hkv * D * 4, bound: true },
-      )
+      // With a remote shared attention only the centroids stay (each layer's K/V is filled, reduced and freed in turn).
+      if (cfg.sharedPort === undefined) out.push({ what: `shared corpus K of layer ${l} (${cfg.corpus.tokens} tokens × ${Hkv} KV heads × ${D} f32)`, bytes: ck, bound: false }, { what: `shared corpus V of layer ${l}`, bytes: ck, bound: false })
+      out.push({ what: `chunk centroids of layer ${l}`, bytes: Math.ceil(cfg.corpus.tokens / cfg.corpus.chunkTokens) * Hkv * D * 4, bound: true })
     }
   }
   const rows = (what: string, width: number): void => void out.push({ what: `${what} (${R} rows × ${width} f32; lower maxBatchTokens)`, bytes: R * width * 4, bound: true })
@@ -706,7 +770,8 @@ const plannedBuffers = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   out.push({ what: `logits (${slots} rows × ${V} f32)`, bytes: slots * V * 4, bound: true })
   out.push({ what: `attention partials (${sh.partialSlots} slots × ${D} f32; lower maxBatchTokens or slots${cfg.system === "prefix" || cfg.system === "cascade" ? ", or use larger chunks" : ""})`, bytes: sh.partialSlots * D * 4, bound: true })
   out.push({ what: "merge lists", bytes: sh.mergeCap * 4, bound: true })
-  if (sh.sharedSegments > 0) out.push({ what: "shared work items", bytes: sh.sharedSegments * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, bound: false }, { what: "stacked shared rows", bytes: sh.sharedSlots * 4, bound: true })
+  if (sh.sharedSegments > 0 && cfg.sharedPort === undefined) out.push({ what: "shared work items", bytes: sh.sharedSegments * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, bound: false }, { what: "stacked shared rows", bytes: sh.sharedSlots * 4, bound: true })
+  if (cfg.sharedPort !== undefined) out.push({ what: `query readback for the remote shared attention (${R} rows × ${Hq * D} f32)`, bytes: R * Hq * D * 4, bound: false })
   return out
 }
 
@@ -778,6 +843,8 @@ interface Resources {
   /** Work items per shared segment in the current plan. */
   readonly sharedItems: number[]
   readonly sharedVariant: SharedVariant | undefined
+  /** With a sharedPort: where each layer's queries are read back (MAP_READ). */
+  readonly qStage: GPUBuffer | undefined
   /** Buffers destroyed with the decoder (uniforms, staging; grows as matmul bind groups are made). */
   readonly owned: GPUBuffer[]
 }
@@ -801,7 +868,8 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   const weights = allocWeights(gpu, dims, tied)
   if (wf !== undefined) uploadWeightsFile(gpu, weights, dims, wf)
   else await fillSyntheticWeights(gpu, weights, dims, cfg.seed)
-  const corpus = cfg.corpus === null ? undefined : await loadCorpus(gpu, dims, cfg.corpus, cfg.seed, cf)
+  const remoteShared = cfg.sharedPort !== undefined
+  const corpus = cfg.corpus === null ? undefined : await loadCorpus(gpu, dims, cfg.corpus, cfg.seed, cf, remoteShared ? "centroids" : "all")
   const kv = Array.from({ length: layers }, () => allocKv(gpu, "f32", D, slots * maxContext * Hkv))
   const stageBytes = align(slots * 4, 256) + 4096 * 8
   const buf: Resources["buf"] = {
@@ -833,11 +901,13 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
     routerOut: storage(R * Hkv * Math.max(1, cfg.corpus?.topK ?? 1) * 4, "routerOut"),
     routerStage: gpu.device.createBuffer({ label: "routerStage", size: align(R * Hkv * Math.max(1, cfg.corpus?.topK ?? 1) * 4, 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
     routerParams: uniform([0, 0, 0, 0], "router.params"),
-    sharedRows: storage(Math.max(1, sh.sharedSlots) * 4, "sharedRows"),
-    sharedItems: storage(Math.max(1, sh.sharedSegments) * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, "sharedItems"),
+    sharedRows: storage(remoteShared ? 16 : Math.max(1, sh.sharedSlots) * 4, "sharedRows"),
+    sharedItems: storage(remoteShared ? 16 : Math.max(1, sh.sharedSegments) * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, "sharedItems"),
     stage: gpu.device.createBuffer({ label: "stage", size: stageBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
   }
   owned.push(buf.routerStage, buf.stage)
+  const qStage = remoteShared ? gpu.device.createBuffer({ label: "qStage", size: align(R * Hq * D * 4, 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : undefined
+  if (qStage !== undefined) owned.push(qStage)
   gpuOps.write(gpu, buf.ident, Uint32Array.from({ length: R }, (_, i) => i))
   if (cfg.poison === true) kv.forEach((x) => (gpuOps.poison(gpu, x.k, x.rows * D * 4), gpuOps.poison(gpu, x.v, x.rows * D * 4)))
   const scratch = [buf.h, buf.xn, buf.qkv, buf.qAttn, buf.attn, buf.gu, buf.act, buf.xs, buf.logits, buf.po, buf.pl, buf.lse, buf.tokensOut].map((b) => ({ buffer: b, bytes: b.size }))
@@ -928,13 +998,9 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   const sharedParams: GPUBuffer[] = []
   const sharedGroups: GPUBindGroup[][] = kv.map(() => [])
   let sharedVariant: SharedVariant | undefined
-  if (corpus !== undefined && cfg.system !== "private") {
+  if (corpus !== undefined && cfg.system !== "private" && !remoteShared) {
     sharedSegs = kvSegments(gpu, corpus.kv[0]!, corpus.chunkTokens * Hkv, corpus.chunks)
-    const RI: 1 | 4 = sh.rowTile === 64 ? 4 : 1
-    const wgLimit = gpu.limits.maxComputeWorkgroupStorageSize
-    const dk: 16 | 32 = D % 32 === 0 && sharedWorkgroupBytes({ dim: D, format: "f32", rowsPerThread: RI, dk: 32 }) <= wgLimit ? 32 : 16
-    sharedVariant = { dim: D, format: "f32", rowsPerThread: RI, dk }
-    if (sharedWorkgroupBytes(sharedVariant) > wgLimit) throw new CapacityExceeded({ what: `shared attention workgroup memory (${sh.rowTile}-row tiles; try sharedRowTile 16)`, needBytes: sharedWorkgroupBytes(sharedVariant), capacityBytes: wgLimit })
+    sharedVariant = sharedVariantFor(gpu, D, sh.rowTile === 64 ? 64 : 16)
     const sl = SHARED_BINDINGS.layout(gpu.device)
     sharedSegs.forEach(() => sharedParams.push(uniform([0, 0, 0, 0], "shared.params")))
     corpus.kv.forEach((x, l) =>
@@ -952,7 +1018,7 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
         ),
       ),
     )
-    await gpuOps.pipeline(gpu, `shared:${D}:f32:${RI}:${dk}`, SHARED_BINDINGS, sharedWgsl(sharedVariant))
+    await gpuOps.pipeline(gpu, `shared:${D}:f32:${sharedVariant.rowsPerThread}:${sharedVariant.dk}`, SHARED_BINDINGS, sharedWgsl(sharedVariant))
   }
   const invFreq = Float64Array.from({ length: D / 2 }, (_, i) => dims.ropeTheta ** ((-2 * i) / D))
   const timer = new StepTimer(gpu, 16 * layers + 8)
@@ -988,6 +1054,7 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
     sharedGroups,
     sharedItems: sharedSegs.map(() => 0),
     sharedVariant,
+    qStage,
     owned,
   }
 }

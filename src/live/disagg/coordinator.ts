@@ -23,6 +23,8 @@ export interface WorkerSlot {
   peer: PeerId | null
   hello: Hello | null
   state: "waiting" | "up" | "lost"
+  /** Up but still setting up its device (a webgpu worker until its `ready`): counts as missing. */
+  warming: boolean
   /** monoNs of the last message heard from it. */
   lastHeardNs: number
   /** Pings sent since it was last heard from. */
@@ -61,6 +63,8 @@ export interface CoordinatorOptions {
   readonly realLinks?: boolean
   /** A worker silent this long is lost. */
   readonly lostAfterMs: number
+  /** The executor every worker must run (`priced`, `webgpu`); a worker announcing another is refused. Default: any. */
+  readonly executor?: string
   readonly log: (line: string) => void
 }
 
@@ -90,7 +94,7 @@ export class Coordinator {
     const ids = (role: WorkerRole, n: number): void => {
       for (let i = 0; i < n; i++) {
         const workerId = `${role}-${i}`
-        this.slots.set(workerId, { workerId, role, peer: null, hello: null, state: "waiting", lastHeardNs: 0, unanswered: 0, joins: 0, losses: 0, offsetNs: 0, minRttNs: Number.POSITIVE_INFINITY, samples: [] })
+        this.slots.set(workerId, { workerId, role, peer: null, hello: null, state: "waiting", warming: false, lastHeardNs: 0, unanswered: 0, joins: 0, losses: 0, offsetNs: 0, minRttNs: Number.POSITIVE_INFINITY, samples: [] })
       }
     }
     ids("unique", o.pools.unique)
@@ -128,7 +132,7 @@ export class Coordinator {
     const missing: string[] = []
     const lost: string[] = []
     for (const s of this.slots.values()) {
-      if (s.state === "waiting") missing.push(s.workerId)
+      if (s.state === "waiting" || (s.state === "up" && s.warming)) missing.push(s.workerId)
       else if (s.state === "lost") lost.push(s.workerId)
     }
     const state = lost.length > 0 ? "degraded" : missing.length > 0 ? "waiting for workers" : "ready"
@@ -227,6 +231,13 @@ export class Coordinator {
       case "pong":
         if (slot !== undefined) this.onPong(slot, m)
         return
+      case "ready":
+        if (slot !== undefined && slot.state === "up" && slot.warming) {
+          slot.warming = false
+          this.o.log(`moska coordinator: ${slot.workerId} is ready (${this.status().state})`)
+          for (const w of [...this.waiters]) w()
+        }
+        return
       case "done":
         if (slot !== undefined && slot.state === "up") this.listener?.done(slot.workerId, m)
         return
@@ -249,6 +260,10 @@ export class Coordinator {
       this.o.transport.send(peer, toTransport({ t: "refused", reason: `protocol ${m.protocol} but this coordinator speaks ${PROTOCOL_VERSION}: run the same moska version on both` }))
       return
     }
+    if (this.o.executor !== undefined && m.executor !== this.o.executor) {
+      this.o.transport.send(peer, toTransport({ t: "refused", reason: `this run's workers run the ${this.o.executor} executor, not ${m.executor}: start the worker with --executor ${this.o.executor}` }))
+      return
+    }
     if (this.o.realLinks === true && m.role === "shared" && (m.data ?? null) === null) {
       this.o.transport.send(peer, toTransport({ t: "refused", reason: "this coordinator moves query rows and partials between the workers (--links real): start the shared worker with --data-bind ADDR" }))
       return
@@ -266,6 +281,7 @@ export class Coordinator {
     slot.peer = peer
     slot.hello = m
     slot.state = "up"
+    slot.warming = m.warmsUp === true
     slot.lastHeardNs = monoNs()
     slot.unanswered = 0
     slot.joins++
@@ -275,7 +291,7 @@ export class Coordinator {
     this.welcome(slot)
     this.ping(slot)
     if (this.o.realLinks === true) this.sendPeers()
-    this.o.log(`moska coordinator: ${slot.workerId} ${rejoined ? "rejoined" : "joined"}: ${m.host} pid ${m.pid}, executor ${m.executor}${m.adapter >= 0 ? `, adapter ${m.adapter}` : ""} (${this.status().state})`)
+    this.o.log(`moska coordinator: ${slot.workerId} ${rejoined ? "rejoined" : "joined"}: ${m.host} pid ${m.pid}, executor ${m.executor}${m.adapter >= 0 ? `, adapter ${m.adapter}` : ""}${slot.warming ? ", warming up" : ""} (${this.status().state})`)
     this.listener?.joined(slot.workerId)
     for (const w of [...this.waiters]) w()
   }

@@ -1,6 +1,32 @@
 import type { Subscription } from "rxjs"
 import type { Clock } from "../../core/clock.js"
-import { HUB, type Transport } from "../../core/transport.js"
+import { HUB, type Transport, type TransportMessage } from "../../core/transport.js"
+import type { SharedReply, SharedRequest } from "../../gpu/decoder/sharedPort.js"
+import type { SharedQuery } from "./protocol.js"
+
+/** A frame's bytes as an ArrayBuffer of their own (a received frame may sit at any offset of a larger buffer). */
+const own = (f: Uint8Array | undefined): ArrayBuffer => {
+  const b = new Uint8Array(f?.byteLength ?? 0)
+  if (f !== undefined) b.set(f)
+  return b.buffer
+}
+const bytesOf = (a: Float32Array | Uint32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+
+/** A `q` header and frames for a real layer (see protocol's SharedQuery). */
+export const sharedQuery = (i: number, req: SharedRequest): TransportMessage => {
+  const header: SharedQuery = { t: "q", i, layer: req.layer, units: req.units.map((u) => [u.chunk, u.kvHead, u.rows] as const), splits: req.splits, rowTile: req.rowTile, merge: req.merge }
+  return { header: header as unknown as TransportMessage["header"], frames: [bytesOf(req.q), bytesOf(req.rows)] }
+}
+
+/** The SharedRequest a `q` message carries, or undefined for a byte-pattern exchange (no `layer`). */
+export const sharedRequestOf = (m: TransportMessage): SharedRequest | undefined => {
+  const h = m.header as unknown as Partial<SharedQuery>
+  if (typeof h.layer !== "number") return undefined
+  return {
+    layer: h.layer, q: new Float32Array(own(m.frames[0])), rows: new Uint32Array(own(m.frames[1])),
+    units: (h.units ?? []).map(([chunk, kvHead, rows]) => ({ chunk, kvHead, rows })), splits: Number(h.splits), rowTile: h.rowTile === 64 ? 64 : 16, merge: h.merge === true,
+  }
+}
 
 /** A reusable byte pattern of at least `n` bytes (sent as query rows / partials: the sizes are real, the values are not read). */
 class Bytes {
@@ -17,14 +43,29 @@ class Bytes {
 
 /**
  * A shared worker's data socket: answers each `q` (a unique worker's query rows for one layer)
- * with `a` carrying a frame of the partials' size it asked for.
- * @example const stop = serveData(await ZmqTransport.bind("ipc:///tmp/shared-0.sock"))
+ * with `a` carrying a frame of the partials' size it asked for; a `q` carrying a real layer (a
+ * WebGPU unique worker's) goes to `attend` (the worker's SharedServer) and `a` carries its o and
+ * lse, or `error` when it failed or this worker has no shared attention to run.
+ * @example const stop = serveData(await ZmqTransport.bind("ipc:///tmp/shared-0.sock"), (req) => server.attend(req))
  */
-export const serveData = (hub: Transport): (() => Promise<void>) => {
+export const serveData = (hub: Transport, attend?: (req: SharedRequest) => Promise<SharedReply>): (() => Promise<void>) => {
   const bytes = new Bytes()
   const sub = hub.received.subscribe(({ peer, message }) => {
     const h = message.header
-    if (h.t === "q") hub.send(peer, { header: { t: "a", i: h.i }, frames: [bytes.take(Number(h.reply) || 0)] })
+    if (h.t !== "q") return
+    const req = sharedRequestOf(message)
+    if (req === undefined) {
+      hub.send(peer, { header: { t: "a", i: h.i }, frames: [bytes.take(Number(h.reply) || 0)] })
+      return
+    }
+    if (attend === undefined) {
+      hub.send(peer, { header: { t: "a", i: h.i, error: "this shared worker runs no shared attention (start it with --executor webgpu)" }, frames: [] })
+      return
+    }
+    attend(req).then(
+      (r) => hub.send(peer, { header: { t: "a", i: h.i }, frames: [bytesOf(r.o), bytesOf(r.lse)] }),
+      (e: unknown) => hub.send(peer, { header: { t: "a", i: h.i, error: e instanceof Error ? e.message : String(e) }, frames: [] }),
+    )
   })
   return async () => {
     sub.unsubscribe()
@@ -48,9 +89,12 @@ export interface LinkExchange {
  * @example const links = new DataLinks(clock, ZmqTransport.connect); links.setPeers({ "shared-0": addr })
  */
 export class DataLinks {
-  private readonly ends = new Map<string, { address: string; transport: Transport; sub: Subscription; waiting: Map<number, (ok: boolean) => void>; tail: Promise<unknown>; closed: boolean }>()
+  private readonly ends = new Map<string, { address: string; transport: Transport; sub: Subscription; waiting: Map<number, (m: TransportMessage | null) => void>; tail: Promise<unknown>; closed: boolean }>()
   private readonly bytes = new Bytes()
   private seq = 0
+  private readonly arrivals = new Set<() => void>()
+  /** Bytes of real layers sent (query and row frames) and received (partials), for the link items. */
+  readonly moved = { sent: 0, received: 0 }
 
   constructor(
     private readonly clock: Clock,
@@ -64,16 +108,52 @@ export class DataLinks {
       if (old?.address === address) continue
       if (old !== undefined) void this.drop(id)
       const transport = this.connect(address)
-      const waiting = new Map<number, (ok: boolean) => void>()
+      const waiting = new Map<number, (m: TransportMessage | null) => void>()
       const sub = transport.received.subscribe(({ message }) => {
         const w = waiting.get(message.header.i as number)
         if (w !== undefined && message.header.t === "a") {
           waiting.delete(message.header.i as number)
-          w(true)
+          w(message)
         }
       })
       this.ends.set(id, { address, transport, sub, waiting, tail: Promise.resolve(), closed: false })
     }
+    for (const a of [...this.arrivals]) a()
+  }
+
+  /**
+   * One layer's shared attention on shared worker `to` (a WebGPU unique worker's SharedPort):
+   * the plan and rows go out, the partials come back. Waits for `to`'s address if it has not
+   * arrived yet (the unique worker may be welcomed first); fails when the link closes or the
+   * shared side answers with an error.
+   */
+  async attend(to: string, req: SharedRequest): Promise<SharedReply> {
+    let end = this.ends.get(to)
+    while (end === undefined) {
+      await new Promise<void>((resolve) => {
+        const a = (): void => {
+          this.arrivals.delete(a)
+          resolve()
+        }
+        this.arrivals.add(a)
+      })
+      end = this.ends.get(to)
+    }
+    const e = end
+    const i = this.seq++
+    const msg = sharedQuery(i, req)
+    const reply = await new Promise<TransportMessage>((resolve, reject) => {
+      if (e.closed) {
+        reject(new Error(`the data link to ${to} closed (its worker restarted or left)`))
+        return
+      }
+      e.waiting.set(i, (m) => (m === null ? reject(new Error(`the data link to ${to} closed (its worker restarted or left)`)) : resolve(m)))
+      e.transport.send(HUB, msg)
+    })
+    this.moved.sent += msg.frames.reduce((a, f) => a + f.byteLength, 0)
+    if (typeof reply.header.error === "string") throw new Error(`${to} could not attend layer ${req.layer}: ${reply.header.error}`)
+    this.moved.received += reply.frames.reduce((a, f) => a + f.byteLength, 0)
+    return { o: new Float32Array(own(reply.frames[0])), lse: new Float32Array(own(reply.frames[1])) }
   }
 
   exchange(link: LinkExchange): Promise<{ startNs: number; endNs: number }> {
@@ -92,7 +172,7 @@ export class DataLinks {
             reject(closed())
             return
           }
-          end.waiting.set(i, (ok) => (ok ? resolve() : reject(closed())))
+          end.waiting.set(i, (m) => (m !== null ? resolve() : reject(closed())))
           end.transport.send(HUB, { header: { t: "q", i, reply }, frames: [this.bytes.take(send)] })
         })
       }
@@ -114,7 +194,7 @@ export class DataLinks {
     e.closed = true
     e.sub.unsubscribe()
     // exchanges waiting on it fail now, rather than never (their item is sent again by the coordinator)
-    for (const w of e.waiting.values()) w(false)
+    for (const w of e.waiting.values()) w(null)
     e.waiting.clear()
     await e.transport.close()
   }

@@ -10,6 +10,8 @@ export interface OpenCoordinatorOptions {
   readonly heartbeatMs: number
   readonly lostAfterMs: number
   readonly realLinks?: boolean
+  /** The executor every worker must announce (see CoordinatorOptions.executor). */
+  readonly executor?: string
   /** How long to wait for the pools to be complete. */
   readonly waitMs: number
   readonly log: (line: string) => void
@@ -22,7 +24,7 @@ export interface OpenCoordinatorOptions {
  */
 export const openCoordinator = async (o: OpenCoordinatorOptions): Promise<Coordinator> => {
   const transport = await ZmqTransport.bind(o.address)
-  const coordinator = new Coordinator({ transport, scenario: o.scenario, pools: o.pools, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs, log: o.log, realLinks: o.realLinks === true })
+  const coordinator = new Coordinator({ transport, scenario: o.scenario, pools: o.pools, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs, log: o.log, realLinks: o.realLinks === true, ...(o.executor === undefined ? {} : { executor: o.executor }) })
   const ids = [...coordinator.slots.keys()]
   o.log(`moska coordinator: listening on ${o.address}; waiting for workers ${ids.join(", ")} (up to ${Math.round(o.waitMs / 1000)} s)`)
   try {

@@ -3,7 +3,7 @@ import type { KernelSpec } from "../../core/kernels.js"
 import type { TransportMessage } from "../../core/transport.js"
 
 /** Bumped whenever a message changes shape; a worker of another version is refused with both numbers. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 /** A worker's role: which pool of the scenario it serves. */
 export type WorkerRole = "unique" | "shared"
@@ -12,7 +12,10 @@ export type WorkerRole = "unique" | "shared"
  * The messages of a disaggregated deployment, all as transport headers (`t` names the type).
  * Between workers (`--links real`), on each shared worker's data socket: `q` (a layer's query rows as
  * a raw frame, from a unique worker) answered by `a` (the partials, a raw frame of the asked size).
- * worker → coordinator: `hello` (until welcomed, again after the coordinator went quiet), `pong`, `done`, `failed`.
+ * From a WebGPU unique worker, `q` carries a real layer (`SharedQuery`: the plan in the header, the
+ * f32 query rows and u32 stacked rows as frames) and `a` the partials (o and lse frames, or `error`).
+ * worker → coordinator: `hello` (until welcomed, again after the coordinator went quiet), `ready`
+ * (a worker that warms up once welcomed: its device is set up), `pong`, `done`, `failed`.
  * coordinator → worker: `welcome` (its worker id and the scenario), `refused`, `ping`, `work`, `peers`, `bye`.
  */
 export type Message =
@@ -29,7 +32,10 @@ export type Message =
       readonly capacity: number
       /** A shared worker's data socket (where unique workers send query rows), or null. */
       readonly data: string | null
+      /** It sets up a device once welcomed (webgpu) and says `ready` when done; until then its id counts as missing. */
+      readonly warmsUp?: boolean
     }
+  | { readonly t: "ready" }
   | { readonly t: "welcome"; readonly workerId: string; readonly scenario: unknown; readonly heartbeatMs: number }
   | { readonly t: "refused"; readonly reason: string }
   | { readonly t: "ping"; readonly seq: number; readonly atNs: number }
@@ -48,6 +54,8 @@ export type Message =
        * its share of `replyBytes` back.
        */
       readonly link?: { readonly to: string; readonly sendBytes: number; readonly replyBytes: number; readonly messages: number }
+      /** A unique worker's step: its phase and requests, for an executor that runs it for real (the engine's StepPayload). */
+      readonly step?: WireStep
     }
   | {
       readonly t: "done"
@@ -66,7 +74,27 @@ export type Message =
   /** The shared workers' data sockets, by worker id, for unique workers (sent whenever one joins). */
   | { readonly t: "peers"; readonly data: Readonly<Record<string, string>> }
 
-const TYPES = new Set(["hello", "welcome", "refused", "ping", "pong", "work", "done", "failed", "bye", "peers"])
+/** A StepPayload as it crosses: what a real executor reads of each request. */
+export interface WireStep {
+  readonly phase: "prefill" | "decode"
+  readonly requests: ReadonlyArray<{ readonly id: number; readonly uniqueTokens: number; readonly outputTokens: number }>
+}
+
+/**
+ * A data-link `q` header for a real layer (the frames: f32 query rows, u32 stacked rows): the plan
+ * of `SharedRequest` with units as [chunk, kvHead, rows] triples.
+ */
+export interface SharedQuery {
+  readonly t: "q"
+  readonly i: number
+  readonly layer: number
+  readonly units: ReadonlyArray<readonly [number, number, number]>
+  readonly splits: number
+  readonly rowTile: 16 | 64
+  readonly merge: boolean
+}
+
+const TYPES = new Set(["hello", "welcome", "refused", "ping", "pong", "work", "done", "failed", "bye", "peers", "ready"])
 
 /** A header as a protocol message, or null for one this version does not know (ignored by the receiver). */
 export const messageOf = (m: TransportMessage): Message | null => (TYPES.has(m.header.t) ? (m.header as unknown as Message) : null)

@@ -36,14 +36,21 @@ export interface RemoteDeploymentOptions {
  * The coordinator's side of `moska live SCENARIO --bind ADDR`: the run's GPU work goes to worker
  * processes (`moska worker --role unique|shared --connect ADDR`), one per worker id of the
  * scenario's pools, through a RemoteExecutor; everything else (workload, graph, batching, trace)
- * stays in this process. Priced workers only, since the WebGPU decoder is colocated.
+ * stays in this process. Workers run the run's executor: priced, or webgpu (a unique worker runs
+ * whole decode steps on its device, each layer's shared attention on a shared worker's over
+ * `--links real`; scenario checks here, the rest in prepareLiveScenario).
  * @example await runLiveAndReport(scenario, { ...opts, remote: remoteDeployment({ address, waitMs: 60_000, heartbeatMs: 250, lostAfterMs: 3000, rejoinMs: 0, log }) })
  */
 export const remoteDeployment = (o: RemoteDeploymentOptions): RemoteDeployment => ({
   open: async ({ scenario, resolved, kind }) => {
-    if (kind !== "priced") throw new UsageError({ message: `live --bind runs priced workers: add --executor priced (the WebGPU decoder runs MoSKA colocated on one device)` })
+    if (kind === "webgpu") {
+      // A WebGPU unique worker runs whole decode steps and gets each layer's shared attention from a shared worker over its data link.
+      if (!resolved.disaggregated || resolved.shared === null) throw new UsageError({ message: "live --bind with webgpu workers runs MoSKA disaggregated: set policy.disaggregated=true with a hardware.shared pool (or add --executor priced)" })
+      if (resolved.system !== "moska") throw new UsageError({ message: `live --bind with webgpu workers splits MoSKA's shared attention off: set system=moska (got ${resolved.system}) (or add --executor priced)` })
+      if (!o.realLinks) throw new UsageError({ message: "live --bind with webgpu workers moves real query rows and partials between them: add --links real" })
+    } else if (kind !== "priced") throw new UsageError({ message: `live --bind runs priced or webgpu workers (got ${kind})` })
     const coordinator: Coordinator = await openCoordinator({
-      address: o.address, scenario: S.encodeSync(Scenario)(scenario), log: o.log, realLinks: o.realLinks, waitMs: o.waitMs, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs,
+      address: o.address, scenario: S.encodeSync(Scenario)(scenario), log: o.log, realLinks: o.realLinks, waitMs: o.waitMs, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs, executor: kind,
       pools: { unique: resolved.unique.workers, shared: resolved.shared?.workers ?? 0 },
     })
     return {

@@ -5,9 +5,17 @@ import { WorkerLost } from "../../core/errors.js"
 import type { WorkDone, WorkItem } from "../../core/executor.js"
 import type { Ns } from "../../core/units.js"
 import { PricedExecutor } from "../../engine/pricedExecutor.js"
+import type { StepPayload } from "../../engine/stepPayload.js"
 import type { LiveExecutor } from "../runLive.js"
 import type { Coordinator, CoordinatorListener } from "./coordinator.js"
-import type { Message } from "./protocol.js"
+import type { Message, WireStep } from "./protocol.js"
+
+/** A unique item's step as it crosses (read now: the engine's arrays change once the item completes). */
+const wireStep = (payload: unknown): WireStep | undefined => {
+  const p = payload as StepPayload | undefined
+  if (p === undefined) return undefined
+  return { phase: p.phase, requests: p.requests.map((r) => ({ id: r.spec.id, uniqueTokens: r.spec.uniqueTokens, outputTokens: r.spec.outputTokens })) }
+}
 
 interface Pending {
   readonly seq: number
@@ -17,6 +25,8 @@ interface Pending {
   /** A real link: the exchange the unique worker makes with a shared worker. */
   readonly link?: { readonly to: string; readonly sendBytes: number; readonly replyBytes: number; readonly messages: number }
   readonly subscriber: Subscriber<WorkDone>
+  /** The item's step, read when it was submitted (sent again as it was). */
+  readonly step: WireStep | undefined
   /** Run-clock ns when it was (last) sent. */
   sentNs: number
   /** Its price, for the free-at estimate. */
@@ -76,7 +86,7 @@ export class RemoteExecutor implements LiveExecutor, CoordinatorListener {
       const l = this.ledgerOf(item.workerId)
       l.freeAt = Math.max(now, l.freeAt) + predictedNs
       l.outstanding++
-      const p: Pending = { seq: this.seq++, item, subscriber, sentNs: now, predictedNs, ...route }
+      const p: Pending = { seq: this.seq++, item, subscriber, sentNs: now, predictedNs, step: wireStep(item.payload), ...route }
       const h = this.heldFor(p)
       if (h !== undefined) h.items.push(p)
       else this.post(p)
@@ -208,7 +218,7 @@ export class RemoteExecutor implements LiveExecutor, CoordinatorListener {
     const { item } = p
     const sent = this.o.coordinator.send(p.via, {
       t: "work", seq: p.seq, workerId: item.workerId, label: item.label, kernels: item.kernels, queries: item.queries,
-      ...(item.chunkId === undefined ? {} : { chunkId: item.chunkId }), ...(p.link === undefined ? {} : { link: p.link }),
+      ...(item.chunkId === undefined ? {} : { chunkId: item.chunkId }), ...(p.link === undefined ? {} : { link: p.link }), ...(p.step === undefined ? {} : { step: p.step }),
     })
     // Not held by anyone right now (lost between the check and the send): hold it as lost work.
     if (!sent) {

@@ -55,9 +55,11 @@ describe("disaggregated commands refuse bad input with one line and exit 2", () 
   it.each([
     [["worker", "--role", "dense", "--connect", "ipc:///tmp/x.sock"], "--role must be unique or shared (got \"dense\")"],
     [["worker", "--role", "shared", "--connect", "http://x"], "--connect must be ipc://PATH or tcp://HOST:PORT with a port from 1 to 65535 (got \"http://x\")"],
-    [["worker", "--role", "shared", "--connect", "ipc:///tmp/x.sock", "--executor", "webgpu"], "--executor must be priced (got \"webgpu\")"],
+    [["worker", "--role", "shared", "--connect", "ipc:///tmp/x.sock", "--executor", "cuda"], "--executor must be priced or webgpu (got \"cuda\")"],
+    [["worker", "--role", "shared", "--connect", "ipc:///tmp/x.sock", "--executor", "webgpu", "--tokens-out", "/tmp/t.json"], "--tokens-out is for webgpu unique workers"],
     [["live", SCENARIO, "--bind", "tcp://127.0.0.1:0"], "--bind must be ipc://PATH or tcp://HOST:PORT with a port from 1 to 65535"],
-    [["live", "scenarios/live/tiny.yaml", "--bind", "ipc:///tmp/moska-never.sock"], "live --bind runs priced workers: add --executor priced"],
+    [["live", "scenarios/live/tiny.yaml", "--bind", "ipc:///tmp/moska-never.sock"], "live --bind with webgpu workers runs MoSKA disaggregated: set policy.disaggregated=true"],
+    [["live", "scenarios/live/tiny-webgpu-disagg.yaml", "--bind", "ipc:///tmp/moska-never.sock"], "live --bind with webgpu workers moves real query rows and partials between them: add --links real"],
   ])("moska %j", (args, message) => {
     const r = run(args)
     expect(r.status).toBe(2)

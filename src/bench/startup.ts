@@ -4,6 +4,10 @@
  * `node dist/cli/main.js …`, under /usr/bin/time (user + sys CPU, every thread) with its wall
  * time measured here; `node -e 0` is Node's own start-up, the floor under every row. Prints a
  * table of medians and writes JSON (`--out`, default `.bench/startup.json`).
+ * The bundled CLI (`dist/bundle/main.js`, package.json's bin, made by scripts/bundle.mjs) runs
+ * interleaved with tsc's `dist/cli/main.js` whenever it has been built (`--no-bundle`: dist/ alone):
+ * "x vs dist" on its rows is dist's median over the bundle's (above 1: the bundle is faster).
+ * "above node" is a row's median wall time less that of `node -e 0` in the same run.
  * Options: `--repeat N` (runs per case and build, default 7), `--only TEXT` (substring of a case
  * name), `--compare PATH` (another build's `dist/cli/main.js`, run interleaved with this one, case
  * by case, so a shared machine's load falls on both alike). "x vs compare" is the other build's
@@ -11,7 +15,7 @@
  * steadier figure, and the load average is printed with the table.
  * @example npm run bench:startup -- --repeat 9 --compare /tmp/before/dist/cli/main.js
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { benchOption, ROOT, THIS_CLI } from "./benchArgs.js"
@@ -24,6 +28,8 @@ const only = opt("--only")
 const repeat = Math.max(1, Number(opt("--repeat") ?? 7))
 const compare = opt("--compare")
 const out = opt("--out") ?? ".bench/startup.json"
+const BUNDLE = join(ROOT, "dist/bundle/main.js")
+const bundle = !process.argv.includes("--no-bundle") && existsSync(BUNDLE)
 
 const scratch = mkdtempSync(join(tmpdir(), "moska-bench-startup-"))
 const db = join(scratch, "startup.db")
@@ -37,8 +43,9 @@ interface Case {
 }
 
 const CLI = "\u0000cli"
+const FLOOR = "node -e 0 (Node alone)"
 const CASES: Case[] = [
-  { name: "node -e 0 (Node alone)", argv: ["-e", "0"] },
+  { name: FLOOR, argv: ["-e", "0"] },
   { name: "moska --help", argv: [CLI, "--help"] },
   { name: "moska --version", argv: [CLI, "--version"] },
   { name: "moska sim --help", argv: [CLI, "sim", "--help"] },
@@ -53,7 +60,11 @@ const CASES: Case[] = [
   },
 ].filter((c) => only === undefined || c.name.includes(only))
 
-const builds = [{ label: "this", cli: THIS_CLI }, ...(compare === undefined ? [] : [{ label: "compare", cli: resolve(compare) }])]
+const builds = [
+  { label: "this", cli: THIS_CLI },
+  ...(bundle ? [{ label: "bundle", cli: BUNDLE }] : []),
+  ...(compare === undefined ? [] : [{ label: "compare", cli: resolve(compare) }]),
+]
 
 interface Sample {
   readonly wallS: number
@@ -68,7 +79,13 @@ const runOnce = (cli: string, c: Case): Sample => {
 }
 
 const loadBefore = loadavg()
-const samples = sampleBuilds(CASES, builds, repeat, runOnce, (s) => `${(s.wallS * 1e3).toFixed(0)} ms wall, ${(s.cpuS * 1e3).toFixed(0)} ms cpu`)
+const describe = (s: Sample): string => `${(s.wallS * 1e3).toFixed(0)} ms wall, ${(s.cpuS * 1e3).toFixed(0)} ms cpu`
+/** The builds a case runs on: Node alone is the same process for every build, so it runs once a round. */
+const buildsOf = (c: Case) => (c.name === FLOOR ? builds.slice(0, 1) : builds)
+const samples = new Map([
+  ...sampleBuilds(CASES.filter((c) => c.name === FLOOR), builds.slice(0, 1), repeat, runOnce, describe),
+  ...sampleBuilds(CASES.filter((c) => c.name !== FLOOR), builds, repeat, runOnce, describe),
+])
 
 interface Row {
   readonly case: string
@@ -83,7 +100,7 @@ interface Row {
 }
 
 const rows: Row[] = CASES.flatMap((c) =>
-  builds.map((b) => {
+  buildsOf(c).map((b) => {
     const ss = samples.get(sampleKey(c.name, b.label)) ?? []
     return {
       case: c.name, build: b.label, cli: b.cli, runs: ss.length, samples: ss,
@@ -92,12 +109,20 @@ const rows: Row[] = CASES.flatMap((c) =>
   }))
 
 const fmt = (n: number, d = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
-const header = ["case", "build", "runs", "wall ms (median)", "wall ms (min)", "cpu ms (median)", ...(compare === undefined ? [] : ["wall vs compare", "cpu vs compare"])]
+const floor = rows.find((r) => r.case === FLOOR && r.build === "this")
+const ratio = (a: number, b: number): string => `${fmt(a / b, 2)}x`
+const header = [
+  "case", "build", "runs", "wall ms (median)", "wall ms (min)", "cpu ms (median)", ...(floor === undefined ? [] : ["above node ms"]),
+  ...(bundle ? ["wall vs dist", "cpu vs dist"] : []), ...(compare === undefined ? [] : ["wall vs compare", "cpu vs compare"]),
+]
 const table = rows.map((r) => {
+  const dist = rows.find((o) => o.case === r.case && o.build === "this")
   const other = rows.find((o) => o.case === r.case && o.build === "compare")
   return [
-    r.case, r.build, String(r.runs), fmt(r.wallMs), fmt(r.minWallMs), fmt(r.cpuMs),
-    ...(compare === undefined ? [] : r.build === "this" && other !== undefined ? [`${fmt(other.wallMs / r.wallMs, 2)}x`, `${fmt(other.cpuMs / r.cpuMs, 2)}x`] : ["", ""]),
+    r.case, r.case === FLOOR ? "" : r.build === "this" ? "dist" : r.build, String(r.runs), fmt(r.wallMs), fmt(r.minWallMs), fmt(r.cpuMs),
+    ...(floor === undefined ? [] : [fmt(r.wallMs - floor.wallMs)]),
+    ...(!bundle ? [] : r.build === "bundle" && dist !== undefined ? [ratio(dist.wallMs, r.wallMs), ratio(dist.cpuMs, r.cpuMs)] : ["", ""]),
+    ...(compare === undefined ? [] : r.build === "this" && other !== undefined ? [ratio(other.wallMs, r.wallMs), ratio(other.cpuMs, r.cpuMs)] : ["", ""]),
   ]
 })
 console.log(markdownTable(header, table))

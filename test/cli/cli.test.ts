@@ -79,7 +79,7 @@ describe("bad input", () => {
     expect([both.code, both.stderr]).toEqual([2, "moska: replay takes --sim or --live, not both\n"])
     // the default scenario is disaggregated MoSKA: the WebGPU decoder runs colocated on one device
     const live = moska(["replay", "data/traces/azure_llm_2023_code.csv", "--live"])
-    expect([live.code, live.stderr]).toEqual([2, "moska: live --executor webgpu runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced)\n"])
+    expect([live.code, live.stderr]).toEqual([2, "moska: live --executor webgpu runs MoSKA colocated on one device: set policy.disaggregated=false (or use --executor priced, or --bind with webgpu workers)\n"])
   })
 })
 

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Option, type Command } from "commander"
 import type { TransportBenchResult } from "../../live/disagg/transportBench.js"
+import { PACKAGE_ROOT } from "../codeVersion.js"
 import { benchCommand } from "./bench.js"
 
 const KINDS = ["in-process", "ipc", "tcp"]
-const MAIN = fileURLToPath(new URL("../main.js", import.meta.url))
+// The echo peer runs the tsc-built CLI: from PACKAGE_ROOT, so the bundled CLI (dist/bundle/) finds it too.
+const MAIN = join(PACKAGE_ROOT, "dist/cli/main.js")
 
 const human = (bytes: number): string => (bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`)
 

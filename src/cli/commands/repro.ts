@@ -1,15 +1,15 @@
 import { mkdirSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
-import { fileURLToPath } from "node:url"
+import { dirname, join } from "node:path"
 import type { Command } from "commander"
 import type { GpuSpec } from "../../core/hardware.js"
-import { codeVersion } from "../codeVersion.js"
+import { codeVersion, PACKAGE_ROOT } from "../codeVersion.js"
 
 /**
  * The calibrated H200 shipped with the package (data/ beside dist/), so `moska repro` works from any
  * folder; a `--device` path given by the user is theirs, relative to the working directory.
  */
-const SHIPPED_DEVICE = fileURLToPath(new URL("../../../data/devices/H200-cal.json", import.meta.url))
+// From PACKAGE_ROOT, not this module's URL: the bundled CLI (dist/bundle/) sits at another depth.
+const SHIPPED_DEVICE = join(PACKAGE_ROOT, "data/devices/H200-cal.json")
 
 /**
  * `moska repro paper`: the MoSKA paper's throughput table, ratios and sensitivity analysis with

@@ -1,8 +1,9 @@
 import { Observable, type Subscriber } from "rxjs"
 import { Priority, type Clock } from "../core/clock.js"
-import type { CostModel, KernelCost } from "../core/costModel.js"
+import type { CostModel } from "../core/costModel.js"
 import type { WorkDone, WorkItem } from "../core/executor.js"
 import type { KernelSpec } from "../core/kernels.js"
+import { priceKernels } from "../core/priceKernels.js"
 import type { Ns } from "../core/units.js"
 import type { ChunkCount } from "../engine/iterationWork.js"
 import type { StepPayload } from "../engine/stepPayload.js"
@@ -198,17 +199,7 @@ export class WebGpuExecutor implements LiveExecutor {
         this.gpuNs += r.gpuNs
         this.hostNs += Math.max(0, endNs - startNs - r.gpuNs)
         this.lastNs.set(workerId, endNs - startNs)
-        const model = this.o.modelOf(workerId)
-        const kernels = this.observedKernels(job.item.kernels, r.routing)
-        const costs: KernelCost[] = kernels.map((k) => model.price(k))
-        let predictedNs = 0
-        let flops = 0
-        let bytes = 0
-        for (const c of costs) {
-          predictedNs += c.ns
-          flops += c.flops
-          bytes += c.bytes
-        }
+        const { costs, ns: predictedNs, flops, bytes } = priceKernels(this.o.modelOf(workerId), this.observedKernels(job.item.kernels, r.routing))
         const done: WorkDone = {
           item: job.item, startNs: startNs as Ns, endNs: endNs as Ns, flops, bytes, costs,
           gpuNs: Math.round(r.gpuNs), predictedNs: Math.round(predictedNs),

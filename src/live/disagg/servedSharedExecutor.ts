@@ -1,7 +1,8 @@
 import { Observable } from "rxjs"
 import { Priority, type Clock } from "../../core/clock.js"
-import type { CostModel, KernelCost } from "../../core/costModel.js"
+import type { CostModel } from "../../core/costModel.js"
 import type { GpuExecutor, WorkDone, WorkItem } from "../../core/executor.js"
+import { priceKernels } from "../../core/priceKernels.js"
 import type { Ns } from "../../core/units.js"
 
 /**
@@ -24,17 +25,8 @@ export class ServedSharedExecutor implements GpuExecutor {
   execute(item: WorkItem): Observable<WorkDone> {
     return new Observable<WorkDone>((subscriber) => {
       const now = this.clock.now()
-      const model = this.modelOf(item.workerId)
-      const costs: KernelCost[] = item.kernels.map((k) => model.price(k))
-      let predictedNs = 0
-      let flops = 0
-      let bytes = 0
-      for (const c of costs) {
-        predictedNs += c.ns
-        flops += c.flops
-        bytes += c.bytes
-      }
-      const done: WorkDone = { item, startNs: now as Ns, endNs: now as Ns, flops, bytes, costs, gpuNs: Math.round(this.takeServedNs()), predictedNs: Math.round(predictedNs) }
+      const { costs, ns, flops, bytes } = priceKernels(this.modelOf(item.workerId), item.kernels)
+      const done: WorkDone = { item, startNs: now as Ns, endNs: now as Ns, flops, bytes, costs, gpuNs: Math.round(this.takeServedNs()), predictedNs: Math.round(ns) }
       const h = this.clock.schedule(now as Ns, () => {
         subscriber.next(done)
         subscriber.complete()

@@ -1,5 +1,6 @@
 import { SHARED_PARAMS } from "../shared/shared.wgsl.js"
 import { sgmLoad, sgmStore, type SgmSpelling } from "../sharedInt8/sgm.js"
+import { unrollWgsl as unroll } from "../unrollWgsl.js"
 
 /** Keys per tile (four 16-key blocks). */
 export const F16_KEY_TILE = 64
@@ -49,9 +50,6 @@ export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oPar
   const L = sharedF16Layout(o)
   return 2 * (L.hb + L.pb) + 4 * L.big + 8 * L.perRow
 }
-
-/** `n` lines of generated WGSL, line `i` from `f(i)`. */
-const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
 
 /**
  * Shared (stacked) attention on f16 subgroup matrices (f16·f16→f32, tensor cores) for f16 KV, one

@@ -1,6 +1,7 @@
 import { defineBindings } from "../bindings.js"
 import { SHARED_BINDING_KINDS, SHARED_PARAMS } from "../shared/shared.wgsl.js"
 import { sgmLoad, sgmStore, type SgmSpelling } from "./sgm.js"
+import { unrollWgsl as unroll } from "../unrollWgsl.js"
 
 /**
  * Bindings of the unstaged int8 tensor-core kernel: as the f32 kernel's, but K/V bound as `array<i32>`
@@ -67,9 +68,6 @@ export const sharedInt8WorkgroupBytes = (opts: Pick<SharedInt8Options, "stage" |
   const L = sharedInt8Layout(opts)
   return 4 * (L.qb + L.big + L.pb + 2 * L.perKey) + 8 * L.perRow
 }
-
-/** `n` lines of generated WGSL, line `i` from `f(i)`. */
-const unroll = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join("\n")
 
 /**
  * Shared (stacked) attention on int8 subgroup matrices (tensor cores), one workgroup of four

@@ -2,12 +2,10 @@ import { describe, expect, it } from "vitest"
 import { gpuOps } from "../../src/gpu/gpuOps.js"
 import { uploadKv } from "../../src/gpu/kvBuffers.js"
 import { decodeKv, encodeKv, KV_FORMATS } from "../../src/gpu/kvFormat.js"
-import { mergeRef } from "../../src/gpu/merge/mergeRef.js"
-import { EMPTY_LSE, type Partial } from "../../src/gpu/merge/partial.js"
 import { sharedAttention, type SharedUnit } from "../../src/gpu/shared/sharedAttention.js"
-import { sharedAttentionRef } from "../../src/gpu/shared/sharedAttentionRef.js"
 import { int8MmaBlocker } from "../../src/gpu/sharedInt8/int8Mma.js"
 import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
+import { runSharedVsRef } from "./sharedPlanFixture.js"
 
 const gpu = useGpu()
 const seed = testSeed()
@@ -39,27 +37,7 @@ describe(`shared stacked attention matches the float64 reference per (chunk, KV 
         const plan = await sharedAttention(g, { q: gpuOps.upload(g, q), kv: uploadKv(g, ek, ev), tokens: S, kvHeads: Hkv, chunkTokens: C, units: UNITS, splits, rowsPerThread: 1 })
         // D = 32: the int8 tensor-core kernel (D = 128 only) must not be picked; the f32 kernel runs.
         expect(plan.kernel).toBe("f32")
-        gpuOps.poison(g, plan.po, plan.slots * D * 4)
-        gpuOps.poison(g, plan.pl, plan.slots * 4)
-        await gpuOps.submit(g, "shared", plan.passes)
-        const po = await gpuOps.readF32(g, plan.po, plan.slots * D)
-        const pl = await gpuOps.readF32(g, plan.pl, plan.slots)
-        expect(po.every(Number.isFinite) && pl.every(Number.isFinite), "unwritten partial (NaN poison survived)").toBe(true)
-        const ref = sharedAttentionRef({ q, k: decodeKv(ek), v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
-        const got: number[] = []
-        const want: number[] = []
-        UNITS.forEach((u, ui) =>
-          u.rows.forEach((_, i) => {
-            const parts: Partial[] = []
-            for (let s = 0; s < plan.splits; s++) {
-              const slot = plan.unitSlot0[ui]! + s * u.rows.length + i
-              parts.push({ o: Float64Array.from(po.subarray(slot * D, (slot + 1) * D)), lse: pl[slot]! <= EMPTY_LSE / 2 ? -Infinity : pl[slot]! })
-            }
-            const m = mergeRef(parts, D)
-            got.push(...m.o, m.lse)
-            want.push(...ref[ui]![i]!.o, ref[ui]![i]!.lse)
-          }),
-        )
+        const { got, want } = await runSharedVsRef(g, plan, "shared", { q, k: decodeKv(ek), v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
         expect(relErr(got, want)).toBeLessThan(1e-5)
       })
 })

@@ -3,16 +3,14 @@ import type { GpuContext } from "../../src/gpu/device.js"
 import { gpuOps } from "../../src/gpu/gpuOps.js"
 import { uploadKv } from "../../src/gpu/kvBuffers.js"
 import { decodeKv, encodeKv } from "../../src/gpu/kvFormat.js"
-import { mergeRef } from "../../src/gpu/merge/mergeRef.js"
-import { EMPTY_LSE, type Partial as MergePartial } from "../../src/gpu/merge/partial.js"
 import { SHARED_BINDINGS } from "../../src/gpu/shared/shared.wgsl.js"
 import { sharedAttention, sharedF16PipelineKey, sharedShape, type SharedUnit } from "../../src/gpu/shared/sharedAttention.js"
-import { sharedAttentionRef } from "../../src/gpu/shared/sharedAttentionRef.js"
 import { F16_WORKGROUP_BYTES, f16MmaBlocker } from "../../src/gpu/sharedF16/f16Mma.js"
 import { f16Options } from "../../src/gpu/sharedF16/f16Options.js"
 import { sharedF16Wgsl, sharedF16WorkgroupBytes, type SharedF16Options } from "../../src/gpu/sharedF16/sharedF16.wgsl.js"
 import { sgmLoad } from "../../src/gpu/sharedInt8/sgm.js"
 import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
+import { runSharedVsRef } from "./sharedPlanFixture.js"
 
 // Lavapipe has no subgroup matrices, so the f16 tensor-core kernel cannot compile there as written. Besides
 // the selection logic and the memory accounting, these tests compile and run the generated WGSL with each
@@ -203,27 +201,7 @@ describe("f16 kernel with emulated subgroup matrices on lavapipe", () => {
       await gpuOps.pipeline(dev, sharedF16PipelineKey(Hkv, opts!), SHARED_BINDINGS, emulateSgm(sharedF16Wgsl(Hkv, opts!)))
       const plan = await sharedAttention(dev, job)
       expect(plan.kernel).toBe("f16-mma-r32-o2")
-      gpuOps.poison(g, plan.po, plan.slots * D * 4)
-      gpuOps.poison(g, plan.pl, plan.slots * 4)
-      await gpuOps.submit(g, "shared-f16", plan.passes)
-      const po = await gpuOps.readF32(g, plan.po, plan.slots * D)
-      const pl = await gpuOps.readF32(g, plan.pl, plan.slots)
-      expect(po.every(Number.isFinite) && pl.every(Number.isFinite), "unwritten partial (NaN poison survived)").toBe(true)
-      const ref = sharedAttentionRef({ q, k: decodeKv(ek), v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
-      const got: number[] = []
-      const want: number[] = []
-      UNITS.forEach((u, ui) =>
-        u.rows.forEach((_, i) => {
-          const parts: MergePartial[] = []
-          for (let s = 0; s < plan.splits; s++) {
-            const slot = plan.unitSlot0[ui]! + s * u.rows.length + i
-            parts.push({ o: Float64Array.from(po.subarray(slot * D, (slot + 1) * D)), lse: pl[slot]! <= EMPTY_LSE / 2 ? -Infinity : pl[slot]! })
-          }
-          const m = mergeRef(parts, D)
-          got.push(...m.o, m.lse)
-          want.push(...ref[ui]![i]!.o, ref[ui]![i]!.lse)
-        }),
-      )
+      const { got, want } = await runSharedVsRef(g, plan, "shared-f16", { q, k: decodeKv(ek), v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
       // Q·(1/√D) and P are rounded to f16 (relative 2^-11 each); a wrong index or role is O(1).
       expect(relErr(got, want)).toBeLessThan(3e-3)
     }, 600_000)

@@ -83,38 +83,9 @@ export const binomial = (rng: Rng, n: number, p: number): number => {
   if (p >= 1) return n
   if (p > 0.5) return n - binomial(rng, n, 1 - p)
   const odds = p / (1 - p)
-  let u = rng.float()
-  if (n * p < 12) {
-    let pk = Math.exp(n * Math.log1p(-p))
-    for (let k = 0; k <= n; k++) {
-      if (u < pk) return k
-      u -= pk
-      pk *= ((n - k) / (k + 1)) * odds
-    }
-    return n
-  }
+  if (n * p < 12) return walkFromZero(rng, n, odds, Math.exp(n * Math.log1p(-p)))
   const mode = Math.min(n, Math.floor((n + 1) * p))
-  const pm = Math.exp(logBinomialPmf(n, mode, p))
-  if (u < pm) return mode
-  u -= pm
-  let lo = mode - 1
-  let hi = mode + 1
-  let plo = lo >= 0 ? pm * ((lo + 1) / (n - lo)) / odds : 0
-  let phi = hi <= n ? pm * ((n - mode) / hi) * odds : 0
-  for (;;) {
-    if (plo <= 0 && phi <= 0) return mode // floating-point tail: the mass left is below resolution
-    if (phi >= plo) {
-      if (u < phi) return hi
-      u -= phi
-      phi = hi < n ? phi * ((n - hi) / (hi + 1)) * odds : 0
-      hi++
-    } else {
-      if (u < plo) return lo
-      u -= plo
-      plo = lo > 0 ? plo * (lo / (n - lo + 1)) / odds : 0
-      lo--
-    }
-  }
+  return walkFromMode(rng, n, odds, mode, Math.exp(logBinomialPmf(n, mode, p)))
 }
 
 /**
@@ -154,14 +125,14 @@ export const binomialStart = (n: number, p: number): BinomialStart => {
 /** One Binomial(n, p) draw from a `binomialStart(n, p)`: the same value and draws as `binomial`. */
 export const binomialFrom = (rng: Rng, s: BinomialStart): number => {
   if (s.how === 0) return s.fixed
-  const x = s.how === 1 ? fromZero(rng, s) : fromMode(rng, s)
+  const x = s.how === 1 ? walkFromZero(rng, s.n, s.odds, s.p0) : walkFromMode(rng, s.n, s.odds, s.mode, s.p0)
   return s.flip ? s.n - x : x
 }
 
-const fromZero = (rng: Rng, s: BinomialStart): number => {
-  const { n, odds } = s
+/** Inversion from 0: P(X = 0) is `p0`, each next pmf the last times (n − k)/(k + 1) · odds. */
+const walkFromZero = (rng: Rng, n: number, odds: number, p0: number): number => {
   let u = rng.float()
-  let pk = s.p0
+  let pk = p0
   for (let k = 0; k <= n; k++) {
     if (u < pk) return k
     u -= pk
@@ -170,10 +141,9 @@ const fromZero = (rng: Rng, s: BinomialStart): number => {
   return n
 }
 
-const fromMode = (rng: Rng, s: BinomialStart): number => {
-  const { n, odds, mode } = s
+/** Inversion from the mode (pmf `pm`), walking outward towards the likelier neighbour. */
+const walkFromMode = (rng: Rng, n: number, odds: number, mode: number, pm: number): number => {
   let u = rng.float()
-  const pm = s.p0
   if (u < pm) return mode
   u -= pm
   let lo = mode - 1
@@ -181,7 +151,7 @@ const fromMode = (rng: Rng, s: BinomialStart): number => {
   let plo = lo >= 0 ? pm * ((lo + 1) / (n - lo)) / odds : 0
   let phi = hi <= n ? pm * ((n - mode) / hi) * odds : 0
   for (;;) {
-    if (plo <= 0 && phi <= 0) return mode
+    if (plo <= 0 && phi <= 0) return mode // floating-point tail: the mass left is below resolution
     if (phi >= plo) {
       if (u < phi) return hi
       u -= phi

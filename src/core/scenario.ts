@@ -221,6 +221,10 @@ export const Live = S.Struct({
   maxContextTokens: opt(PosInt, 4096, "KV capacity of one slot: a request needs unique tokens + output tokens ≤ this, else it is rejected."),
   prefillChunkTokens: opt(PosInt, 256, "Most prompt tokens one prefill call carries (chunked prefill); larger chunks use the GPU better, smaller ones bound a call's length."),
   strictLagMs: S.optional(d(PosNum, "Fail the run when the wall clock falls this many ms behind a due event (the host cannot keep up in real time).")),
+  disaggregatedPrefill: opt(S.Literal("local", "remote"), "local",
+    "Disaggregated webgpu workers: where prefill steps' shared attention runs. local: on the unique worker, against its own replica of the corpus K/V (it then holds the corpus too; decode steps still go to the shared worker); remote: on the shared worker like decode steps (every prompt token's query rows per routed chunk cross the link, once per layer). The sim prices prefill without corpus attention or link transfers either way."),
+  disaggregatedWire: opt(S.Literal("f16", "f32"), "f16",
+    "Disaggregated webgpu workers: format of the query rows and partial outputs on the data link (f16: half the bytes, rounded to nearest; lse and row indices stay 32-bit)."),
 }).annotations({ description: "Live-mode settings (moska live, moska replay --live); ignored by sim." })
 
 export const TraceLevel = S.Literal("requests", "kernels", "tokens").annotations({

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { LlamaDecoder, type DecoderConfig } from "../../src/gpu/decoder/llamaDecoder.js"
-import type { SharedRequest } from "../../src/gpu/decoder/sharedPort.js"
+import type { SharedReply, SharedRequest } from "../../src/gpu/decoder/sharedPort.js"
 import { SharedServer } from "../../src/gpu/decoder/sharedServer.js"
+import { sharedAnswer, sharedQuery, sharedReplyOf, sharedRequestOf, wireOf } from "../../src/live/disagg/dataLinks.js"
 import { tinyConfig } from "./decoderTiny.js"
 import { relErr, useGpu } from "./gpuFixture.js"
 
@@ -72,6 +73,37 @@ describe("LlamaDecoder with its shared attention behind a SharedPort (tiny dims,
         expect(sizes.at(-1)).toBe(sharedMerge === "shared" ? 2 * 4 : d.rows.length * d.splits)
       }
       expect(server.requests).toBe(20)
+    } finally {
+      server.destroy()
+    }
+  })
+
+  it("sharedPortSteps decode: prefill attends the local corpus replica, only decode steps ask the port; bit for bit with every partial back, same tokens and logits within 2e-3 with f16 rows and partials on the wire", async () => {
+    const cfg = tinyConfig("moska")
+    const local = await run(cfg)
+    const server = await SharedServer.create(gpu(), cfg)
+    try {
+      const asked: SharedRequest[] = []
+      const exact = await run({ ...cfg, sharedMerge: "unique", sharedPortSteps: "decode", sharedPort: (req) => (asked.push(req), server.attend(req)) })
+      expect(exact.logits).toEqual(local.logits)
+      expect(exact.tokens).toEqual(local.tokens)
+      // 3 decode steps of 2 layers; the 2 prefill calls asked nothing
+      expect(asked.map((r) => r.layer)).toEqual([0, 1, 0, 1, 0, 1])
+      expect(asked.every((r) => r.q.length === 2 * 4 * 32)).toBe(true)
+      // the data link's own encoding both ways, as a unique and a shared worker use it
+      let wireBytes = 0
+      const viaF16 = (req: SharedRequest): Promise<SharedReply> => {
+        const m = sharedQuery(7, req, "f16")
+        wireBytes += m.frames[0]!.byteLength
+        const got = sharedRequestOf(m)!
+        return server.attend(got).then((r) => sharedReplyOf(sharedAnswer(7, r, wireOf(m)), "f16"))
+      }
+      const half = await run({ ...cfg, sharedPortSteps: "decode", sharedPort: viaF16 })
+      expect(half.tokens).toEqual(local.tokens)
+      local.logits.forEach((l, i) => expect(relErr([...half.logits[i]!], [...l])).toBeLessThan(2e-3))
+      // the prefill logits do not touch the wire
+      expect(half.logits[0]).toEqual(local.logits[0])
+      expect(wireBytes).toBe(3 * 2 * 2 * 4 * 32 * 2)
     } finally {
       server.destroy()
     }

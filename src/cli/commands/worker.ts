@@ -91,12 +91,14 @@ export const registerWorker = (program: Command): void => {
               const gpu = await Effect.runPromise(Scope.extend(acquireGpu(process.env.MOSKA_WEBGPU_BACKEND ?? live.backend), gpuScope))
               log(`moska worker: ${workerId} on ${gpu.name}`)
               return webGpuWorker({
-                gpu, role, workerId, clock, links, modelOf: poolCostModelOf(resolved), log, sharedWorkers: resolved.shared?.workers ?? 0,
+                gpu, role, workerId, clock, links, modelOf: poolCostModelOf(resolved), log, sharedWorkers: resolved.shared?.workers ?? 0, wire: live.disaggregatedWire,
                 // the decoder `moska live` builds for the same scenario (runLiveAndReport), so both runs compute alike
                 decoder: {
                   dims: decoderDimsOf(resolved), slots: live.slots, maxContext: live.maxContextTokens, system: resolved.system, seed: scenario.seed,
                   maxBatchTokens: Math.max(live.slots, live.prefillChunkTokens), memoryBudgetBytes: (role === "shared" ? pool : resolved.unique).capacityBytes,
                   corpus: { tokens: resolved.corpus.sharedTokens, chunkTokens: resolved.corpus.chunkTokens, topK: resolved.corpus.topK },
+                  // read by the unique worker's decoder only (the shared server ignores it)
+                  sharedPortSteps: live.disaggregatedPrefill === "remote" ? "all" : "decode",
                   ...(live.weights === undefined ? {} : { weightsFile: live.weights }),
                   ...(live.corpusFile === undefined ? {} : { corpusFile: live.corpusFile }),
                 },

@@ -64,7 +64,8 @@ export interface DecoderConfig {
   /**
    * MoSKA only: each layer's shared attention goes to this port (a `SharedServer` here or in another
    * process) instead of this device, which then holds only the corpus's chunk centroids (for the
-   * router), not its K/V. The layer's queries are read back with the router's choice.
+   * router), not its K/V (unless `sharedPortSteps` is "decode"). The layer's queries are read back
+   * with the router's choice.
    */
   readonly sharedPort?: SharedPort
   /**
@@ -73,6 +74,13 @@ export interface DecoderConfig {
    * "unique" gets every partial and merges them here with the unique ones (bit for bit the local decoder's result).
    */
   readonly sharedMerge?: "shared" | "unique"
+  /**
+   * With a sharedPort, which steps use it: "all" (default) sends every step's layers; "decode"
+   * sends decode steps' only, and this device also holds a replica of the corpus K/V so prefill
+   * attends it here (a prefill step would send every prompt token's query rows per routed chunk per
+   * layer, thousands of rows against a decode step's B; see docs/disaggregated.md).
+   */
+  readonly sharedPortSteps?: "all" | "decode"
 }
 
 export interface PrefillRequest {
@@ -112,6 +120,8 @@ export interface StepResult {
 
 /** Batch rows of one step, as the kernels read them. */
 interface StepRows {
+  /** Which call made it (a sharedPort with sharedPortSteps "decode" serves decode steps only). */
+  readonly phase: "prefill" | "decode"
   readonly rows: number
   readonly ids: Int32Array
   /** Per row: slot, kv index, q index, RoPE position. */
@@ -151,6 +161,7 @@ const checkConfig = (c: DecoderConfig): [string, string] | undefined => {
     if (c.system === "moska" && (!Number.isInteger(k.topK) || k.topK < 1 || k.topK > n)) return ["corpus.topK", `corpus.topK must be an integer in [1, ${n}] (the chunk count; got ${k.topK})`]
     if (k.tokens * c.dims.kvHeads * c.dims.headDim >= 2 ** 32) return ["corpus.tokens", `corpus.tokens × kvHeads × headDim must be below 2^32 (element indices are u32; got ${k.tokens * c.dims.kvHeads * c.dims.headDim})`]
   }
+  if (c.sharedPortSteps !== undefined && c.sharedPortSteps !== "all" && c.sharedPortSteps !== "decode") return ["sharedPortSteps", `sharedPortSteps must be all or decode (got ${String(c.sharedPortSteps)})`]
   if (c.sharedPort !== undefined && (c.system !== "moska" || k === null)) return ["sharedPort", `a remote shared attention (sharedPort) needs system moska with a corpus (got system ${c.system}${k === null ? ", no corpus" : ""})`]
   return undefined
 }
@@ -260,7 +271,7 @@ export class LlamaDecoder {
       }
     })
     const qRows = oneEach ? Math.max(...reqs.map((q) => q.slot)) + 1 : total
-    const res = await this.step({ rows: total, ids, info, mode: oneEach ? "slots" : "rows", qRows, reqs: rs, sampleRows, sampleReqs, sp: Uint32Array.from(sp), nReqs: reqs.length })
+    const res = await this.step({ phase: "prefill", rows: total, ids, info, mode: oneEach ? "slots" : "rows", qRows, reqs: rs, sampleRows, sampleReqs, sp: Uint32Array.from(sp), nReqs: reqs.length })
     for (const q of reqs) this.slotLen[q.slot] = q.start + q.tokens.length
     return res
   }
@@ -283,6 +294,7 @@ export class LlamaDecoder {
       sp.set([gpuOps.f32Bits(q.temperature), q.seed >>> 0, q.position, 0], i * 4)
     })
     const res = await this.step({
+      phase: "decode",
       rows: reqs.length,
       ids,
       info,
@@ -442,6 +454,8 @@ export class LlamaDecoder {
     pass("embed", r.weights.embed.parts.map((p, i) => ({ pipeline: k.embed.pipeline, group: r.embedGroups[i]!, workgroups: grid(s.rows * H) })))
     let remote: Promise<SharedReply> | undefined
     let remoteWaitNs = 0
+    // this step's shared attention goes to the port (else it runs here, on the local corpus replica)
+    const viaPort = r.qStage !== undefined && (cfg.sharedPortSteps !== "decode" || s.phase === "decode")
     for (let l = 0; l < dims.layers; l++) {
       const L = r.weights.layers[l]!
       pass("norm", [{ pipeline: k.norm.pipeline, group: r.normGroups[l]![0]!, workgroups: gpuOps.grid(gpu, s.rows) }])
@@ -455,16 +469,17 @@ export class LlamaDecoder {
         enc.copyBufferToBuffer(buf.routerOut, 0, buf.routerStage, 0, n * 4)
         // A remote shared attention needs this layer's queries too: read back with the choice.
         const qBytes = s.qRows * Hq * D * 4
-        if (r.qStage !== undefined) enc.copyBufferToBuffer(buf.qAttn, 0, r.qStage, 0, qBytes)
+        const qStage = viaPort ? r.qStage : undefined
+        if (qStage !== undefined) enc.copyBufferToBuffer(buf.qAttn, 0, qStage, 0, qBytes)
         q.submit([enc.finish()])
-        await Promise.all([buf.routerStage.mapAsync(GPUMapMode.READ, 0, n * 4), r.qStage?.mapAsync(GPUMapMode.READ, 0, qBytes)])
+        await Promise.all([buf.routerStage.mapAsync(GPUMapMode.READ, 0, n * 4), qStage?.mapAsync(GPUMapMode.READ, 0, qBytes)])
         const chosen = new Int32Array(buf.routerStage.getMappedRange(0, n * 4).slice(0))
         buf.routerStage.unmap()
         const units = moskaUnits(chosen, s, qUsed, Hq, Hkv, cfg.corpus!.topK)
         for (const u of units.units) rowsPerChunk.set(u.chunk, (rowsPerChunk.get(u.chunk) ?? 0) + u.rows.length)
-        if (r.qStage !== undefined) {
-          const qAll = new Float32Array(r.qStage.getMappedRange(0, qBytes).slice(0))
-          r.qStage.unmap()
+        if (qStage !== undefined) {
+          const qAll = new Float32Array(qStage.getMappedRange(0, qBytes).slice(0))
+          qStage.unmap()
           remote = this.askShared(l, s, qUsed, units, qAll)
           // awaited below; marked handled so a failure of this step's encoding before then does not also surface as an unhandled rejection
           remote.catch(() => undefined)
@@ -755,7 +770,7 @@ const plannedBuffers = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
     if (cfg.corpus !== null) {
       const ck = cfg.corpus.tokens * Hkv * D * 4
       // With a remote shared attention only the centroids stay (each layer's K/V is filled, reduced and freed in turn).
-      if (cfg.sharedPort === undefined) out.push({ what: `shared corpus K of layer ${l} (${cfg.corpus.tokens} tokens × ${Hkv} KV heads × ${D} f32)`, bytes: ck, bound: false }, { what: `shared corpus V of layer ${l}`, bytes: ck, bound: false })
+      if (holdsCorpus(cfg)) out.push({ what: `shared corpus K of layer ${l} (${cfg.corpus.tokens} tokens × ${Hkv} KV heads × ${D} f32)`, bytes: ck, bound: false }, { what: `shared corpus V of layer ${l}`, bytes: ck, bound: false })
       out.push({ what: `chunk centroids of layer ${l}`, bytes: Math.ceil(cfg.corpus.tokens / cfg.corpus.chunkTokens) * Hkv * D * 4, bound: true })
     }
   }
@@ -770,10 +785,13 @@ const plannedBuffers = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   out.push({ what: `logits (${slots} rows × ${V} f32)`, bytes: slots * V * 4, bound: true })
   out.push({ what: `attention partials (${sh.partialSlots} slots × ${D} f32; lower maxBatchTokens or slots${cfg.system === "prefix" || cfg.system === "cascade" ? ", or use larger chunks" : ""})`, bytes: sh.partialSlots * D * 4, bound: true })
   out.push({ what: "merge lists", bytes: sh.mergeCap * 4, bound: true })
-  if (sh.sharedSegments > 0 && cfg.sharedPort === undefined) out.push({ what: "shared work items", bytes: sh.sharedSegments * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, bound: false }, { what: "stacked shared rows", bytes: sh.sharedSlots * 4, bound: true })
+  if (sh.sharedSegments > 0 && holdsCorpus(cfg)) out.push({ what: "shared work items", bytes: sh.sharedSegments * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, bound: false }, { what: "stacked shared rows", bytes: sh.sharedSlots * 4, bound: true })
   if (cfg.sharedPort !== undefined) out.push({ what: `query readback for the remote shared attention (${R} rows × ${Hq * D} f32)`, bytes: R * Hq * D * 4, bound: false })
   return out
 }
+
+/** Whether the decoder holds the corpus K/V: always without a sharedPort; with one, as the replica prefill attends when only decode steps use the port. */
+const holdsCorpus = (cfg: DecoderConfig): boolean => cfg.sharedPort === undefined || cfg.sharedPortSteps === "decode"
 
 const checkCapacity = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: boolean): void => {
   const L = gpu.limits
@@ -869,7 +887,8 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   if (wf !== undefined) uploadWeightsFile(gpu, weights, dims, wf)
   else await fillSyntheticWeights(gpu, weights, dims, cfg.seed)
   const remoteShared = cfg.sharedPort !== undefined
-  const corpus = cfg.corpus === null ? undefined : await loadCorpus(gpu, dims, cfg.corpus, cfg.seed, cf, remoteShared ? "centroids" : "all")
+  const localShared = holdsCorpus(cfg)
+  const corpus = cfg.corpus === null ? undefined : await loadCorpus(gpu, dims, cfg.corpus, cfg.seed, cf, localShared ? "all" : "centroids")
   const kv = Array.from({ length: layers }, () => allocKv(gpu, "f32", D, slots * maxContext * Hkv))
   const stageBytes = align(slots * 4, 256) + 4096 * 8
   const buf: Resources["buf"] = {
@@ -901,8 +920,8 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
     routerOut: storage(R * Hkv * Math.max(1, cfg.corpus?.topK ?? 1) * 4, "routerOut"),
     routerStage: gpu.device.createBuffer({ label: "routerStage", size: align(R * Hkv * Math.max(1, cfg.corpus?.topK ?? 1) * 4, 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
     routerParams: uniform([0, 0, 0, 0], "router.params"),
-    sharedRows: storage(remoteShared ? 16 : Math.max(1, sh.sharedSlots) * 4, "sharedRows"),
-    sharedItems: storage(remoteShared ? 16 : Math.max(1, sh.sharedSegments) * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, "sharedItems"),
+    sharedRows: storage(!localShared ? 16 : Math.max(1, sh.sharedSlots) * 4, "sharedRows"),
+    sharedItems: storage(!localShared ? 16 : Math.max(1, sh.sharedSegments) * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, "sharedItems"),
     stage: gpu.device.createBuffer({ label: "stage", size: stageBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
   }
   owned.push(buf.routerStage, buf.stage)
@@ -998,7 +1017,7 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   const sharedParams: GPUBuffer[] = []
   const sharedGroups: GPUBindGroup[][] = kv.map(() => [])
   let sharedVariant: SharedVariant | undefined
-  if (corpus !== undefined && cfg.system !== "private" && !remoteShared) {
+  if (corpus !== undefined && cfg.system !== "private" && localShared) {
     sharedSegs = kvSegments(gpu, corpus.kv[0]!, corpus.chunkTokens * Hkv, corpus.chunks)
     sharedVariant = sharedVariantFor(gpu, D, sh.rowTile === 64 ? 64 : 16)
     const sl = SHARED_BINDINGS.layout(gpu.device)

@@ -2,6 +2,7 @@ import type { Subscription } from "rxjs"
 import type { Clock } from "../../core/clock.js"
 import { HUB, type Transport, type TransportMessage } from "../../core/transport.js"
 import type { SharedReply, SharedRequest } from "../../gpu/decoder/sharedPort.js"
+import { halfFloat } from "./halfFloat.js"
 import type { SharedQuery } from "./protocol.js"
 
 /** A frame's bytes as an ArrayBuffer of their own (a received frame may sit at any offset of a larger buffer). */
@@ -10,20 +11,35 @@ const own = (f: Uint8Array | undefined): ArrayBuffer => {
   if (f !== undefined) b.set(f)
   return b.buffer
 }
-const bytesOf = (a: Float32Array | Uint32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+const bytesOf = (a: Float32Array | Uint32Array | Uint16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 
-/** A `q` header and frames for a real layer (see protocol's SharedQuery). */
-export const sharedQuery = (i: number, req: SharedRequest): TransportMessage => {
-  const header: SharedQuery = { t: "q", i, layer: req.layer, units: req.units.map((u) => [u.chunk, u.kvHead, u.rows] as const), splits: req.splits, rowTile: req.rowTile, merge: req.merge }
-  return { header: header as unknown as TransportMessage["header"], frames: [bytesOf(req.q), bytesOf(req.rows)] }
+/** How tensors cross the data link (`live.disaggregatedWire`). */
+export type WireFormat = "f16" | "f32"
+
+const tensorFrame = (x: Float32Array, wire: WireFormat): Uint8Array => bytesOf(wire === "f16" ? halfFloat.encode(x) : x)
+const tensorOf = (f: Uint8Array | undefined, wire: WireFormat): Float32Array => (wire === "f16" ? halfFloat.decode(new Uint16Array(own(f))) : new Float32Array(own(f)))
+
+/** A `q` header and frames for a real layer (see protocol's SharedQuery); f16 query rows with `wire` "f16". */
+export const sharedQuery = (i: number, req: SharedRequest, wire: WireFormat = "f32"): TransportMessage => {
+  const header: SharedQuery = { t: "q", i, layer: req.layer, units: req.units.map((u) => [u.chunk, u.kvHead, u.rows] as const), splits: req.splits, rowTile: req.rowTile, merge: req.merge, ...(wire === "f16" ? { wire } : {}) }
+  return { header: header as unknown as TransportMessage["header"], frames: [tensorFrame(req.q, wire), bytesOf(req.rows)] }
 }
+
+/** The format a `q` message asks in (and its answer comes back in). */
+export const wireOf = (m: TransportMessage): WireFormat => ((m.header as unknown as Partial<SharedQuery>).wire === "f16" ? "f16" : "f32")
+
+/** The `a` answering query `i` with a reply: o in the query's format, lse f32. */
+export const sharedAnswer = (i: number, r: SharedReply, wire: WireFormat): TransportMessage => ({ header: { t: "a", i }, frames: [tensorFrame(r.o, wire), bytesOf(r.lse)] })
+
+/** The SharedReply an `a` message carries, for a query sent in `wire`. */
+export const sharedReplyOf = (m: TransportMessage, wire: WireFormat): SharedReply => ({ o: tensorOf(m.frames[0], wire), lse: new Float32Array(own(m.frames[1])) })
 
 /** The SharedRequest a `q` message carries, or undefined for a byte-pattern exchange (no `layer`). */
 export const sharedRequestOf = (m: TransportMessage): SharedRequest | undefined => {
   const h = m.header as unknown as Partial<SharedQuery>
   if (typeof h.layer !== "number") return undefined
   return {
-    layer: h.layer, q: new Float32Array(own(m.frames[0])), rows: new Uint32Array(own(m.frames[1])),
+    layer: h.layer, q: tensorOf(m.frames[0], wireOf(m)), rows: new Uint32Array(own(m.frames[1])),
     units: (h.units ?? []).map(([chunk, kvHead, rows]) => ({ chunk, kvHead, rows })), splits: Number(h.splits), rowTile: h.rowTile === 64 ? 64 : 16, merge: h.merge === true,
   }
 }
@@ -63,7 +79,7 @@ export const serveData = (hub: Transport, attend?: (req: SharedRequest) => Promi
       return
     }
     attend(req).then(
-      (r) => hub.send(peer, { header: { t: "a", i: h.i }, frames: [bytesOf(r.o), bytesOf(r.lse)] }),
+      (r) => hub.send(peer, sharedAnswer(Number(h.i), r, wireOf(message))),
       (e: unknown) => hub.send(peer, { header: { t: "a", i: h.i, error: e instanceof Error ? e.message : String(e) }, frames: [] }),
     )
   })
@@ -125,9 +141,10 @@ export class DataLinks {
    * One layer's shared attention on shared worker `to` (a WebGPU unique worker's SharedPort):
    * the plan and rows go out, the partials come back. Waits for `to`'s address if it has not
    * arrived yet (the unique worker may be welcomed first); fails when the link closes or the
-   * shared side answers with an error.
+   * shared side answers with an error. `wire` "f16" sends the query rows and gets the partial
+   * outputs back as binary16 (half the bytes; `moved` counts the bytes that crossed).
    */
-  async attend(to: string, req: SharedRequest): Promise<SharedReply> {
+  async attend(to: string, req: SharedRequest, wire: WireFormat = "f32"): Promise<SharedReply> {
     let end = this.ends.get(to)
     while (end === undefined) {
       await new Promise<void>((resolve) => {
@@ -141,7 +158,7 @@ export class DataLinks {
     }
     const e = end
     const i = this.seq++
-    const msg = sharedQuery(i, req)
+    const msg = sharedQuery(i, req, wire)
     const reply = await new Promise<TransportMessage>((resolve, reject) => {
       if (e.closed) {
         reject(new Error(`the data link to ${to} closed (its worker restarted or left)`))
@@ -153,7 +170,7 @@ export class DataLinks {
     this.moved.sent += msg.frames.reduce((a, f) => a + f.byteLength, 0)
     if (typeof reply.header.error === "string") throw new Error(`${to} could not attend layer ${req.layer}: ${reply.header.error}`)
     this.moved.received += reply.frames.reduce((a, f) => a + f.byteLength, 0)
-    return { o: new Float32Array(own(reply.frames[0])), lse: new Float32Array(own(reply.frames[1])) }
+    return sharedReplyOf(reply, wire)
   }
 
   exchange(link: LinkExchange): Promise<{ startNs: number; endNs: number }> {

@@ -13,7 +13,8 @@ export type WorkerRole = "unique" | "shared"
  * Between workers (`--links real`), on each shared worker's data socket: `q` (a layer's query rows as
  * a raw frame, from a unique worker) answered by `a` (the partials, a raw frame of the asked size).
  * From a WebGPU unique worker, `q` carries a real layer (`SharedQuery`: the plan in the header, the
- * f32 query rows and u32 stacked rows as frames) and `a` the partials (o and lse frames, or `error`).
+ * query rows, f32 or f16 (`wire`), and u32 stacked rows as frames) and `a` the partials (o, in the
+ * query's format, and f32 lse frames, or `error`).
  * worker → coordinator: `hello` (until welcomed, again after the coordinator went quiet), `ready`
  * (a worker that warms up once welcomed: its device is set up), `pong`, `done`, `failed`.
  * coordinator → worker: `welcome` (its worker id and the scenario), `refused`, `ping`, `work`, `peers`, `bye`.
@@ -92,6 +93,12 @@ export interface SharedQuery {
   readonly splits: number
   readonly rowTile: 16 | 64
   readonly merge: boolean
+  /**
+   * How the query rows and the partial outputs cross: "f16" (binary16, half the bytes) or "f32"
+   * (absent: f32). The shared worker answers in the format it was asked in; lse and the stacked
+   * row indices stay 32-bit (an lse of magnitude ~10 in f16 would be off by up to 0.4% after exp).
+   */
+  readonly wire?: "f16" | "f32"
 }
 
 const TYPES = new Set(["hello", "welcome", "refused", "ping", "pong", "work", "done", "failed", "bye", "peers", "ready"])

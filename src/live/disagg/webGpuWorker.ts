@@ -6,7 +6,7 @@ import { SharedServer } from "../../gpu/decoder/sharedServer.js"
 import type { WallClock } from "../wallClock.js"
 import { warmDecoder } from "../warmDecoder.js"
 import { WebGpuExecutor } from "../webGpuExecutor.js"
-import type { DataLinks } from "./dataLinks.js"
+import type { DataLinks, WireFormat } from "./dataLinks.js"
 import type { WorkerRuntime } from "./runWorker.js"
 import { ServedSharedExecutor } from "./servedSharedExecutor.js"
 
@@ -18,6 +18,8 @@ export interface WebGpuWorkerOptions {
   readonly decoder: DecoderConfig
   /** Shared workers of the scenario: unique-i gets its shared attention from shared-(i mod this). */
   readonly sharedWorkers: number
+  /** How the unique worker's query rows and partial outputs cross the data link. */
+  readonly wire: WireFormat
   readonly clock: WallClock
   readonly links: DataLinks | null
   readonly modelOf: (workerId: string) => CostModel
@@ -28,13 +30,14 @@ export interface WebGpuWorkerOptions {
 
 /**
  * A WebGPU worker of a disaggregated deployment, set up on its device. Unique: the scenario's
- * MoSKA decoder without the corpus K/V, each layer's shared attention through the data link to
- * its shared worker (`DataLinks.attend`), warmed up (which compiles the shared worker's kernel
+ * MoSKA decoder, each layer's shared attention through the data link to its shared worker
+ * (`DataLinks.attend`; with `decoder.sharedPortSteps` "decode" only decode steps', prefill attending
+ * the decoder's own corpus replica, else every step's and no corpus K/V here), warmed up (which compiles the shared worker's kernel
  * too), running whole prefill and decode steps (WebGpuExecutor). Its link items complete at once
  * with the bytes its decoder actually moved since the last one (the transfers ran inside the
  * step). Shared: a SharedServer over the same corpus answering the unique workers' layers; its own
  * engine items are bookkeeping (ServedSharedExecutor).
- * @example const runtime = await webGpuWorker({ gpu, role: "unique", workerId: "unique-0", decoder: cfg, sharedWorkers: 1, clock, links, modelOf, executor, log })
+ * @example const runtime = await webGpuWorker({ gpu, role: "unique", workerId: "unique-0", decoder: cfg, sharedWorkers: 1, wire: "f16", clock, links, modelOf, executor, log })
  */
 export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntime> => {
   const t0 = process.hrtime.bigint()
@@ -71,9 +74,10 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
   if (!Number.isInteger(index)) throw new Error(`a unique worker's id is unique-N (got ${o.workerId})`)
   if (o.sharedWorkers < 1) throw new Error("the scenario has no shared workers to attend the corpus")
   const to = `shared-${index % o.sharedWorkers}`
-  const decoder = await LlamaDecoder.create(o.gpu, { ...o.decoder, sharedPort: (req) => links.attend(to, req) })
+  const decoder = await LlamaDecoder.create(o.gpu, { ...o.decoder, sharedPort: (req) => links.attend(to, req, o.wire) })
   const warmNs = await warmDecoder(decoder, o.decoder.slots)
-  o.log(`moska worker: ${o.workerId} decoder ready (${(decoder.bytes / 2 ** 20).toFixed(1)} MiB; shared attention on ${to}; warm-up ${(warmNs / 1e9).toFixed(1)} s) after ${since()}`)
+  const where = o.decoder.sharedPortSteps === "decode" ? `decode steps' shared attention on ${to}, prefill's on the local corpus replica` : `shared attention on ${to}`
+  o.log(`moska worker: ${o.workerId} decoder ready (${(decoder.bytes / 2 ** 20).toFixed(1)} MiB; ${where}; ${o.wire} on the wire; warm-up ${(warmNs / 1e9).toFixed(1)} s) after ${since()}`)
   // the warm-up's traffic is not the run's
   links.moved.sent = 0
   links.moved.received = 0

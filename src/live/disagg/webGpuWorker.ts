@@ -93,7 +93,7 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
   }
   const close = async (): Promise<void> => {
     const f = executor.facts()
-    const mib = (b: number): string => (b / 2 ** 20).toFixed(1)
+    const mib = (b: number): string => (b / 2 ** 20).toFixed(3)
     o.log(`moska worker: ${o.workerId} ran ${f.liveSteps} steps: GPU busy ${Number(f.gpuBusyS).toFixed(3)} s, waited on ${to} ${Number(f.remoteWaitS).toFixed(3)} s, moved ${mib(links.moved.sent)} MiB of query rows out and ${mib(links.moved.received)} MiB of partials back`)
     await executor.close()
   }

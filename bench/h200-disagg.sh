@@ -29,7 +29,7 @@
 # the query rows and partial outputs: an occasional late greedy flip between the two is that
 # rounding, while a wrong remote layer changes nearly every request's tokens from the first one).
 # DISAGG_SCENARIO / COLO_SCENARIO / SETS (space-separated extra --set overrides for all runs) /
-# COLO_SETS (the colocated runs' extra ones) / RUN_TIMEOUT (s per live run, default 220) rerun it
+# COLO_SETS (the colocated runs' extra ones) / RUN_TIMEOUT (s per live run, default 200) rerun it
 # elsewhere, e.g. on lavapipe:
 #   DISAGG_SCENARIO=scenarios/live/tiny-webgpu-disagg.yaml COLO_SCENARIO=scenarios/live/tiny-webgpu-disagg.yaml COLO_SETS=policy.disaggregated=false WORKLOAD=scenario bash bench/h200-disagg.sh
 set -uo pipefail
@@ -49,7 +49,7 @@ M="node dist/cli/main.js"
 SOCK="ipc:///tmp/moska-h200-disagg-$$.sock"
 # Pipeline compiles can hold a process's event loop for a while: nobody counts as lost meanwhile.
 PATIENT=(--lost-after-ms 120000)
-T=${RUN_TIMEOUT:-220}
+T=${RUN_TIMEOUT:-200}
 T0=$SECONDS
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader 2>/dev/null | head -1
 [ ${#sets[@]} -gt 0 ] && echo "overrides: ${sets[*]}"
@@ -77,8 +77,8 @@ timeout "$T" $M live "$CSC" "${sets[@]}" "${colo[@]}" --tokens-out "$F/colocated
 echo "colocated rc=$?"; grep -v "^Warning" "$F/colocated.err" | tail -3
 
 echo "== sim of both ($((SECONDS - T0)) s in; sim link: ${LINK:-as in the scenario})"
-timeout 60 $M sim "$DSC" "${sets[@]}" "${simlink[@]}" --label "sim-disagg-$N" --db "$DB" --json > "$F/sim-disagg.json" 2> "$F/sim-disagg.err"; echo "sim disagg rc=$?"
-timeout 60 $M sim "$CSC" "${sets[@]}" "${colo[@]}" --label "sim-colocated-$N" --db "$DB" --json > "$F/sim-colocated.json" 2> "$F/sim-colocated.err"; echo "sim colocated rc=$?"
+timeout 45 $M sim "$DSC" "${sets[@]}" "${simlink[@]}" --label "sim-disagg-$N" --db "$DB" --json > "$F/sim-disagg.json" 2> "$F/sim-disagg.err"; echo "sim disagg rc=$?"
+timeout 45 $M sim "$CSC" "${sets[@]}" "${colo[@]}" --label "sim-colocated-$N" --db "$DB" --json > "$F/sim-colocated.json" 2> "$F/sim-colocated.err"; echo "sim colocated rc=$?"
 
 for label in "disagg-$N" "colocated-$N"; do
   id=$(node -e "const D=require('better-sqlite3');const r=new D(process.argv[1],{readonly:true}).prepare('SELECT run_id FROM runs WHERE label=? ORDER BY run_id DESC').pluck().get(process.argv[2]);console.log(r??'')" "$DB" "$label" 2>/dev/null)

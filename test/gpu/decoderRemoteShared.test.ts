@@ -78,7 +78,7 @@ describe("LlamaDecoder with its shared attention behind a SharedPort (tiny dims,
     }
   })
 
-  it("sharedPortSteps decode: prefill attends the local corpus replica, only decode steps ask the port; bit for bit with every partial back, same tokens and logits within 2e-3 with f16 rows and partials on the wire", async () => {
+  it("sharedPortSteps decode: prefill attends the local corpus replica, only decode steps ask the port; bit for bit with every partial back, same tokens and logits within 5e-4 with f16 rows and partials on the wire", async () => {
     const cfg = tinyConfig("moska")
     const local = await run(cfg)
     const server = await SharedServer.create(gpu(), cfg)
@@ -100,7 +100,7 @@ describe("LlamaDecoder with its shared attention behind a SharedPort (tiny dims,
       }
       const half = await run({ ...cfg, sharedPortSteps: "decode", sharedPort: viaF16 })
       expect(half.tokens).toEqual(local.tokens)
-      local.logits.forEach((l, i) => expect(relErr([...half.logits[i]!], [...l])).toBeLessThan(2e-3))
+      local.logits.forEach((l, i) => expect(relErr([...half.logits[i]!], [...l])).toBeLessThan(5e-4))
       // the prefill logits do not touch the wire
       expect(half.logits[0]).toEqual(local.logits[0])
       expect(wireBytes).toBe(3 * 2 * 2 * 4 * 32 * 2)

@@ -27,7 +27,8 @@ const usage = (message: string): UsageError => new UsageError({ message })
  * of the scenario's model, hardware and policy; its workload section is ignored (requests come
  * over HTTP). One live run per server start in the trace database. Binds to loopback by default;
  * `--port 0` picks a free port and the bound address is printed on stderr. With `--bind` it is the
- * coordinator of a disaggregated deployment: the pools' work runs on `moska worker` processes,
+ * coordinator of a disaggregated deployment: the pools' work runs on `moska worker` processes
+ * (priced, or webgpu with `--links real`: the unique worker's decoder samples the clients' tokens),
  * and /health says 503 until they are all there and while one is lost.
  * @example moska serve scenarios/live/tiny.yaml --executor priced --port 0
  */
@@ -73,8 +74,11 @@ export const registerServe = (program: Command): void => {
       const input = loadScenarioFile(file, [...opts.set, ...seedOverride(opts.seed)])
       checkDbPath(opts.db)
       prepareHardware(input, file)
-      const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "serve")
-      if (bind !== undefined && kind !== "priced") throw usage("serve --bind runs priced workers: add --executor priced (the WebGPU decoder runs MoSKA colocated on one device)")
+      const { scenario, resolved, live, kind } = prepareLiveScenario(input, opts.executor, "serve", bind !== undefined)
+      if (bind !== undefined && kind === "webgpu") {
+        const bad = (await import("../../live/disagg/webGpuDeploymentProblem.js")).webGpuDeploymentProblem(resolved, bind.realLinks, "serve")
+        if (bad !== undefined) throw usage(bad)
+      }
       if (kind === "webgpu") {
         checkFile(live.weights, (st) => checkWeightsFile(st, decoderDimsOf(resolved)))
         checkFile(live.corpusFile, (st) => checkCorpusFile(st, decoderDimsOf(resolved), resolved.corpus.sharedTokens))

@@ -69,6 +69,8 @@ export type Message =
       readonly costs: readonly KernelCost[]
       readonly gpuNs?: number
       readonly predictedNs?: number
+      /** A webgpu unique worker's step: the tokens it sampled, as [request id, index, token id] (a server streams them to its clients). */
+      readonly tokens?: ReadonlyArray<readonly [number, number, number]>
     }
   | { readonly t: "failed"; readonly seq: number; readonly message: string }
   | { readonly t: "bye"; readonly reason: string }
@@ -78,7 +80,13 @@ export type Message =
 /** A StepPayload as it crosses: what a real executor reads of each request. */
 export interface WireStep {
   readonly phase: "prefill" | "decode"
-  readonly requests: ReadonlyArray<{ readonly id: number; readonly uniqueTokens: number; readonly outputTokens: number }>
+  readonly requests: ReadonlyArray<{
+    readonly id: number
+    readonly uniqueTokens: number
+    readonly outputTokens: number
+    /** A served request's prompt ids, temperature and seed as its client sent them (prefill only; absent: the worker's seeded ones). */
+    readonly input?: { readonly promptIds?: readonly number[]; readonly temperature?: number; readonly seed?: number }
+  }>
 }
 
 /**

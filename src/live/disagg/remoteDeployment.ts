@@ -8,6 +8,7 @@ import type { WallClock } from "../wallClock.js"
 import type { Coordinator, PoolStatus } from "./coordinator.js"
 import { openCoordinator } from "./openCoordinator.js"
 import { RemoteExecutor } from "./remoteExecutor.js"
+import { webGpuDeploymentProblem } from "./webGpuDeploymentProblem.js"
 
 /** What a live run needs from a disaggregated deployment: workers waited for, an executor per run, and an end. */
 export interface RemoteDeployment {
@@ -44,10 +45,8 @@ export interface RemoteDeploymentOptions {
 export const remoteDeployment = (o: RemoteDeploymentOptions): RemoteDeployment => ({
   open: async ({ scenario, resolved, kind }) => {
     if (kind === "webgpu") {
-      // A WebGPU unique worker runs whole decode steps and gets each layer's shared attention from a shared worker over its data link.
-      if (!resolved.disaggregated || resolved.shared === null) throw new UsageError({ message: "live --bind with webgpu workers runs MoSKA disaggregated: set policy.disaggregated=true with a hardware.shared pool (or add --executor priced)" })
-      if (resolved.system !== "moska") throw new UsageError({ message: `live --bind with webgpu workers splits MoSKA's shared attention off: set system=moska (got ${resolved.system}) (or add --executor priced)` })
-      if (!o.realLinks) throw new UsageError({ message: "live --bind with webgpu workers moves real query rows and partials between them: add --links real" })
+      const bad = webGpuDeploymentProblem(resolved, o.realLinks, "live")
+      if (bad !== undefined) throw new UsageError({ message: bad })
     } else if (kind !== "priced") throw new UsageError({ message: `live --bind runs priced or webgpu workers (got ${kind})` })
     const coordinator: Coordinator = await openCoordinator({
       address: o.address, scenario: S.encodeSync(Scenario)(scenario), log: o.log, realLinks: o.realLinks, waitMs: o.waitMs, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs, executor: kind,

@@ -7,14 +7,21 @@ import type { Ns } from "../../core/units.js"
 import { PricedExecutor } from "../../engine/pricedExecutor.js"
 import type { StepPayload } from "../../engine/stepPayload.js"
 import type { LiveExecutor } from "../runLive.js"
+import type { RequestInput } from "../webGpuExecutor.js"
 import type { Coordinator, CoordinatorListener } from "./coordinator.js"
 import type { Message, WireStep } from "./protocol.js"
 
 /** A unique item's step as it crosses (read now: the engine's arrays change once the item completes). */
-const wireStep = (payload: unknown): WireStep | undefined => {
+const wireStep = (payload: unknown, inputOf: ((id: number) => RequestInput | undefined) | undefined): WireStep | undefined => {
   const p = payload as StepPayload | undefined
   if (p === undefined) return undefined
-  return { phase: p.phase, requests: p.requests.map((r) => ({ id: r.spec.id, uniqueTokens: r.spec.uniqueTokens, outputTokens: r.spec.outputTokens })) }
+  return {
+    phase: p.phase,
+    requests: p.requests.map((r) => {
+      const input = p.phase === "prefill" ? inputOf?.(r.spec.id) : undefined
+      return { id: r.spec.id, uniqueTokens: r.spec.uniqueTokens, outputTokens: r.spec.outputTokens, ...(input === undefined ? {} : { input }) }
+    }),
+  }
 }
 
 interface Pending {
@@ -44,6 +51,15 @@ export interface RemoteExecutorOptions {
    * executor (it holds no state); a real device's KV would be gone with its process.
    */
   readonly rejoinTimeoutNs: number
+  /**
+   * Webgpu workers under a server: the client's prompt ids, temperature and seed for a request
+   * (sent with its prefill step), and where the tokens a step sampled go (called before the step
+   * completes, so the engine accounts tokens it already holds).
+   */
+  readonly tokens?: {
+    readonly requestInput: (requestId: number) => RequestInput | undefined
+    readonly onToken: (requestId: number, index: number, token: number) => void
+  }
 }
 
 /**
@@ -86,7 +102,7 @@ export class RemoteExecutor implements LiveExecutor, CoordinatorListener {
       const l = this.ledgerOf(item.workerId)
       l.freeAt = Math.max(now, l.freeAt) + predictedNs
       l.outstanding++
-      const p: Pending = { seq: this.seq++, item, subscriber, sentNs: now, predictedNs, step: wireStep(item.payload), ...route }
+      const p: Pending = { seq: this.seq++, item, subscriber, sentNs: now, predictedNs, step: wireStep(item.payload, this.o.tokens?.requestInput), ...route }
       const h = this.heldFor(p)
       if (h !== undefined) h.items.push(p)
       else this.post(p)
@@ -150,7 +166,9 @@ export class RemoteExecutor implements LiveExecutor, CoordinatorListener {
       item: p.item, startNs: startNs as Ns, endNs: endNs as Ns, flops: m.flops, bytes: m.bytes, costs: m.costs,
       ...(m.gpuNs === undefined ? {} : { gpuNs: m.gpuNs }), ...(m.predictedNs === undefined ? {} : { predictedNs: m.predictedNs }),
     }
+    const tokens = m.tokens
     clock.schedule(now, () => {
+      if (tokens !== undefined) for (const [id, index, token] of tokens) this.o.tokens?.onToken(id, index, token)
       p.subscriber.next(done)
       p.subscriber.complete()
     }, Priority.completion)

@@ -4,7 +4,7 @@ import { HUB, type Transport } from "../../core/transport.js"
 import type { SharedReply, SharedRequest } from "../../gpu/decoder/sharedPort.js"
 import { WallClock } from "../wallClock.js"
 import { DataLinks, serveData } from "./dataLinks.js"
-import { messageOf, PROTOCOL_VERSION, toTransport, type Message, type WorkerRole } from "./protocol.js"
+import { messageOf, PROTOCOL_VERSION, toTransport, type Message, type WireStep, type WorkerRole } from "./protocol.js"
 
 type Link = NonNullable<Extract<Message, { t: "work" }>["link"]>
 
@@ -15,6 +15,10 @@ export interface WorkerRuntime {
   readonly attend?: (req: SharedRequest) => Promise<SharedReply>
   /** Runs a link item itself instead of a byte-pattern exchange (a WebGPU unique worker: its decoder moved the tensors during the step). */
   readonly link?: (link: Link) => Promise<{ startNs: number; endNs: number; bytes: number }>
+  /** A webgpu unique worker: a step's requests as sent (a server's client prompts ride on prefill steps), before the step runs. */
+  readonly stepSent?: (step: WireStep) => void
+  /** A webgpu unique worker: the tokens sampled since the last call, as [request id, index, token] (sent with the step's `done`). */
+  readonly takeTokens?: () => Array<[number, number, number]>
   /** Frees the device (after the last item). */
   readonly close?: () => Promise<void>
 }
@@ -114,12 +118,17 @@ export const runWorker = async (o: WorkerOptions): Promise<WorkerEnd> => {
   }
 
   const execute = (m: Extract<Message, { t: "work" }>, r: WorkerRuntime): void => {
+    if (m.step !== undefined) r.stepSent?.(m.step)
     const item: WorkItem = { workerId: m.workerId, label: m.label, kernels: m.kernels, queries: m.queries, ...(m.chunkId === undefined ? {} : { chunkId: m.chunkId }), ...(m.step === undefined ? {} : { payload: { phase: m.step.phase, requests: m.step.requests.map((q) => ({ spec: q })) } }) }
     r.executor.execute(item).subscribe({
-      next: (d) => send({
+      next: (d) => {
+        const tokens = r.takeTokens?.()
+        send({
         t: "done", seq: m.seq, startNs: d.startNs, endNs: d.endNs, flops: d.flops, bytes: d.bytes, costs: d.costs,
         ...(d.gpuNs === undefined ? {} : { gpuNs: d.gpuNs }), ...(d.predictedNs === undefined ? {} : { predictedNs: d.predictedNs }),
-      }),
+        ...(tokens === undefined || tokens.length === 0 ? {} : { tokens }),
+        })
+      },
       error: (e) => send({ t: "failed", seq: m.seq, message: e instanceof Error ? e.message : String(e) }),
     })
   }

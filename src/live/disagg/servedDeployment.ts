@@ -7,14 +7,14 @@ import type { LiveExecutor } from "../runLive.js"
 import type { WallClock } from "../wallClock.js"
 import { Coordinator, type PoolStatus } from "./coordinator.js"
 import type { RemoteDeploymentOptions } from "./remoteDeployment.js"
-import { RemoteExecutor } from "./remoteExecutor.js"
+import { RemoteExecutor, type RemoteExecutorOptions } from "./remoteExecutor.js"
 import { RetryOnRejoin } from "./retryOnRejoin.js"
 import { ZmqTransport } from "./zmqTransport.js"
 
 /** The run's handle once the pools are complete. */
 export interface ServedPools {
   /** The engine's executor: the pools' work on the workers; a loss past `--rejoin-s` calls `onLost` and the work waits for a rejoin. */
-  executor(clock: WallClock, modelOf: (workerId: string) => CostModel, onLost: (lost: WorkerLost) => void): LiveExecutor
+  executor(clock: WallClock, modelOf: (workerId: string) => CostModel, onLost: (lost: WorkerLost) => void, tokens?: RemoteExecutorOptions["tokens"]): LiveExecutor
 }
 
 /** `moska serve --bind`'s deployment: readable from the start, opened once, closed once. */
@@ -23,7 +23,7 @@ export interface ServedDeployment {
   unready(): string | null
   status(): PoolStatus
   /** Binds, waits for the scenario's pools (WorkersMissing after `waitMs`, or once `close` is called) and returns the run's handle. */
-  open(prepared: { readonly scenario: Scenario; readonly resolved: Resolved }): Promise<ServedPools>
+  open(prepared: { readonly scenario: Scenario; readonly resolved: Resolved; readonly kind: "priced" | "webgpu" }): Promise<ServedPools>
   /** Says `bye` to the workers (they exit 0), stops any wait and releases the socket. */
   close(reason: string): Promise<void>
 }
@@ -40,7 +40,8 @@ const unreadyOf = (st: PoolStatus): string | null =>
  * from the moment the socket is bound, and the wait ends early when the server is stopped (`ready`
  * with an abort signal). The executor it hands out
  * outlives a lost worker (RetryOnRejoin): the server stays up, degraded, until a restarted worker
- * takes the id. Priced workers only (`moska serve` checks `--executor priced` before binding).
+ * takes the id. Priced workers, or webgpu ones (`--links real`): then each prefill step carries its
+ * clients' prompt ids and each step's `done` the tokens it sampled, which go to the server's streams.
  * @example
  * const remote = servedDeployment({ address: "ipc:///tmp/m.sock", waitMs: 60_000, heartbeatMs: 250, lostAfterMs: 3000, rejoinMs: 0, realLinks: false, log })
  * const pools = await remote.open({ scenario, resolved }) // meanwhile remote.unready() === "waiting for workers: unique-0, shared-0"
@@ -55,10 +56,10 @@ export const servedDeployment = (o: RemoteDeploymentOptions): ServedDeployment =
   return {
     unready: () => unreadyOf(status()),
     status,
-    open: async ({ scenario, resolved }) => {
+    open: async ({ scenario, resolved, kind }) => {
       const transport = await ZmqTransport.bind(o.address)
       const c = new Coordinator({
-        transport, scenario: S.encodeSync(Scenario)(scenario), log: o.log, realLinks: o.realLinks, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs,
+        transport, scenario: S.encodeSync(Scenario)(scenario), log: o.log, realLinks: o.realLinks, heartbeatMs: o.heartbeatMs, lostAfterMs: o.lostAfterMs, executor: kind,
         pools: { unique: resolved.unique.workers, shared: resolved.shared?.workers ?? 0 },
       })
       coordinator = c
@@ -75,8 +76,8 @@ export const servedDeployment = (o: RemoteDeploymentOptions): ServedDeployment =
       }
       o.log(`moska coordinator: pools complete (${c.slots.size} worker${c.slots.size === 1 ? "" : "s"}); serving`)
       return {
-        executor: (clock, modelOf, onLost) => new RetryOnRejoin({
-          inner: new RemoteExecutor({ clock, coordinator: c, modelOf, rejoinTimeoutNs: o.rejoinMs * 1_000_000 }), clock, onLost,
+        executor: (clock, modelOf, onLost, tokens) => new RetryOnRejoin({
+          inner: new RemoteExecutor({ clock, coordinator: c, modelOf, rejoinTimeoutNs: o.rejoinMs * 1_000_000, ...(tokens === undefined ? {} : { tokens }) }), clock, onLost,
           holds: (id) => c.slots.get(id)?.state === "up", pollNs: o.heartbeatMs * 1_000_000,
         }),
       }

@@ -5,8 +5,9 @@ import type { SharedReply, SharedRequest } from "../../gpu/decoder/sharedPort.js
 import { SharedServer } from "../../gpu/decoder/sharedServer.js"
 import type { WallClock } from "../wallClock.js"
 import { warmDecoder } from "../warmDecoder.js"
-import { WebGpuExecutor } from "../webGpuExecutor.js"
+import { WebGpuExecutor, type RequestInput } from "../webGpuExecutor.js"
 import type { DataLinks, WireFormat } from "./dataLinks.js"
+import type { WireStep } from "./protocol.js"
 import type { WorkerRuntime } from "./runWorker.js"
 import { ServedSharedExecutor } from "./servedSharedExecutor.js"
 
@@ -81,7 +82,30 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
   // the warm-up's traffic is not the run's
   links.moved.sent = 0
   links.moved.received = 0
-  const executor = new WebGpuExecutor({ clock: o.clock, decoder, modelOf: o.modelOf, temperature: 0, ...o.executor }, o.decoder.slots)
+  // a served request's client input arrives with its prefill step; its sampled tokens go back with each step's done
+  const inputs = new Map<number, RequestInput>()
+  let sampled: Array<[number, number, number]> = []
+  const onToken = o.executor.onToken
+  const executor = new WebGpuExecutor({
+    clock: o.clock, decoder, modelOf: o.modelOf, temperature: 0, ...o.executor,
+    onToken: (id, index, token) => {
+      sampled.push([id, index, token])
+      onToken?.(id, index, token)
+    },
+    requestInput: (id) => {
+      const v = inputs.get(id)
+      inputs.delete(id)
+      return v
+    },
+  }, o.decoder.slots)
+  const stepSent = (step: WireStep): void => {
+    for (const r of step.requests) if (r.input !== undefined) inputs.set(r.id, r.input)
+  }
+  const takeTokens = (): Array<[number, number, number]> => {
+    const t = sampled
+    sampled = []
+    return t
+  }
   const seen = { sent: 0, received: 0 }
   const link = async (l: { readonly sendBytes: number }): Promise<{ startNs: number; endNs: number; bytes: number }> => {
     const now = o.clock.now()
@@ -97,5 +121,5 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
     o.log(`moska worker: ${o.workerId} ran ${f.liveSteps} steps: GPU busy ${Number(f.gpuBusyS).toFixed(3)} s, waited on ${to} ${Number(f.remoteWaitS).toFixed(3)} s, moved ${mib(links.moved.sent)} MiB of query rows out and ${mib(links.moved.received)} MiB of partials back`)
     await executor.close()
   }
-  return { executor, link, close }
+  return { executor, link, close, stepSent, takeTokens }
 }

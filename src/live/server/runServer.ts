@@ -137,7 +137,7 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
     }
     let pools: ServedPools | null = null
     if (input.remote !== undefined && !stopping) {
-      const opening = input.remote.open({ scenario, resolved })
+      const opening = input.remote.open({ scenario, resolved, kind: input.executor })
       // A signal during the wait ends it: the deployment is closed below, which rejects `opening`.
       opening.catch(() => undefined)
       pools = await Promise.race([opening, signal.then(() => null)])
@@ -158,7 +158,11 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
     }
     const makeExecutor = (clock: WallClock): LiveExecutor =>
       pools !== null
-        ? pools.executor(clock, modelOf, onLost)
+        ? pools.executor(clock, modelOf, onLost, input.executor === "webgpu" ? {
+            // the workers' decoder samples; the clients' prompts go to it with their prefill steps
+            onToken: (id, index, token) => engine?.recordDecoderToken(id, index, token),
+            requestInput: (id) => engine?.requestInput(id),
+          } : undefined)
         : decoder === null
         ? new PricedExecutor(clock, modelOf)
         : new WebGpuExecutor({
@@ -191,7 +195,8 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
   try {
     const addr = await app.listen({ host: input.host, port: input.port })
     input.log(`moska: listening on ${addr} (POST /v1/completions, /v1/chat/completions; GET /v1/models, /health, /metrics)`)
-    if (input.executor === "webgpu") await withGpu((gpu) => serve(gpu), process.env.MOSKA_WEBGPU_BACKEND ?? live.backend)
+    // with remote workers the device is theirs: this process opens none
+    if (input.executor === "webgpu" && input.remote === undefined) await withGpu((gpu) => serve(gpu), process.env.MOSKA_WEBGPU_BACKEND ?? live.backend)
     else await serve(null)
     await sink.close()
     const cancelled = serving?.cancelledAtStopCount ?? 0

@@ -51,7 +51,8 @@ describe("moska serve --bind refuses bad input with one line and exit 2", () => 
     [["serve", SCENARIO, "--bind", "tcp://127.0.0.1:0"], "--bind must be ipc://PATH or tcp://HOST:PORT with a port from 1 to 65535"],
     [["serve", SCENARIO, "--bind", "ipc:///tmp/moska-never.sock", "--links", "fast"], "--links must be priced or real (got \"fast\")"],
     [["serve", SCENARIO, "--bind", "ipc:///tmp/moska-never.sock", "--rejoin-s", "-1"], "--rejoin-s must be an integer from 0 to 86400 (got \"-1\")"],
-    [["serve", "scenarios/live/tiny.yaml", "--bind", "ipc:///tmp/moska-never.sock"], "serve --bind runs priced workers: add --executor priced"],
+    [["serve", "scenarios/live/tiny.yaml", "--bind", "ipc:///tmp/moska-never.sock"], "serve --bind with webgpu workers runs MoSKA disaggregated: set policy.disaggregated=true"],
+    [["serve", "scenarios/live/tiny-webgpu-disagg.yaml", "--bind", "ipc:///tmp/moska-never.sock"], "serve --bind with webgpu workers moves real query rows and partials between them: add --links real"],
   ])("moska %j", (args, message) => {
     const r = run(args)
     expect(r.status).toBe(2)

@@ -1,33 +1,31 @@
-// Node 20 has no Float16Array or Math.f16round: the data link converts in JavaScript.
-const f32 = new Float32Array(1)
-const u32 = new Uint32Array(f32.buffer)
+// Node 20 has no Float16Array or Math.f16round: the data link converts in JavaScript, on the
+// f32 bits directly (a Uint32Array view of the input, no per-element typed-array round trip).
 
-/** IEEE binary16 bits of one f32, rounded to nearest even (overflow to ±∞, NaN kept NaN, subnormals exact). */
-const halfBits = (x: number): number => {
-  f32[0] = x
-  const b = u32[0]!
+/** IEEE binary16 bits of one f32 given as its bits, rounded to nearest even (overflow to ±∞, NaN kept NaN, subnormals exact). */
+const halfOfBits = (b: number): number => {
   const sign = (b >>> 16) & 0x8000
+  const a = b & 0x7fffffff
+  // |x| in [2^-14, 65520): rebase the exponent, add just under half an ulp plus the kept lsb (ties to even), shift
+  if (a >= 0x38800000 && a < 0x477ff000) return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13)
   const exp = (b >>> 23) & 0xff
   const mant = b & 0x7fffff
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0)
   const e = exp - 112
-  if (e >= 31) return sign | 0x7c00
-  if (e <= 0) {
-    // subnormal half: value / 2^-24, the implicit bit made explicit
-    const shift = 14 - e
-    if (shift > 24) return sign
-    const m = mant | 0x800000
-    let h = m >>> shift
-    const rem = m & ((1 << shift) - 1)
-    const halfway = 1 << (shift - 1)
-    if (rem > halfway || (rem === halfway && (h & 1) === 1)) h++
-    return sign | h
+  if (e > 0 && e < 31) {
+    // normal half (the common case); a carry out of the mantissa steps the exponent, up to 0x7c00 (∞): the right rounding
+    const h = (e << 10) | (mant >>> 13)
+    const rem = mant & 0x1fff
+    return sign | (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1) ? h + 1 : h)
   }
-  let h = (e << 10) | (mant >>> 13)
-  const rem = mant & 0x1fff
-  // a carry out of the mantissa steps the exponent (up to 0x7c00, ∞), which is the right rounding
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++
-  return sign | h
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0)
+  if (e >= 31) return sign | 0x7c00
+  // subnormal half: value / 2^-24, the implicit bit made explicit
+  const shift = 14 - e
+  if (shift > 24) return sign
+  const m = mant | 0x800000
+  const h = m >>> shift
+  const rem = m & ((1 << shift) - 1)
+  const halfway = 1 << (shift - 1)
+  return sign | (rem > halfway || (rem === halfway && (h & 1) === 1) ? h + 1 : h)
 }
 
 let table: Float32Array | undefined
@@ -53,8 +51,9 @@ const halfTable = (): Float32Array => {
  */
 export const halfFloat = {
   encode(x: Float32Array): Uint16Array {
+    const bits = new Uint32Array(x.buffer, x.byteOffset, x.length)
     const out = new Uint16Array(x.length)
-    for (let i = 0; i < x.length; i++) out[i] = halfBits(x[i]!)
+    for (let i = 0; i < bits.length; i++) out[i] = halfOfBits(bits[i]!)
     return out
   },
   decode(h: Uint16Array): Float32Array {

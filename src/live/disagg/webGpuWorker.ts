@@ -64,7 +64,9 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
       return n
     })
     const close = async (): Promise<void> => {
-      o.log(`moska worker: ${o.workerId} answered ${server.requests} layer requests in ${(totalNs / 1e9).toFixed(3)} s`)
+      const ph = server.phaseNs
+      const sec = (ns: number): string => `${(ns / 1e9).toFixed(3)} s`
+      o.log(`moska worker: ${o.workerId} answered ${server.requests} layer requests in ${sec(totalNs)} (plan and encode ${sec(ph.encode)}, submit ${sec(ph.scopes)}, readback wait ${sec(ph.readback)})`)
       server.destroy()
     }
     return { executor, attend, close }

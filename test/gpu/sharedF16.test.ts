@@ -33,7 +33,7 @@ const fake = (over: Partial<{ f16: boolean; subgroupMin: number; wgBytes: number
     sgmSpelling: "template" as const,
   })
 
-const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SGM_SPELLING"]
+const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SHARED_F16_WSM", "MOSKA_SGM_SPELLING"]
 afterEach(() => {
   for (const k of ENV_KNOBS) delete process.env[k]
 })
@@ -92,13 +92,17 @@ const VARIANTS: SharedF16Options[] = [
   { ...base, rows: 32, oParts: 1 },
   { ...base, kvStride: 144, sStride: 68, pStride: 80, oPad: 4 },
   { ...base, rows: 32, spelling: "legacy" },
+  { ...base, wsm: "vec4" },
+  { ...base, rows: 32, oParts: 1, wsm: "vec4" },
+  { ...base, rows: 32, wsm: "vec4" },
+  { ...base, kvStride: 144, sStride: 68, pStride: 80, oPad: 4, wsm: "vec4" },
 ]
 
 /** Bytes of every `var<workgroup>` the WGSL declares. */
 const declaredWorkgroupBytes = (wgsl: string): number => {
-  const size: Record<string, number> = { f16: 2, f32: 4, "vec2<f32>": 8 }
+  const size: Record<string, number> = { f16: 2, f32: 4, "vec2<f32>": 8, "vec4<f16>": 8 }
   let total = 0
-  for (const m of wgsl.matchAll(/var<workgroup> \w+: array<(f16|f32|vec2<f32>), (\d+)>;/g)) total += Number(m[2]) * size[m[1]!]!
+  for (const m of wgsl.matchAll(/var<workgroup> \w+: array<(f16|f32|vec2<f32>|vec4<f16>), (\d+)>;/g)) total += Number(m[2]) * size[m[1]!]!
   return total
 }
 
@@ -113,6 +117,18 @@ describe("f16 shared-attention WGSL generator", () => {
     expect(w).not.toMatch(/<i8|<i32, 16/)
     expect(w).not.toMatch(/subgroupMatrixStore\(/)
     expect(sharedF16Wgsl(8, { ...base, spelling: "legacy" })).not.toMatch(/_major>/)
+  })
+  it("with wsm vec4 declares the f16 tiles as vec4 arrays and counts their matrix offsets and strides in vectors", () => {
+    expect(sgmLoad("template", "subgroup_matrix_left<f16, 16, 16>", "&hb", "x + 16u", false, "VST", true)).toBe("subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&hb, (x + 16u) / 4u, (VST) / 4u)")
+    const w = sharedF16Wgsl(8, { ...base, wsm: "vec4" })
+    expect(w).toMatch(/var<workgroup> hb: array<vec4<f16>, 2176>;/)
+    expect(w).toMatch(/var<workgroup> pb: array<vec4<f16>, 1152>;/)
+    const hbLoads = [...w.matchAll(/subgroupMatrixLoad<[^>]+>, \w+_major>\(&(hb|pb), ([^;]+)\);/g)]
+    expect(hbLoads.length).toBeGreaterThan(0)
+    for (const m of hbLoads) expect(m[2]).toMatch(/\) \/ 4u, \((VST|PST)\) \/ 4u$/)
+    // Every write into hb / pb stores a whole vector (no scalar f16 element writes remain).
+    expect(w).not.toMatch(/(hb|pb)\[[^\]]+\]\.\w = /)
+    expect(w).not.toMatch(/(hb|pb)\[[^\]]+\] = f16\(/)
   })
   it("keys every staged K/V row load to a clamped key, so reads past the unit's keys stay in bounds", () => {
     const loads = [...sharedF16Wgsl(8, base).matchAll(/let w = [kv]\[([^\]]+)\]/g)].map((m) => m[1]!)
@@ -146,11 +162,15 @@ const emulateSgm = (wgsl: string): string => {
   expect(s).not.toMatch(/subgroupMatrix|subgroup_matrix/)
   const elem = { MatL: "f16", MatR: "f16", MatF: "f32" } as Record<string, string>
   const at = "select(off + i * stride + j, off + j * stride + i, cm)"
+  // A vec4 workgroup array (wsm "vec4"): offsets and strides count vectors, element e of the matrix row sits at component e % 4.
+  const vec4Arrays = new Set([...s.matchAll(/var<workgroup> (\w+): array<vec4<f16>, \d+>;/g)].map((m) => m[1]!))
+  const read = (arr: string): string => (vec4Arrays.has(arr) ? `${arr}[(${at4}) / 4u][(${at4}) % 4u]` : `${arr}[${at}]`)
+  const at4 = "select(4u * (off + i * stride) + j, 4u * (off + j * stride) + i, cm)"
   const helpers = [
     ...Object.entries(elem).map(([T, e]) => `struct ${T} { v: array<${e}, 256> }`),
     ...[...loads].map((x) => {
       const [T, arr] = x.split(":")
-      return `fn load${T}_${arr}(cm: bool, off: u32, stride: u32) -> ${T} { var m: ${T}; for (var i = 0u; i < 16u; i++) { for (var j = 0u; j < 16u; j++) { m.v[i * 16u + j] = ${arr}[${at}]; } } return m; }`
+      return `fn load${T}_${arr}(cm: bool, off: u32, stride: u32) -> ${T} { var m: ${T}; for (var i = 0u; i < 16u; i++) { for (var j = 0u; j < 16u; j++) { m.v[i * 16u + j] = ${read(arr!)}; } } return m; }`
     }),
     ...[...stores].map((arr) => `fn store_${arr}(cm: bool, off: u32, m: MatF, stride: u32) { for (var i = 0u; i < 16u; i++) { for (var j = 0u; j < 16u; j++) { ${arr}[${at}] = m.v[i * 16u + j]; } } }`),
     `fn mma(a: MatL, b: MatR, c: MatF) -> MatF { var r = c; for (var i = 0u; i < 16u; i++) { for (var j = 0u; j < 16u; j++) { var acc = r.v[i * 16u + j]; for (var k = 0u; k < 16u; k++) { acc = fma(f32(a.v[i * 16u + k]), f32(b.v[k * 16u + j]), acc); } r.v[i * 16u + j] = acc; } } return r; }`,
@@ -186,8 +206,9 @@ describe("f16 kernel with emulated subgroup matrices on lavapipe", () => {
   ]
   // Lavapipe's compiler takes ~9 minutes over the emulated kernel (16 inlined 256-element loads per
   // subgroup role...), so this runs only when asked: MOSKA_TEST_SLOW=1 (it passed when the kernel was written).
-  for (const splits of [1, 2])
-    it.skipIf(process.env.MOSKA_TEST_SLOW !== "1")(`matches float64 through the host for f16 KV with ${splits} key split(s) (seed ${seed})`, async () => {
+  for (const [splits, wsm] of [[1, "scalar"], [2, "scalar"], [2, "vec4"]] as const)
+    it.skipIf(process.env.MOSKA_TEST_SLOW !== "1")(`matches float64 through the host for f16 KV with ${splits} key split(s), ${wsm} workgroup tiles (seed ${seed})`, async () => {
+      process.env.MOSKA_SHARED_F16_WSM = wsm
       const g = gpu()
       // The host sees f16 subgroup matrices and 32-wide subgroups; its pipeline cache holds the emulated kernel.
       const dev: GpuContext = { ...g, f16SubgroupMatrix: true, subgroupMinSize: 32, sgmSpelling: "template", pipelines: new Map() }
@@ -200,7 +221,7 @@ describe("f16 kernel with emulated subgroup matrices on lavapipe", () => {
       expect(opts).toMatchObject({ rows: 32, oParts: 2 })
       await gpuOps.pipeline(dev, sharedF16PipelineKey(Hkv, opts!), SHARED_BINDINGS, emulateSgm(sharedF16Wgsl(Hkv, opts!)))
       const plan = await sharedAttention(dev, job)
-      expect(plan.kernel).toBe("f16-mma-r32-o2")
+      expect(plan.kernel).toBe(wsm === "vec4" ? "f16-mma-r32-o2-v4" : "f16-mma-r32-o2")
       const { got, want } = await runSharedVsRef(g, plan, "shared-f16", { q, k: decodeKv(ek), v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
       // Q·(1/√D) and P are rounded to f16 (relative 2^-11 each); a wrong index or role is O(1).
       expect(relErr(got, want)).toBeLessThan(3e-3)

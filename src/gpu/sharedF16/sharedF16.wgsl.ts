@@ -27,6 +27,12 @@ export interface SharedF16Options {
   readonly pStride: 72 | 80
   /** Row-stride padding (f32) of the O tile part: its columns + 8 (default) or + 4. */
   readonly oPad: 4 | 8
+  /**
+   * "vec4": the f16 workgroup arrays (staged Q/K/V, P) are declared array<vec4<f16>> and written a vector at
+   * a time; matrix loads count them in vectors. The int8 probe found vec4 backing arrays as fast with Dawn's
+   * robustness on as scalar ones with it off (sgm.ts); absent: array<f16>, the session-7 kernel.
+   */
+  readonly wsm?: "vec4"
 }
 
 /** Columns of the O tile per round trip through workgroup memory. */
@@ -91,16 +97,18 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
   const lanes = [1, 2, 4].filter((m) => m < TPR)
   const xor = (v: string): string => lanes.map((m) => `${v} = max(${v}, subgroupShuffleXor(${v}, ${m}u));`).join("\n      ")
   const mat = "f16, 16, 16"
+  const v4 = opts.wsm === "vec4"
+  const ld = (type: string, ptr: string, offset: string, col: boolean, stride: string): string => sgmLoad(sp, type, ptr, offset, col, stride, v4)
   const left = `subgroup_matrix_left<${mat}>`
   const right = `subgroup_matrix_right<${mat}>`
   const result = "subgroup_matrix_result<f32, 16, 16>"
   // S blocks of subgroup sg: row blocks rb0 + {0, 1}, key blocks kb0 + j (j < KBS).
   const KBS = RB / 2
-  const qm = unroll(16, (i) => `  let qm${i} = ${sgmLoad(sp, left, "&hb", `(rb0 + ${i % 2}u) * 16u * VST + ${Math.floor(i / 2) * 16}u`, false, "VST")};`)
+  const qm = unroll(16, (i) => `  let qm${i} = ${ld(left, "&hb", `(rb0 + ${i % 2}u) * 16u * VST + ${Math.floor(i / 2) * 16}u`, false, "VST")};`)
   const sMma = unroll(KBS, (j) =>
     [
       unroll(8, (d) => {
-        const b = sgmLoad(sp, right, "&hb", `(kb0 + ${j}u) * 16u * VST + ${d * 16}u`, true, "VST")
+        const b = ld(right, "&hb", `(kb0 + ${j}u) * 16u * VST + ${d * 16}u`, true, "VST")
         return `      { let b = ${b};\n        c${j}0 = subgroupMatrixMultiplyAccumulate(qm${2 * d}, b, c${j}0);\n        c${j}1 = subgroupMatrixMultiplyAccumulate(qm${2 * d + 1}, b, c${j}1); }`
       }),
       unroll(2, (r) => `      ${sgmStore(sp, "&big", `(rb0 + ${r}u) * 16u * SS + (kb0 + ${j}u) * 16u`, `c${j}${r}`, false, "SS")};`),
@@ -112,15 +120,17 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
   const stage = (buf: string): string =>
     unroll(NV, (j) => {
       const o = `(t / 16u + ${(NT / 16) * j}u) * VST + (t % 16u) * 8u`
+      // so is a multiple of 8 f16 (VST and the column are), so the vec4 form writes two whole vectors.
+      if (v4) return `    { let w = ${buf}[${gidx(j)}]; let so = (${o}) / 4u; hb[so] = bitcast<vec4<f16>>(w.xy); hb[so + 1u] = bitcast<vec4<f16>>(w.zw); }`
       return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = bitcast<vec2<f16>>(w[${e}]); hb[so + ${2 * e}u] = x.x; hb[so + ${2 * e + 1}u] = x.y; }`)} }`
     })
   // P·V: subgroup sg owns column blocks sg and sg + 4 for every row block.
   const pv = [
     unroll(RB, (rb) => `      var o${rb}0 = ${result}();\n      var o${rb}1 = ${result}();`),
     `      for (var j0 = 0u; j0 < KT; j0 += 16u) {`,
-    `        let v0 = ${sgmLoad(sp, right, "&hb", "j0 * VST + sg * 16u", false, "VST")};`,
-    `        let v1 = ${sgmLoad(sp, right, "&hb", "j0 * VST + sg * 16u + 64u", false, "VST")};`,
-    unroll(RB, (rb) => `        { let a = ${sgmLoad(sp, left, "&pb", `${rb * 16 * PST}u + j0`, false, "PST")};\n          o${rb}0 = subgroupMatrixMultiplyAccumulate(a, v0, o${rb}0);\n          o${rb}1 = subgroupMatrixMultiplyAccumulate(a, v1, o${rb}1); }`),
+    `        let v0 = ${ld(right, "&hb", "j0 * VST + sg * 16u", false, "VST")};`,
+    `        let v1 = ${ld(right, "&hb", "j0 * VST + sg * 16u + 64u", false, "VST")};`,
+    unroll(RB, (rb) => `        { let a = ${ld(left, "&pb", `${rb * 16 * PST}u + j0`, false, "PST")};\n          o${rb}0 = subgroupMatrixMultiplyAccumulate(a, v0, o${rb}0);\n          o${rb}1 = subgroupMatrixMultiplyAccumulate(a, v1, o${rb}1); }`),
     `      }`,
   ].join("\n")
   // Part p of the O tile holds columns p·CP ..; column block sg + 4h sits at column 16·sg + 64h.
@@ -152,8 +162,8 @@ const SS: u32 = ${SS}u;
 const PST: u32 = ${PST}u;
 const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
-var<workgroup> hb: array<f16, ${layout.hb}>;
-var<workgroup> pb: array<f16, ${layout.pb}>;
+var<workgroup> hb: array<${v4 ? `vec4<f16>, ${layout.hb / 4}` : `f16, ${layout.hb}`}>;
+var<workgroup> pb: array<${v4 ? `vec4<f16>, ${layout.pb / 4}` : `f16, ${layout.pb}`}>;
 var<workgroup> big: array<f32, ${layout.big}>;
 // Per row: (softmax correction, 0) of the current tile; (l, m) at the end.
 var<workgroup> apw: array<vec2<f32>, ${layout.perRow}>;
@@ -181,7 +191,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   {
     let ok = r < nrows;
     let qbase = rows[row0 + min(r, nrows - 1u)] * D + hf * ${D / TPR}u;
-    for (var i = 0u; i < ${D / TPR}u; i++) { hb[r * VST + hf * ${D / TPR}u + i] = f16(select(0.0, q[qbase + i] * params.scale, ok)); }
+    ${v4 ? `for (var i = 0u; i < ${D / TPR / 4}u; i++) { let b = qbase + 4u * i; hb[(r * VST + hf * ${D / TPR}u) / 4u + i] = vec4<f16>(select(vec4<f32>(0.0), vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * params.scale, ok)); }` : `for (var i = 0u; i < ${D / TPR}u; i++) { hb[r * VST + hf * ${D / TPR}u + i] = f16(select(0.0, q[qbase + i] * params.scale, ok)); }`}
   }
   workgroupBarrier();
 ${qm}
@@ -208,7 +218,7 @@ ${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u
       let alpha = exp(mrun - mn);
       mrun = mn;
       lrun *= alpha;
-${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = f16(exp(sc[${g * 4 + e}] - mn)); lrun += f32(p); pb[r * PST + kb + ${e}u] = p; }`)}\n      }`)}
+${v4 ? unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n        let p = vec4<f16>(exp(vec4<f32>(sc[${g * 4}], sc[${g * 4 + 1}], sc[${g * 4 + 2}], sc[${g * 4 + 3}]) - mn)); lrun += dot(vec4<f32>(p), vec4<f32>(1.0)); pb[(r * PST + kb) / 4u] = p;\n      }`) : unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = f16(exp(sc[${g * 4 + e}] - mn)); lrun += f32(p); pb[r * PST + kb + ${e}u] = p; }`)}\n      }`)}
       if (hf == 0u) { apw[r] = vec2<f32>(alpha, 0.0); }
     }
 ${stage("v")}

@@ -109,9 +109,10 @@ export const sharedShape = (
   const meanRows = units.length === 0 ? 0 : totalRows / units.length
   // The int8 tensor-core kernel works on 64-key tiles of 64 (or 32) rows.
   // i8: the int8 tensor-core kernel's options, when it runs (its MOSKA_SHARED_INT8_* knobs are read only then).
-  const i8 = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined ? int8Options(gpu) : undefined
-  // h16: the f16 tensor-core kernel's options, when it runs (f16 KV; its MOSKA_SHARED_F16_* knobs are read only then).
-  const h16 = job.f16Mma !== false && f16MmaBlocker(gpu, kv) === undefined ? f16Options(gpu) : undefined
+  // h16: the f16 tensor-core kernel's options, when it runs (f16 KV, or int8 KV with MOSKA_SHARED_INT8_F16=1,
+  // which then takes precedence over the int8 kernel; its MOSKA_SHARED_F16_* knobs are read only then).
+  const h16 = job.f16Mma !== false && f16MmaBlocker(gpu, kv) === undefined ? f16Options(gpu, kv.format) : undefined
+  const i8 = h16 === undefined && job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined ? int8Options(gpu) : undefined
   const mma = i8 !== undefined || h16 !== undefined
   const RI: 1 | 4 = mma ? 4 : (job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1))
   const RT = i8?.rows ?? h16?.rows ?? 16 * RI
@@ -198,5 +199,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: h16 ? `f16-mma-r${h16.rows}-o${h16.oParts}${h16.wsm === "vec4" ? "-v4" : ""}` : !i8 ? "f32" : `${i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}`}${i8.wsm === "vec4" ? "-v4" : ""}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: h16 ? `f16-mma-r${h16.rows}-o${h16.oParts}${h16.wsm === "vec4" ? "-v4" : ""}${h16.kv === "int8" ? "-i8" : ""}` : !i8 ? "f32" : `${i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}`}${i8.wsm === "vec4" ? "-v4" : ""}` }
 }

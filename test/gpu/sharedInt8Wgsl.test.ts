@@ -11,8 +11,8 @@ import { useGpu } from "./gpuFixture.js"
 /** Bytes of every `var<workgroup>` the WGSL declares (i32/f32: 4 bytes, vec2<f32>: 8). */
 const declaredWorkgroupBytes = (wgsl: string): number => {
   let total = 0
-  const size: Record<string, number> = { i32: 4, f32: 4, "vec2<f32>": 8, "vec4<i32>": 16 }
-  for (const m of wgsl.matchAll(/var<workgroup> \w+: array<(i32|f32|vec2<f32>|vec4<i32>), (\d+)>;/g)) total += Number(m[2]) * size[m[1]!]!
+  const size: Record<string, number> = { i32: 4, f32: 4, "vec2<f32>": 8, "vec4<u32>": 16 }
+  for (const m of wgsl.matchAll(/var<workgroup> \w+: array<(i32|f32|vec2<f32>|vec4<u32>), (\d+)>;/g)) total += Number(m[2]) * size[m[1]!]!
   return total
 }
 
@@ -68,12 +68,12 @@ describe("int8 shared-attention WGSL generator", () => {
     expect(sgmStore("legacy", "&big", "o", "c0", false, "72u")).toBe("subgroupMatrixStore(&big, o, c0, false, 72u)")
   })
 
-  it("with wsm vec4 declares qb / pb as vec4<i32> arrays, loads from them in 16-byte units and writes whole vectors or components", () => {
+  it("with wsm vec4 declares qb / pb as vec4<u32> arrays, loads from them in 16-byte units and writes whole vectors or components", () => {
     expect(sgmLoad("template", "subgroup_matrix_right<i8, 16, 32>", "&qb", "x + 16u", false, "SST", true)).toBe("subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>, row_major>(&qb, (x + 16u) / 16u, (SST) / 16u)")
     for (const v of variants.filter((x) => x.wsm === "vec4")) {
       const w = sharedInt8Wgsl(8, v)
-      expect(w).toMatch(/var<workgroup> qb: array<vec4<i32>, \d+>;/)
-      expect(w).toMatch(/var<workgroup> pb: array<vec4<i32>, \d+>;/)
+      expect(w).toMatch(/var<workgroup> qb: array<vec4<u32>, \d+>;/)
+      expect(w).toMatch(/var<workgroup> pb: array<vec4<u32>, \d+>;/)
       const loads = [...w.matchAll(/subgroupMatrixLoad<[^>]+>, \w+_major>\(&(qb|pb), ([^;]+)\);/g)]
       expect(loads.length).toBeGreaterThan(0)
       for (const m of loads) expect(m[2]).toMatch(/\) \/ 16u, \([^)]+\) \/ 16u$/)
@@ -113,12 +113,12 @@ const stubSgm = (wgsl: string): string => {
   })
   s = s.replaceAll("subgroupMatrixMultiplyAccumulate(", "mma(")
   expect(s).not.toMatch(/subgroupMatrix|subgroup_matrix/)
-  const vec4 = new Set([...s.matchAll(/var<(?:workgroup|storage, read)> (\w+): array<vec4<i32>/g)].map((m) => m[1]!))
+  const vec4 = new Set([...s.matchAll(/var<workgroup> (\w+): array<vec4<u32>/g)].map((m) => m[1]!))
   const helpers = [
     ...["M8L", "M8R", "M32"].map((T) => `struct ${T} { v: array<i32, 4> }`),
     ...[...loads].map((x) => {
       const [T, arr] = x.split(":") as [string, string]
-      return `fn load${T}_${arr}(cm: bool, off: u32, stride: u32) -> ${T} { var m: ${T}; m.v[0] = ${arr}[select(off, off + stride, cm)]${vec4.has(arr) ? ".x" : ""}; return m; }`
+      return `fn load${T}_${arr}(cm: bool, off: u32, stride: u32) -> ${T} { var m: ${T}; m.v[0] = ${vec4.has(arr) ? `bitcast<i32>(${arr}[select(off, off + stride, cm)].x)` : `${arr}[select(off, off + stride, cm)]`}; return m; }`
     }),
     ...[...stores].map((arr) => `fn store_${arr}(cm: bool, off: u32, m: M32, stride: u32) { ${arr}[select(off, off + stride, cm)] = m.v[0]; }`),
     "fn mma(a: M8L, b: M8R, c: M32) -> M32 { var r = c; r.v[0] += a.v[0] * b.v[0]; return r; }",

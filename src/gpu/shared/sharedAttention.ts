@@ -27,7 +27,7 @@ const ablation = (v: string | undefined): { ablate?: (typeof ABLATIONS)[number] 
  * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=1,
  * MOSKA_SHARED_INT8_ROWS=32|64, MOSKA_SHARED_INT8_THREADS=256, MOSKA_SHARED_INT8_ST=1 (Sᵀ = K·Qᵀ), MOSKA_SHARED_INT8_PSTRIDE=80,
  * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SHARED_INT8_WSM=vec4 (workgroup tiles as
- * array<vec4<i32>>, SharedInt8Options.wsm), MOSKA_SGM_SPELLING=legacy; for profiling only
+ * array<vec4<u32>>, SharedInt8Options.wsm), MOSKA_SGM_SPELLING=legacy; for profiling only
  * (wrong results) MOSKA_SHARED_INT8_ABLATE=stage|s|softmax|pv|rescale leaves one phase of the key loop out.
  */
 const int8Options = (gpu: GpuContext): SharedInt8Options => {

@@ -13,7 +13,7 @@ export type SgmSpelling = "template" | "legacy"
  * which Dawn loads only from 32-bit arrays (offsets and strides are multiples of 4 bytes throughout). Other
  * matrices load only from an array of their own component type (f16 from array<f16>, f32 from array<f32>:
  * Dawn's overloads), so there array and matrix elements are the same and nothing is divided. `vec4`: the
- * array's elements are 4-vectors of that type (vec4<i32>, vec4<f16>), so the template spelling divides by 4
+ * array's elements are 4-vectors (vec4<u32> for i8, vec4<f16> for f16), so the template spelling divides by 4
  * more; bench/sgm-ops-probe2.mjs found i8 loads from a workgroup array<vec4<u32>> as fast with Dawn's
  * robustness on as from array<i32> with it off (docs/kernels-h200.md, session 7). Offsets and strides must
  * then be multiples of 16 bytes.

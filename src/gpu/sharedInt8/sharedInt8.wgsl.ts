@@ -36,9 +36,10 @@ export interface SharedInt8Options {
   /** Invocations per workgroup: 128 (four subgroups over all rows) or 256 (eight: two row halves, half the registers each). */
   readonly threads: 128 | 256
   /**
-   * "vec4": the i8 workgroup arrays (Q / staged K and V, P) are declared array<vec4<i32>> and their matrix
-   * loads count 16-byte vectors: bench/sgm-ops-probe2.mjs timed i8 matrix loads from such an array as fast with
-   * Dawn's robustness on as from array<i32> with it off (sgm.ts). Absent: array<i32>, the session-7 kernel.
+   * "vec4": the i8 workgroup arrays (Q / staged K and V, P) are declared array<vec4<u32>> (the probe's exact type)
+   * and their matrix loads count 16-byte vectors: bench/sgm-ops-probe2.mjs timed i8 matrix loads from such an
+   * array as fast with Dawn's robustness on as from array<i32> with it off (sgm.ts). Absent: array<i32>, the
+   * session-7 kernel.
    */
   readonly wsm?: "vec4"
   /** Profiling only, wrong results: leave out one phase of the key loop to time the others. */
@@ -112,7 +113,7 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const v4 = opts.wsm === "vec4"
   // Matrix loads from the workgroup arrays qb / pb, and single-word writes into them (a component of a vec4).
   const wld = (type: string, ptr: string, offset: string, col: boolean, stride: string): string => sgmLoad(sp, type, ptr, offset, col, stride, v4)
-  const wput = (arr: string, word: string, value: string): string => (v4 ? `${arr}[(${word}) / 4u][(${word}) % 4u] = ${value}` : `${arr}[${word}] = ${value}`)
+  const wput = (arr: string, word: string, value: string): string => (v4 ? `${arr}[(${word}) / 4u][(${word}) % 4u] = bitcast<u32>(${value})` : `${arr}[${word}] = ${value}`)
   const lanes = [1, 2, 4].filter((m) => m < TPR)
   const xor = (v: string): string => lanes.map((m) => `${v} = max(${v}, subgroupShuffleXor(${v}, ${m}u));`).join("\n      ")
   const st = opts.stage === "kv"
@@ -149,7 +150,7 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
     Array.from({ length: NV }, (_, j) => {
       const o = `(t / 8u + ${(NT / 8) * j}u) * ${SST / 4}u + (t % 8u) * 4u`
       // so is a multiple of 4 words (SST / 4 and the column are), so the vec4 form writes one whole vector.
-      if (v4) return `{ qb[(${o}) / 4u] = bitcast<vec4<i32>>(${reg}${j}); }`
+      if (v4) return `{ qb[(${o}) / 4u] = ${reg}${j}; }`
       return `{ let so = ${o}; qb[so] = bitcast<i32>(${reg}${j}.x); qb[so + 1u] = bitcast<i32>(${reg}${j}.y); qb[so + 2u] = bitcast<i32>(${reg}${j}.z); qb[so + 3u] = bitcast<i32>(${reg}${j}.w); }`
     }).join("\n    ")
   // Without prefetch the tile is loaded right where it is written (latency hidden by other workgroups).
@@ -172,9 +173,9 @@ const SST: u32 = ${SST}u;
 const SS: u32 = ${SS}u;
 const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
-var<workgroup> qb: array<${v4 ? `vec4<i32>, ${layout.qb / 4}` : `i32, ${layout.qb}`}>;
+var<workgroup> qb: array<${v4 ? `vec4<u32>, ${layout.qb / 4}` : `i32, ${layout.qb}`}>;
 var<workgroup> big: array<i32, ${layout.big}>;
-var<workgroup> pb: array<${v4 ? `vec4<i32>, ${layout.pb / 4}` : `i32, ${layout.pb}`}>;
+var<workgroup> pb: array<${v4 ? `vec4<u32>, ${layout.pb / 4}` : `i32, ${layout.pb}`}>;
 var<workgroup> skw: array<f32, ${layout.perKey}>;
 var<workgroup> svw: array<f32, ${layout.perKey}>;
 // Per row: (softmax correction, P scale) of the current tile; (l, m) at the end.

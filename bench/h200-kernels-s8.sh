@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Issue 14, session 8: one device call that A/B's the new kernel variants against the session-7 kernels,
 # with the PyTorch anchor of the same call, on the GPU host:
-#   PACK=1 bash .gpu/on-host.sh bash bench/h200-kernels-s8.sh [STEPS]
+#   PACK=1 bash .gpu/on-host.sh bash bench/h200-kernels-s8.sh [STEPS]     (dist built here: npm run build; carry .gpu, dist)
 # Variants (each an env knob; the default kernels are unchanged, docs/kernels-h200.md session 7):
 #   f16 / f16-v4        shared f16 tensor-core kernel, workgroup tiles array<f16> / array<vec4<f16>> (MOSKA_SHARED_F16_WSM=vec4)
 #   ...-rob0            the same with Dawn's robustness off (MOSKA_GPU_ROBUSTNESS=0), to see whether vec4 closes the gap
-#   int8 / int8-v4      shared int8 tensor-core kernel, workgroup tiles array<i32> / array<vec4<i32>> (MOSKA_SHARED_INT8_WSM=vec4)
+#   int8 / int8-v4      shared int8 tensor-core kernel, workgroup tiles array<i32> / array<vec4<u32>> (MOSKA_SHARED_INT8_WSM=vec4)
 #   int8-f16[-v4][-rob0] int8 KV on the f16 tensor-core kernel, dequantized while staged (MOSKA_SHARED_INT8_F16=1)
-#   uniq / uniq-vlate / uniq-wg256 / uniq-wg64 / uniq-twg16k   unique decode: default, V loads after the softmax
+#   uniq / uniq-vlate / uniq-wg256 / uniq-wg64 / uniq-twg16k / uniq-vlate-wg256   unique decode: default, V loads after the softmax
 #                       (MOSKA_UNIQUE_VLOAD=late), 256- or 64-thread workgroups (MOSKA_UNIQUE_WG), twice the splits
 #                       (MOSKA_UNIQUE_TARGET_WG=16384)
 # Shapes: shared S = 1M dense and top-k 25% at B = 16/64/256 (moska rows = router + shared + merge), perreq B = 256

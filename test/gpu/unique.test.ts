@@ -6,7 +6,7 @@ import { mergeRef } from "../../src/gpu/merge/mergeRef.js"
 import { EMPTY_LSE, type Partial } from "../../src/gpu/merge/partial.js"
 import { uniqueAttention } from "../../src/gpu/unique/uniqueAttention.js"
 import { uniqueAttentionRef } from "../../src/gpu/unique/uniqueAttentionRef.js"
-import { lanesFit } from "../../src/gpu/unique/uniqueLanes.wgsl.js"
+import { lanesFit, uniqueLanesWgsl } from "../../src/gpu/unique/uniqueLanes.wgsl.js"
 import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
 
 const gpu = useGpu()
@@ -106,6 +106,32 @@ describe(`unique attention, lane-group kernel with split-major workgroup order (
       delete process.env.MOSKA_UNIQUE_ORDER
     }
   })
+})
+
+describe(`unique attention, lane-group kernel with V loads after the softmax (MOSKA_UNIQUE_VLOAD=late, seed ${seed})`, () => {
+  it("moves the V loads past the softmax and still matches the float64 reference for every format", async () => {
+    const early = uniqueLanesWgsl(128, 4, "f16", 128, 32, true, false)
+    const late = uniqueLanesWgsl(128, 4, "f16", 128, 32, true, true)
+    const at = (w: string, re: RegExp): number => w.search(re)
+    expect(at(early, /let vw0 = v\[/)).toBeLessThan(at(early, /let valid = /))
+    expect(at(late, /let vw0 = v\[/)).toBeGreaterThan(at(late, /pb\[3\] = p/))
+    process.env.MOSKA_UNIQUE_VLOAD = "late"
+    try {
+      // The first shape only (ragged and empty requests, several splits): each lane-kernel variant is a fresh lavapipe compile.
+      const s = SHAPES[0]!
+      for (const fmt of KV_FORMATS) {
+        const { merged, ref, variant } = await runUnique(fmt, s, `vlate${fmt}`)
+        const g = gpu()
+        expect(variant).toBe(lanesFit(s.D, fmt, g.features.has("subgroups"), g.subgroupMinSize) ? "lanes" : "tile")
+        expect(relErr(flat(merged, "o"), flat(ref, "o"))).toBeLessThan(TOL[fmt])
+        expect(relErr(flat(merged, "lse"), flat(ref, "lse"))).toBeLessThan(TOL[fmt])
+      }
+      process.env.MOSKA_UNIQUE_VLOAD = "soon"
+      await expect(runUnique("f16", SHAPES[0]!, "vbad")).rejects.toThrow(/MOSKA_UNIQUE_VLOAD=soon: want early or late/)
+    } finally {
+      delete process.env.MOSKA_UNIQUE_VLOAD
+    }
+  }, 900_000)
 })
 
 describe(`unique attention with the key-per-thread tile kernel (MOSKA_UNIQUE_KERNEL=tile, seed ${seed})`, () => {

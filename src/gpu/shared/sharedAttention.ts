@@ -6,6 +6,7 @@ import { f16MmaBlocker } from "../sharedF16/f16Mma.js"
 import { f16Options } from "../sharedF16/f16Options.js"
 import { sharedF16Wgsl, type SharedF16Options } from "../sharedF16/sharedF16.wgsl.js"
 import { int8MmaBlocker } from "../sharedInt8/int8Mma.js"
+import { wsmKnob } from "../sharedInt8/wsmKnob.js"
 import { SHARED_INT8_BINDINGS, sharedInt8Wgsl, sharedInt8WorkgroupBytes, type SharedInt8Options } from "../sharedInt8/sharedInt8.wgsl.js"
 import { SHARED_BINDINGS, SHARED_ITEM_WORDS, SHARED_KEY_TILE, sharedWgsl, sharedWorkgroupBytes, type SharedVariant } from "./shared.wgsl.js"
 
@@ -25,7 +26,8 @@ const ablation = (v: string | undefined): { ablate?: (typeof ABLATIONS)[number] 
  * sweeps 7-15).
  * Tuning knobs (docs/kernels-h200.md): MOSKA_SHARED_INT8_STAGE=none|kv, MOSKA_SHARED_INT8_PREFETCH=1,
  * MOSKA_SHARED_INT8_ROWS=32|64, MOSKA_SHARED_INT8_THREADS=256, MOSKA_SHARED_INT8_ST=1 (Sᵀ = K·Qᵀ), MOSKA_SHARED_INT8_PSTRIDE=80,
- * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SGM_SPELLING=legacy; for profiling only
+ * MOSKA_SHARED_INT8_OSTRIDE (O row stride in words, 128..136), MOSKA_SHARED_INT8_WSM=vec4 (workgroup tiles as
+ * array<vec4<u32>>, SharedInt8Options.wsm), MOSKA_SGM_SPELLING=legacy; for profiling only
  * (wrong results) MOSKA_SHARED_INT8_ABLATE=stage|s|softmax|pv|rescale leaves one phase of the key loop out.
  */
 const int8Options = (gpu: GpuContext): SharedInt8Options => {
@@ -33,7 +35,7 @@ const int8Options = (gpu: GpuContext): SharedInt8Options => {
   const spelling = env.MOSKA_SGM_SPELLING === "legacy" ? "legacy" : gpu.sgmSpelling
   const oStride = Number(env.MOSKA_SHARED_INT8_OSTRIDE ?? 136)
   if (!Number.isInteger(oStride) || oStride < 128 || oStride > 136) throw new Error(`MOSKA_SHARED_INT8_OSTRIDE=${env.MOSKA_SHARED_INT8_OSTRIDE}: want an integer in 128..136`)
-  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows: env.MOSKA_SHARED_INT8_ROWS === "32" ? 32 : 64, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
+  const staged: SharedInt8Options = { stage: "kv", spelling, prefetch: env.MOSKA_SHARED_INT8_PREFETCH === "1", oStride, rows: env.MOSKA_SHARED_INT8_ROWS === "32" ? 32 : 64, transposeS: env.MOSKA_SHARED_INT8_ST === "1", pStride: env.MOSKA_SHARED_INT8_PSTRIDE === "80" ? 80 : 64, threads: env.MOSKA_SHARED_INT8_THREADS === "256" ? 256 : 128, ...wsmKnob("MOSKA_SHARED_INT8_WSM"), ...ablation(env.MOSKA_SHARED_INT8_ABLATE) }
   const limit = gpu.limits.maxComputeWorkgroupStorageSize
   const fits = sharedInt8WorkgroupBytes(staged) <= limit
   if (!fits && env.MOSKA_SHARED_INT8_STAGE === "kv") throw new Error(`MOSKA_SHARED_INT8_* options need ${sharedInt8WorkgroupBytes(staged)} B of workgroup memory; the device allows ${limit}`)
@@ -107,9 +109,10 @@ export const sharedShape = (
   const meanRows = units.length === 0 ? 0 : totalRows / units.length
   // The int8 tensor-core kernel works on 64-key tiles of 64 (or 32) rows.
   // i8: the int8 tensor-core kernel's options, when it runs (its MOSKA_SHARED_INT8_* knobs are read only then).
-  const i8 = job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined ? int8Options(gpu) : undefined
-  // h16: the f16 tensor-core kernel's options, when it runs (f16 KV; its MOSKA_SHARED_F16_* knobs are read only then).
-  const h16 = job.f16Mma !== false && f16MmaBlocker(gpu, kv) === undefined ? f16Options(gpu) : undefined
+  // h16: the f16 tensor-core kernel's options, when it runs (f16 KV, or int8 KV with MOSKA_SHARED_INT8_F16=1,
+  // which then takes precedence over the int8 kernel; its MOSKA_SHARED_F16_* knobs are read only then).
+  const h16 = job.f16Mma !== false && f16MmaBlocker(gpu, kv) === undefined ? f16Options(gpu, kv.format) : undefined
+  const i8 = h16 === undefined && job.int8Mma !== false && int8MmaBlocker(gpu, kv) === undefined ? int8Options(gpu) : undefined
   const mma = i8 !== undefined || h16 !== undefined
   const RI: 1 | 4 = mma ? 4 : (job.rowsPerThread ?? (meanRows >= 32 ? 4 : 1))
   const RT = i8?.rows ?? h16?.rows ?? 16 * RI
@@ -196,5 +199,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: h16 ? `f16-mma-r${h16.rows}-o${h16.oParts}` : !i8 ? "f32" : i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: h16 ? `f16-mma-r${h16.rows}-o${h16.oParts}${h16.wsm === "vec4" ? "-v4" : ""}${h16.kv === "int8" ? "-i8" : ""}` : !i8 ? "f32" : `${i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}`}${i8.wsm === "vec4" ? "-v4" : ""}` }
 }

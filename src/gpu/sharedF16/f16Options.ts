@@ -1,4 +1,6 @@
 import type { GpuContext } from "../device.js"
+import type { KvFormat } from "../kvFormat.js"
+import { wsmKnob } from "../sharedInt8/wsmKnob.js"
 import { sharedF16WorkgroupBytes, type SharedF16Options } from "./sharedF16.wgsl.js"
 
 /** `name` from the environment as one of `allowed` (numbers), else `fallback`; anything else is an error. */
@@ -16,17 +18,21 @@ const pick = <T extends number>(name: string, allowed: readonly T[], fallback: T
  * the fewest O parts that fit. Tuning knobs, each also settable alone so one device call can sweep them:
  * MOSKA_SHARED_F16_ROWS=32|64, MOSKA_SHARED_F16_OPARTS=1|2, MOSKA_SHARED_F16_KVSTRIDE=136|144 (f16 per
  * staged K/V row), MOSKA_SHARED_F16_SSTRIDE=68|72 (f32 per S row), MOSKA_SHARED_F16_PSTRIDE=72|80 (f16 per
- * P row), MOSKA_SHARED_F16_OPAD=4|8 (f32 of padding per O row), MOSKA_SGM_SPELLING=legacy. A knob set to a
+ * P row), MOSKA_SHARED_F16_OPAD=4|8 (f32 of padding per O row), MOSKA_SHARED_F16_WSM=vec4 (workgroup tiles as
+ * array<vec4<f16>>, see SharedF16Options.wsm), MOSKA_SGM_SPELLING=legacy. A knob set to a
  * value whose layout does not fit the device is an error, not a silent fallback.
+ * `format` int8: the kernel stages int8 KV (f16MmaBlocker allows that only with MOSKA_SHARED_INT8_F16=1).
  * @example const opts = f16Options(gpu) // { rows: 64, oParts: 2, ... } on the H200
  */
-export const f16Options = (gpu: Pick<GpuContext, "limits" | "sgmSpelling">): SharedF16Options => {
+export const f16Options = (gpu: Pick<GpuContext, "limits" | "sgmSpelling">, format: KvFormat = "f16"): SharedF16Options => {
   const spelling = process.env.MOSKA_SGM_SPELLING === "legacy" ? "legacy" : gpu.sgmSpelling
   const strides = {
     kvStride: pick("MOSKA_SHARED_F16_KVSTRIDE", [136, 144] as const, 136)!,
     sStride: pick("MOSKA_SHARED_F16_SSTRIDE", [68, 72] as const, 72)!,
     pStride: pick("MOSKA_SHARED_F16_PSTRIDE", [72, 80] as const, 72)!,
     oPad: pick("MOSKA_SHARED_F16_OPAD", [4, 8] as const, 8)!,
+    ...wsmKnob("MOSKA_SHARED_F16_WSM"),
+    ...(format === "int8" ? { kv: "int8" as const } : {}),
   }
   const rowsSet = pick("MOSKA_SHARED_F16_ROWS", [32, 64] as const, undefined)
   const partsSet = pick("MOSKA_SHARED_F16_OPARTS", [1, 2] as const, undefined)

@@ -27,6 +27,18 @@ export interface SharedF16Options {
   readonly pStride: 72 | 80
   /** Row-stride padding (f32) of the O tile part: its columns + 8 (default) or + 4. */
   readonly oPad: 4 | 8
+  /**
+   * "vec4": the f16 workgroup arrays (staged Q/K/V, P) are declared array<vec4<f16>> and written a vector at
+   * a time; matrix loads count them in vectors. The int8 probe found vec4 backing arrays as fast with Dawn's
+   * robustness on as scalar ones with it off (sgm.ts); absent: array<f16>, the session-7 kernel.
+   */
+  readonly wsm?: "vec4"
+  /**
+   * "int8": the KV is int8 with per-token scales (MOSKA_SHARED_INT8_F16=1). K and V rows (128 bytes) are staged
+   * as exact small-integer f16; K's scale multiplies S in the softmax and V's is folded into P (P·diag(v scale)
+   * in f16), so the f16 tensor cores run on int8 KV. Absent: f16 KV.
+   */
+  readonly kv?: "int8"
 }
 
 /** Columns of the O tile per round trip through workgroup memory. */
@@ -38,17 +50,19 @@ const oCols = (o: Pick<SharedF16Options, "oParts">): number => F16_DIM / o.oPart
  * WGSL cannot alias arrays of different types, and a matrix load reads only an array of its own component
  * type (f16 matrices from array<f16>, f32 results from array<f32>), hence the separate f16 and f32 arrays.
  */
-export const sharedF16Layout = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad">) => ({
+export const sharedF16Layout = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad" | "kv">) => ({
   hb: F16_KEY_TILE * o.kvStride,
   pb: o.rows * o.pStride,
   big: o.rows * Math.max(o.sStride, oCols(o) + o.oPad),
   perRow: o.rows,
+  /** f32 per key of a tile, twice (K and V scales), int8 KV only. */
+  perKey: o.kv === "int8" ? F16_KEY_TILE : 0,
 })
 
 /** Workgroup memory of the kernel for these options, in bytes. */
-export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad">): number => {
+export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad" | "kv">): number => {
   const L = sharedF16Layout(o)
-  return 2 * (L.hb + L.pb) + 4 * L.big + 8 * L.perRow
+  return 2 * (L.hb + L.pb) + 4 * L.big + 8 * L.perRow + 8 * L.perKey
 }
 
 /**
@@ -91,36 +105,50 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
   const lanes = [1, 2, 4].filter((m) => m < TPR)
   const xor = (v: string): string => lanes.map((m) => `${v} = max(${v}, subgroupShuffleXor(${v}, ${m}u));`).join("\n      ")
   const mat = "f16, 16, 16"
+  const v4 = opts.wsm === "vec4"
+  const ld = (type: string, ptr: string, offset: string, col: boolean, stride: string): string => sgmLoad(sp, type, ptr, offset, col, stride, v4)
   const left = `subgroup_matrix_left<${mat}>`
   const right = `subgroup_matrix_right<${mat}>`
   const result = "subgroup_matrix_result<f32, 16, 16>"
   // S blocks of subgroup sg: row blocks rb0 + {0, 1}, key blocks kb0 + j (j < KBS).
   const KBS = RB / 2
-  const qm = unroll(16, (i) => `  let qm${i} = ${sgmLoad(sp, left, "&hb", `(rb0 + ${i % 2}u) * 16u * VST + ${Math.floor(i / 2) * 16}u`, false, "VST")};`)
+  const qm = unroll(16, (i) => `  let qm${i} = ${ld(left, "&hb", `(rb0 + ${i % 2}u) * 16u * VST + ${Math.floor(i / 2) * 16}u`, false, "VST")};`)
   const sMma = unroll(KBS, (j) =>
     [
       unroll(8, (d) => {
-        const b = sgmLoad(sp, right, "&hb", `(kb0 + ${j}u) * 16u * VST + ${d * 16}u`, true, "VST")
+        const b = ld(right, "&hb", `(kb0 + ${j}u) * 16u * VST + ${d * 16}u`, true, "VST")
         return `      { let b = ${b};\n        c${j}0 = subgroupMatrixMultiplyAccumulate(qm${2 * d}, b, c${j}0);\n        c${j}1 = subgroupMatrixMultiplyAccumulate(qm${2 * d + 1}, b, c${j}1); }`
       }),
       unroll(2, (r) => `      ${sgmStore(sp, "&big", `(rb0 + ${r}u) * 16u * SS + (kb0 + ${j}u) * 16u`, `c${j}${r}`, false, "SS")};`),
     ].join("\n"),
   )
-  // Staging: invocation t moves 16-byte column t % 16 of keys t / 16 + 8j (j < NV) of a 64-key tile.
-  const NV = (KT * 16) / NT
-  const gidx = (j: number): string => `((key0 + min(k0 + t / 16u + ${(NT / 16) * j}u, nkeys - 1u)) * params.Hkv + h) * 16u + t % 16u`
-  const stage = (buf: string): string =>
+  // Staging: invocation t moves 16-byte column t % CPR of keys t / CPR + (NT / CPR)·j (j < NV) of a 64-key tile;
+  // CPR (16-byte columns per key row) is 16 for f16 rows, 8 for int8 rows.
+  const i8 = opts.kv === "int8"
+  const CPR = i8 ? 8 : 16
+  const NV = (KT * CPR) / NT
+  const gidx = (j: number): string => `((key0 + min(k0 + t / ${CPR}u + ${(NT / CPR) * j}u, nkeys - 1u)) * params.Hkv + h) * ${CPR}u + t % ${CPR}u`
+  // int8: 16 i8 per load become 16 f16 (exact: |x| <= 127), at so = key · VST + column · 16.
+  const stage8 = (buf: string): string =>
     unroll(NV, (j) => {
+      const o = `(t / 8u + ${(NT / 8) * j}u) * VST + (t % 8u) * 16u`
+      if (v4) return `    { let w = ${buf}[${gidx(j)}]; let so = (${o}) / 4u;\n${unroll(4, (e) => `      hb[so + ${e}u] = vec4<f16>(unpack4xI8(w[${e}]));`)} }`
+      return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = vec4<f16>(unpack4xI8(w[${e}])); hb[so + ${4 * e}u] = x.x; hb[so + ${4 * e + 1}u] = x.y; hb[so + ${4 * e + 2}u] = x.z; hb[so + ${4 * e + 3}u] = x.w; }`)} }`
+    })
+  const stage = (buf: string): string =>
+    i8 ? stage8(buf) : unroll(NV, (j) => {
       const o = `(t / 16u + ${(NT / 16) * j}u) * VST + (t % 16u) * 8u`
+      // so is a multiple of 8 f16 (VST and the column are), so the vec4 form writes two whole vectors.
+      if (v4) return `    { let w = ${buf}[${gidx(j)}]; let so = (${o}) / 4u; hb[so] = bitcast<vec4<f16>>(w.xy); hb[so + 1u] = bitcast<vec4<f16>>(w.zw); }`
       return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = bitcast<vec2<f16>>(w[${e}]); hb[so + ${2 * e}u] = x.x; hb[so + ${2 * e + 1}u] = x.y; }`)} }`
     })
   // P·V: subgroup sg owns column blocks sg and sg + 4 for every row block.
   const pv = [
     unroll(RB, (rb) => `      var o${rb}0 = ${result}();\n      var o${rb}1 = ${result}();`),
     `      for (var j0 = 0u; j0 < KT; j0 += 16u) {`,
-    `        let v0 = ${sgmLoad(sp, right, "&hb", "j0 * VST + sg * 16u", false, "VST")};`,
-    `        let v1 = ${sgmLoad(sp, right, "&hb", "j0 * VST + sg * 16u + 64u", false, "VST")};`,
-    unroll(RB, (rb) => `        { let a = ${sgmLoad(sp, left, "&pb", `${rb * 16 * PST}u + j0`, false, "PST")};\n          o${rb}0 = subgroupMatrixMultiplyAccumulate(a, v0, o${rb}0);\n          o${rb}1 = subgroupMatrixMultiplyAccumulate(a, v1, o${rb}1); }`),
+    `        let v0 = ${ld(right, "&hb", "j0 * VST + sg * 16u", false, "VST")};`,
+    `        let v1 = ${ld(right, "&hb", "j0 * VST + sg * 16u + 64u", false, "VST")};`,
+    unroll(RB, (rb) => `        { let a = ${ld(left, "&pb", `${rb * 16 * PST}u + j0`, false, "PST")};\n          o${rb}0 = subgroupMatrixMultiplyAccumulate(a, v0, o${rb}0);\n          o${rb}1 = subgroupMatrixMultiplyAccumulate(a, v1, o${rb}1); }`),
     `      }`,
   ].join("\n")
   // Part p of the O tile holds columns p·CP ..; column block sg + 4h sits at column 16·sg + 64h.
@@ -139,6 +167,15 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
       ? `${oStore(0)}\n    }\n    workgroupBarrier();\n    {\n${rescale(0)}\n    }`
       : `${oStore(0)}\n      workgroupBarrier();\n${rescale(0)}\n      workgroupBarrier();\n${oStore(1)}\n    }\n    workgroupBarrier();\n    {\n${rescale(1)}\n    }`
   const layout = sharedF16Layout(opts)
+  // int8 KV: P·diag(v scale) goes to the tile in f16; the row sum adds the unscaled f32 p (the two no longer share
+  // one rounding, an error far below int8's own).
+  const pInt8 = unroll(NG, (g) => {
+    const kb = `hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u`
+    const p = `exp(vec4<f32>(sc[${g * 4}], sc[${g * 4 + 1}], sc[${g * 4 + 2}], sc[${g * 4 + 3}]) - mn)`
+    const pv = "vec4<f16>(p * vec4<f32>(svw[kb], svw[kb + 1u], svw[kb + 2u], svw[kb + 3u]))"
+    const put = v4 ? `pb[(r * PST + kb) / 4u] = pv;` : [0, 1, 2, 3].map((e) => `pb[r * PST + kb + ${e}u] = pv[${e}];`).join(" ")
+    return `      { let kb = ${kb};\n        let p = ${p}; lrun += dot(p, vec4<f32>(1.0)); let pv = ${pv}; ${put}\n      }`
+  })
   return /* wgsl */ `
 enable f16;
 enable subgroups;
@@ -152,11 +189,14 @@ const SS: u32 = ${SS}u;
 const PST: u32 = ${PST}u;
 const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
-var<workgroup> hb: array<f16, ${layout.hb}>;
-var<workgroup> pb: array<f16, ${layout.pb}>;
+var<workgroup> hb: array<${v4 ? `vec4<f16>, ${layout.hb / 4}` : `f16, ${layout.hb}`}>;
+var<workgroup> pb: array<${v4 ? `vec4<f16>, ${layout.pb / 4}` : `f16, ${layout.pb}`}>;
 var<workgroup> big: array<f32, ${layout.big}>;
 // Per row: (softmax correction, 0) of the current tile; (l, m) at the end.
-var<workgroup> apw: array<vec2<f32>, ${layout.perRow}>;
+var<workgroup> apw: array<vec2<f32>, ${layout.perRow}>;${i8 ? `
+// int8 KV: the tile's per-key K and V scales.
+var<workgroup> skw: array<f32, ${layout.perKey}>;
+var<workgroup> svw: array<f32, ${layout.perKey}>;` : ""}
 
 @compute @workgroup_size(${NT})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_id) sg: u32) {
@@ -181,7 +221,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
   {
     let ok = r < nrows;
     let qbase = rows[row0 + min(r, nrows - 1u)] * D + hf * ${D / TPR}u;
-    for (var i = 0u; i < ${D / TPR}u; i++) { hb[r * VST + hf * ${D / TPR}u + i] = f16(select(0.0, q[qbase + i] * params.scale, ok)); }
+    ${v4 ? `for (var i = 0u; i < ${D / TPR / 4}u; i++) { let b = qbase + 4u * i; hb[(r * VST + hf * ${D / TPR}u) / 4u + i] = vec4<f16>(select(vec4<f32>(0.0), vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * params.scale, ok)); }` : `for (var i = 0u; i < ${D / TPR}u; i++) { hb[r * VST + hf * ${D / TPR}u + i] = f16(select(0.0, q[qbase + i] * params.scale, ok)); }`}
   }
   workgroupBarrier();
 ${qm}
@@ -191,7 +231,9 @@ ${qm}
   var o: array<f32, ${RT}>;
 ${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
-${stage("k")}
+${i8 ? `    // The previous tile read its scales before its P·V barrier, so these writes cannot race them.
+    if (t < KT) { let kr = params.srow0 + (key0 + min(k0 + t, nkeys - 1u)) * params.Hkv + h; skw[t] = ks[kr]; svw[t] = vs[kr]; }
+` : ""}${stage("k")}
     workgroupBarrier();
     {
 ${unroll(KBS, (j) => `      var c${j}0 = ${result}();\n      var c${j}1 = ${result}();`)}
@@ -202,13 +244,13 @@ ${sMma}
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
       var sc: array<f32, ${KPT}>;
       var mx = NEG;
-${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(big[r * SS + key], NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
+${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(big[r * SS + key]${i8 ? " * skw[key]" : ""}, NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
       ${xor("mx")}
       let mn = max(mrun, mx);
       let alpha = exp(mrun - mn);
       mrun = mn;
       lrun *= alpha;
-${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = f16(exp(sc[${g * 4 + e}] - mn)); lrun += f32(p); pb[r * PST + kb + ${e}u] = p; }`)}\n      }`)}
+${i8 ? pInt8 : v4 ? unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n        let p = vec4<f16>(exp(vec4<f32>(sc[${g * 4}], sc[${g * 4 + 1}], sc[${g * 4 + 2}], sc[${g * 4 + 3}]) - mn)); lrun += dot(vec4<f32>(p), vec4<f32>(1.0)); pb[(r * PST + kb) / 4u] = p;\n      }`) : unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = f16(exp(sc[${g * 4 + e}] - mn)); lrun += f32(p); pb[r * PST + kb + ${e}u] = p; }`)}\n      }`)}
       if (hf == 0u) { apw[r] = vec2<f32>(alpha, 0.0); }
     }
 ${stage("v")}

@@ -12,13 +12,17 @@ export type SgmSpelling = "template" | "legacy"
  * spelling counts array elements (Dawn's validator says so), hence the division by 4 for 8-bit matrices,
  * which Dawn loads only from 32-bit arrays (offsets and strides are multiples of 4 bytes throughout). Other
  * matrices load only from an array of their own component type (f16 from array<f16>, f32 from array<f32>:
- * Dawn's overloads), so there array and matrix elements are the same and nothing is divided.
+ * Dawn's overloads), so there array and matrix elements are the same and nothing is divided. `vec4`: the
+ * array's elements are 4-vectors (vec4<u32> for i8, vec4<f16> for f16), so the template spelling divides by 4
+ * more; bench/sgm-ops-probe2.mjs found i8 loads from a workgroup array<vec4<u32>> as fast with Dawn's
+ * robustness on as from array<i32> with it off (docs/kernels-h200.md, session 7). Offsets and strides must
+ * then be multiples of 16 bytes.
  */
-export const sgmLoad = (sp: SgmSpelling, type: string, ptr: string, offset: string, colMajor: boolean, stride: string): string => {
+export const sgmLoad = (sp: SgmSpelling, type: string, ptr: string, offset: string, colMajor: boolean, stride: string, vec4 = false): string => {
   if (sp === "legacy") return `subgroupMatrixLoad<${type}>(${ptr}, ${offset}, ${colMajor}, ${stride})`
-  const bytes = /<[iu]8,/.test(type)
-  const o = bytes ? `(${offset}) / 4u` : offset
-  const s = bytes ? `(${stride}) / 4u` : stride
+  const per = (/<[iu]8,/.test(type) ? 4 : 1) * (vec4 ? 4 : 1)
+  const o = per > 1 ? `(${offset}) / ${per}u` : offset
+  const s = per > 1 ? `(${stride}) / ${per}u` : stride
   return `subgroupMatrixLoad<${type}, ${colMajor ? "col_major" : "row_major"}>(${ptr}, ${o}, ${s})`
 }
 

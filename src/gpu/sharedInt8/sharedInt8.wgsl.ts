@@ -35,6 +35,13 @@ export interface SharedInt8Options {
   readonly pStride: 64 | 80
   /** Invocations per workgroup: 128 (four subgroups over all rows) or 256 (eight: two row halves, half the registers each). */
   readonly threads: 128 | 256
+  /**
+   * "vec4": the i8 workgroup arrays (Q / staged K and V, P) are declared array<vec4<u32>> (the probe's exact type)
+   * and their matrix loads count 16-byte vectors: bench/sgm-ops-probe2.mjs timed i8 matrix loads from such an
+   * array as fast with Dawn's robustness on as from array<i32> with it off (sgm.ts). Absent: array<i32>, the
+   * session-7 kernel.
+   */
+  readonly wsm?: "vec4"
   /** Profiling only, wrong results: leave out one phase of the key loop to time the others. */
   readonly ablate?: "stage" | "s" | "softmax" | "pv" | "rescale"
 }
@@ -103,6 +110,10 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const KS = kvHeads * D
   const SST = INT8_STAGE_STRIDE
   const sp = opts.spelling
+  const v4 = opts.wsm === "vec4"
+  // Matrix loads from the workgroup arrays qb / pb, and single-word writes into them (a component of a vec4).
+  const wld = (type: string, ptr: string, offset: string, col: boolean, stride: string): string => sgmLoad(sp, type, ptr, offset, col, stride, v4)
+  const wput = (arr: string, word: string, value: string): string => (v4 ? `${arr}[(${word}) / 4u][(${word}) % 4u] = bitcast<u32>(${value})` : `${arr}[${word}] = ${value}`)
   const lanes = [1, 2, 4].filter((m) => m < TPR)
   const xor = (v: string): string => lanes.map((m) => `${v} = max(${v}, subgroupShuffleXor(${v}, ${m}u));`).join("\n      ")
   const st = opts.stage === "kv"
@@ -119,10 +130,10 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   // column-major) for Sᵀ = K·Qᵀ, where K is a row-major left matrix (key rows are contiguous).
   const tr = opts.transposeS
   const rowBlock = (rb: number): string => (NT === 128 ? `${rb}u` : `(grp * ${RBg}u + ${rb}u)`)
-  const qm = unroll(4 * RBg, (i) => `  let qm${i} = ${sgmLoad(sp, tr ? right : left, "&qb", `${rowBlock(i % RBg)} * 16u * D + ${Math.floor(i / RBg) * 32}u`, tr, "D")};`)
+  const qm = unroll(4 * RBg, (i) => `  let qm${i} = ${wld(tr ? right : left, "&qb", `${rowBlock(i % RBg)} * 16u * D + ${Math.floor(i / RBg) * 32}u`, tr, "D")};`)
   const sMma = unroll(4, (d) => {
     const kType = tr ? left : right
-    const b = st ? sgmLoad(sp, kType, "&qb", `kbk * 16u * SST + ${d * 32}u`, !tr, "SST") : sgmLoad(sp, kType, "&k", `kbase + (k0 + kbk * 16u) * KS + ${d * 32}u`, !tr, "KS")
+    const b = st ? wld(kType, "&qb", `kbk * 16u * SST + ${d * 32}u`, !tr, "SST") : sgmLoad(sp, kType, "&k", `kbase + (k0 + kbk * 16u) * KS + ${d * 32}u`, !tr, "KS")
     const lines = [`      let b${d} = ${b};`]
     for (let rb = 0; rb < RBg; rb++) lines.push(`      c${rb} = subgroupMatrixMultiplyAccumulate(${tr ? `b${d}, qm${d * RBg + rb}` : `qm${d * RBg + rb}, b${d}`}, c${rb});`)
     return lines.join("\n")
@@ -130,7 +141,7 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   // Where score (row r, key) sits in workgroup memory: S rows, or Sᵀ rows (one per key).
   const sAt = (key: string): string => (tr ? `big[${key} * SS + r]` : `big[r * SS + ${key}]`)
   const vLoad = (j0: string, plus: string): string =>
-    st ? sgmLoad(sp, right, "&qb", `${j0} * SST + kbk * 32u${plus}`, false, "SST") : sgmLoad(sp, right, "&v", `kbase + (k0 + ${j0}) * KS + kbk * 32u${plus}`, false, "KS")
+    st ? wld(right, "&qb", `${j0} * SST + kbk * 32u${plus}`, false, "SST") : sgmLoad(sp, right, "&v", `kbase + (k0 + ${j0}) * KS + kbk * 32u${plus}`, false, "KS")
   // Staging: invocation t moves 16-byte column t % 8 of keys t / 8 + (NT / 8)·j (j < NV) of a 64-key tile.
   const NV = (KT * 8) / NT
   const gidx = (j: number, k0: string): string => `((key0 + min(${k0} + t / 8u + ${(NT / 8) * j}u, nkeys - 1u)) * params.Hkv + h) * 8u + t % 8u`
@@ -138,6 +149,8 @@ export const sharedInt8Wgsl = (kvHeads: number, opts: SharedInt8Options): string
   const put = (reg: string): string =>
     Array.from({ length: NV }, (_, j) => {
       const o = `(t / 8u + ${(NT / 8) * j}u) * ${SST / 4}u + (t % 8u) * 4u`
+      // so is a multiple of 4 words (SST / 4 and the column are), so the vec4 form writes one whole vector.
+      if (v4) return `{ qb[(${o}) / 4u] = ${reg}${j}; }`
       return `{ let so = ${o}; qb[so] = bitcast<i32>(${reg}${j}.x); qb[so + 1u] = bitcast<i32>(${reg}${j}.y); qb[so + 2u] = bitcast<i32>(${reg}${j}.z); qb[so + 3u] = bitcast<i32>(${reg}${j}.w); }`
     }).join("\n    ")
   // Without prefetch the tile is loaded right where it is written (latency hidden by other workgroups).
@@ -160,9 +173,9 @@ const SST: u32 = ${SST}u;
 const SS: u32 = ${SS}u;
 const OS: u32 = ${OS}u;
 const NEG: f32 = -1e30;
-var<workgroup> qb: array<i32, ${layout.qb}>;
+var<workgroup> qb: array<${v4 ? `vec4<u32>, ${layout.qb / 4}` : `i32, ${layout.qb}`}>;
 var<workgroup> big: array<i32, ${layout.big}>;
-var<workgroup> pb: array<i32, ${layout.pb}>;
+var<workgroup> pb: array<${v4 ? `vec4<u32>, ${layout.pb / 4}` : `i32, ${layout.pb}`}>;
 var<workgroup> skw: array<f32, ${layout.perKey}>;
 var<workgroup> svw: array<f32, ${layout.perKey}>;
 // Per row: (softmax correction, P scale) of the current tile; (l, m) at the end.
@@ -203,7 +216,7 @@ ${pre ? `  ${fetch("kr", "k", "0u")}\n  ${fetch("vr", "v", "0u")}` : ""}
     let inv = select(0.0, 127.0 / amax, amax > 0.0 && r < nrows);
     for (var w = 0u; w < ${D / TPR / 4}u; w++) {
       let b = qbase + 4u * w;
-      qb[r * (D / 4u) + hf * ${D / TPR / 4}u + w] = packQ(q[b] * inv, q[b + 1u] * inv, q[b + 2u] * inv, q[b + 3u] * inv);
+      ${wput("qb", `r * (D / 4u) + hf * ${D / TPR / 4}u + w`, "packQ(q[b] * inv, q[b + 1u] * inv, q[b + 2u] * inv, q[b + 3u] * inv)")};
     }
     sr = select(0.0, amax / 127.0 * params.scale, r < nrows);
   }
@@ -227,7 +240,7 @@ ${sMma}
 ${unroll(RBg, (rb) => `      ${tr ? store(`kbk * 16u * SS + ${rowBlock(rb)} * 16u`, `c${rb}`, "SS") : store(`${rowBlock(rb)} * 16u * SS + kbk * 16u`, `c${rb}`, "SS")}`)}
     }
 `}    workgroupBarrier();
-${ab === "softmax" ? `${unroll(NG, (g) => `    pb[r * ${PST / 4}u + hf * ${NG}u + ${g}u] = 0x01010101;`)}\n    if (hf == 0u) { apw[r] = vec2<f32>(1.0, 0.001); }\n` : ""}    ${ab === "softmax" ? "if (false)" : ""} {
+${ab === "softmax" ? `${unroll(NG, (g) => `    ${wput("pb", `r * ${PST / 4}u + hf * ${NG}u + ${g}u`, "0x01010101")};`)}\n    if (hf == 0u) { apw[r] = vec2<f32>(1.0, 0.001); }\n` : ""}    ${ab === "softmax" ? "if (false)" : ""} {
       // Key groups rotated by row so the 32 invocations of a subgroup spread over the banks.
       var sc: array<f32, ${KPT}>;
       var mx = NEG;
@@ -241,7 +254,7 @@ ${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u
 ${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = exp(sc[${g * 4 + e}] - mn); lrun += p; let pv = p * svw[kb + ${e}u]; sc[${g * 4 + e}] = pv; pmax = max(pmax, pv); }`)}\n      }`)}
       ${xor("pmax")}
       let inv = select(0.0, 127.0 / pmax, pmax > 0.0);
-${unroll(NG, (g) => `      pb[r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG}u] = packQ(sc[${4 * g}] * inv, sc[${4 * g + 1}] * inv, sc[${4 * g + 2}] * inv, sc[${4 * g + 3}] * inv);`)}
+${unroll(NG, (g) => `      ${wput("pb", `r * ${PST / 4}u + hf * ${NG}u + (${g}u + r) % ${NG}u`, `packQ(sc[${4 * g}] * inv, sc[${4 * g + 1}] * inv, sc[${4 * g + 2}] * inv, sc[${4 * g + 3}] * inv)`)};`)}
       if (hf == 0u) { apw[r] = vec2<f32>(alpha, pmax / 127.0); }
     }
 ${ab === "stage" ? "" : stageV}    workgroupBarrier();
@@ -250,7 +263,7 @@ ${unroll(RBg, (rb) => `      var c${rb}0 = subgroup_matrix_result<i32, 16, 16>()
       for (var j0 = 0u; j0 < KT; j0 += 32u) {
         let b0 = ${vLoad("j0", "")};
         let b1 = ${vLoad("j0", " + 16u")};
-${unroll(RBg, (rb) => `        let a${rb} = ${sgmLoad(sp, left, "&pb", `${rowBlock(rb)} * ${16 * PST}u + j0`, false, `${PST}u`)};`)}
+${unroll(RBg, (rb) => `        let a${rb} = ${wld(left, "&pb", `${rowBlock(rb)} * ${16 * PST}u + j0`, false, `${PST}u`)};`)}
 ${unroll(RBg, (rb) => `        c${rb}0 = subgroupMatrixMultiplyAccumulate(a${rb}, b0, c${rb}0);\n        c${rb}1 = subgroupMatrixMultiplyAccumulate(a${rb}, b1, c${rb}1);`)}
       }
       let ob = kbk * 32u;

@@ -29,10 +29,11 @@ export const lanesFit = (dim: number, format: KvFormat, subgroups: boolean, subg
  * group adds into one workgroup row in turn, a barrier per group (slower on the H200, sweep 16). All per-row work is emitted unrolled
  * with constant indices, so the arrays live in registers. K/V rows past the end are clamped reads
  * with p = 0 (stored values are finite). int8: dot4I8Packed against the row-quantized query slice.
- * `headsInner`: workgroup ids run over the KV heads of a split first (see uniqueSplitPrologue).
+ * `headsInner`: workgroup ids run over the KV heads of a split first (see uniqueSplitPrologue). `lateV`: V loads
+ * after the softmax instead of before the butterfly (fewer live registers, one more exposed load latency per round).
  * @example const src = uniqueLanesWgsl(128, 4, "f16") // then gpuOps.pipeline(gpu, key, UNIQUE_BINDINGS, src)
  */
-export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0, headsInner = false): string => {
+export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg = LANES_WG, foldMin = 0, headsInner = false, lateV = false): string => {
   const E = elemsPerVec(format)
   const NV = dim / E
   const G = group
@@ -90,8 +91,12 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
       emit(`  }`)
     }
   }
-  // V loads go out before the shuffles so their latency hides behind the reduction.
-  for (let i = 0; i < NV; i++) emit(`  let vw${i} = v[row${i} * NV + li];`)
+  // V loads go out before the shuffles so their latency hides behind the reduction; lateV issues them after the
+  // softmax instead, so the NV V vectors are not live beside the NV·G partial dots (fewer registers per lane).
+  const vLoads = (): void => {
+    for (let i = 0; i < NV; i++) emit(`  let vw${i} = v[row${i} * NV + li];`)
+  }
+  if (!lateV) vLoads()
   // Transposed butterfly: at offset w a lane keeps the half of its keys selected by bit w of its
   // column and sends the other half, so after log2(NV) steps lane i holds key i's full dot.
   for (const w of steps) {
@@ -121,6 +126,7 @@ export const uniqueLanesWgsl = (dim: number, group: number, format: KvFormat, wg
     for (let e = 0; e < E; e++) emit(`    acc[${g * E + e}] *= alpha;`)
     emit(`  }`)
   }
+  if (lateV) vLoads()
   for (let i = 0; i < NV; i++) {
     emit(`  { let x = unpackVec(vw${i});`)
     for (let g = 0; g < G; g++) {

@@ -46,7 +46,12 @@ export const uniquePipeline = async (gpu: GpuContext, dim: number, group: number
     const order = process.env.MOSKA_UNIQUE_ORDER
     if (order !== undefined && order !== "heads" && order !== "splits") throw new Error(`MOSKA_UNIQUE_ORDER=${order}: want heads or splits`)
     const hi = order !== "splits"
-    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}:${hi}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold, hi))
+    // MOSKA_UNIQUE_VLOAD=late: V loads after the softmax (uniqueLanesWgsl's lateV), to test whether register
+    // pressure (G·NV partial dots beside NV in-flight V vectors) is what keeps unique decode under the anchor's bandwidth.
+    const vl = process.env.MOSKA_UNIQUE_VLOAD
+    if (vl !== undefined && vl !== "early" && vl !== "late") throw new Error(`MOSKA_UNIQUE_VLOAD=${vl}: want early or late`)
+    const late = vl === "late"
+    const pipeline = await gpuOps.pipeline(gpu, `unique-lanes:${dim}:${group}:${format}:${wg}:${fold}:${hi}:${late}`, UNIQUE_BINDINGS, uniqueLanesWgsl(dim, group, format, wg, fold, hi, late))
     return { pipeline, variant: fold > 0 ? "lanes" : "lanes-serial" }
   }
   const nv = dim / elemsPerVec(format)

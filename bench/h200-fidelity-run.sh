@@ -2,9 +2,9 @@
 # One device call for issue 12's fidelity points, on the GPU host, from the project root:
 #   OUT=/some/dir bash bench/h200-fidelity-run.sh [STAGES]
 # STAGES (default "torch webgpu"):
-#   torch   bench/measure_torch.py --sections gemm2,merge2,router2,lowp (PyTorch CUDA; GEMMs where the fit is worst,
-#           13 merge and 14 router shapes, FP8/int8 attention if this PyTorch has it: the probe prints what it found)
-#           -> $OUT/h200-torch-fidelity2.json (+ .log)
+#   torch   bench/measure_torch.py --sections gemm2,merge2,router2,lowp,gemmkernels (PyTorch CUDA; GEMMs where the fit is worst,
+#           13 merge and 14 router shapes, FP8/int8 attention if this PyTorch has it: the probe prints what it found,
+#           and the kernels cuBLAS launches per GEMM shape, torch.profiler, in meta.gemmKernels) -> $OUT/h200-torch-fidelity2.json (+ .log)
 #   webgpu  `moska bench kernels --only shared --kv f32` at corpus sizes S = 256K and 512K (MOSKA_BENCH_SHARED_S), so
 #           sharedAttention.default has shapes of different bytes -> $OUT/kernels-f32-s.json and, converted,
 #           $OUT/h200-webgpu-f32-s.json. Needs dist/ (npm run build) and the .gpu bundle (make-bundle.sh) with
@@ -16,10 +16,10 @@ STAGES=${1:-"torch webgpu"}
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 if has torch; then
   s=$(date +%s)
-  PYTHONUNBUFFERED=1 timeout 240 python3 bench/measure_torch.py --sections gemm2,merge2,router2,lowp \
+  PYTHONUNBUFFERED=1 timeout 240 python3 bench/measure_torch.py --sections gemm2,merge2,router2,lowp,gemmkernels \
     --out "$OUT/h200-torch-fidelity2.json" > "$OUT/h200-torch-fidelity2.log" 2>&1
   echo "torch rc=$? $(( $(date +%s) - s ))s"
-  grep -E '^\{|lowp|^-- |shapes$|FAILED|measured,' "$OUT/h200-torch-fidelity2.log" | cut -c1-200 | head -60
+  grep -E '^\{|lowp|^-- |shapes$|FAILED|measured,|^gemmkernels' "$OUT/h200-torch-fidelity2.log" | cut -c1-200 | head -60
 fi
 if has webgpu; then
   if [ -f .gpu/on-host.sh ] && [ -f dist/cli/main.js ]; then

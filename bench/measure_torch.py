@@ -394,8 +394,51 @@ def lowp():
             record(f"shared-{dname}-{name}-s{s_}-c{c}-b{b}", spec, impl, mk, call, note=f"{name} {dname}; {n} chunks x 8 KV heads, rows = {b} x 4")
 
 
+KERNELS = {}  # id -> CUDA kernels one call launched (name, count): which tile and split-K the library chose
+
+
+def gemmkernels():
+    """The kernels cuBLAS/cuBLASLt launch for every GEMM shape of gemms() and gemm2() (torch.profiler, one call after a
+    warm-up): kernel names carry the tile size, cluster and split-K/stream-K choice, and a separate splitKreduce kernel
+    shows up as a second launch. Stored in meta.gemmKernels; nothing is timed."""
+    from torch.profiler import ProfilerActivity, profile
+    shapes = [("bf16", lb, n, k, m) for lb, n, k in LLAMA_GEMMS for m in [1, 16, 64, 256, 1024, 4096, 8192]]
+    shapes += [("fp8", lb, n, k, m) for lb, n, k in [("gateup", 28672, 4096), ("o", 4096, 4096), ("down", 4096, 14336)]
+               for m in [16, 64, 256, 1024, 8192]]
+    shapes += [("bf16", lb, n, k, m) for lb, n, k, ms in GEMM2_BF16 for m in ms]
+    shapes += [("fp8", lb, n, k, m) for lb, n, k, ms in GEMM2_FP8 for m in ms]
+    one = None if PLAN else torch.ones((), device=DEV, dtype=torch.float32)
+    for dtype, label, n, k, m in shapes:
+        id_ = f"gemm-{dtype}-{label}-m{m}"
+        if PLAN:
+            KERNELS[id_] = []
+            continue
+        if time.time() - T0 > DEADLINE_S:
+            KERNELS[id_] = "skipped: deadline"
+            continue
+        try:
+            if dtype == "bf16":
+                a, b = randn(m, k), randn(k, n)
+                fn = lambda: torch.matmul(a, b)  # noqa: E731
+            else:
+                a, b = randn(m, k, dtype=torch.float8_e4m3fn), randn(n, k, dtype=torch.float8_e4m3fn)
+                fn = lambda: torch._scaled_mm(a, b.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)  # noqa: E731
+            fn()
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                fn()
+                torch.cuda.synchronize()
+            KERNELS[id_] = [[e.key[:160], e.count] for e in prof.key_averages() if getattr(e, "device_type", None) is not None
+                            and "CUDA" in str(e.device_type)]
+            del a, b
+        except Exception as ex:  # noqa: BLE001
+            KERNELS[id_] = f"{type(ex).__name__}: {str(ex)[:150]}"
+    torch.cuda.empty_cache() if not PLAN else None
+    print(f"gemmkernels: {len(KERNELS)} shapes, e.g. " + "; ".join(f"{i}: {v}" for i, v in list(KERNELS.items())[:2])[:400], flush=True)
+
+
 SECTIONS = {"gemm": "gemms", "decode": "decode_attention", "shared": "shared_attention", "mergerouter": "merge_and_router",
-            "gemm2": "gemm2", "merge2": "merge2", "router2": "router2", "lowp": "lowp"}
+            "gemm2": "gemm2", "merge2": "merge2", "router2": "router2", "lowp": "lowp", "gemmkernels": "gemmkernels"}
 DEFAULT_SECTIONS = "gemm,decode,shared,mergerouter"
 
 
@@ -431,7 +474,8 @@ def main():
 
     def dump():
         with open(args.out, "w") as f:
-            json.dump({"format": "moska-measurements/1", "gpu": "H200", "meta": meta, "measurements": RESULTS, "failed": FAILED}, f, indent=1)
+            json.dump({"format": "moska-measurements/1", "gpu": "H200", "meta": {**meta, "gemmKernels": KERNELS} if KERNELS else meta,
+                       "measurements": RESULTS, "failed": FAILED}, f, indent=1)
     for section in sections:
         try:
             section()

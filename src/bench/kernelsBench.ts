@@ -72,8 +72,9 @@ const f32Rows = async (gpu: GpuContext, rows: number, seed: number): Promise<GPU
 
 /**
  * An environment variable as a comma-separated list of positive multiples of `step`, or undefined when unset:
- * MOSKA_BENCH_UNIQUE_U (unique context lengths, step 128) and MOSKA_BENCH_SHARED_B (stacked batch sizes of the
- * shared and per-request rows; more shapes give `moska calibrate` enough points per class).
+ * MOSKA_BENCH_UNIQUE_U (unique context lengths, step 128), MOSKA_BENCH_SHARED_B (stacked batch sizes of the
+ * shared and per-request rows) and MOSKA_BENCH_SHARED_S (corpus sizes of those rows, multiples of four chunks
+ * (4096 tokens, 1024 with --quick), for the top-25% rows; default 1M, 16K with --quick); more shapes give `moska calibrate` enough points per class.
  */
 const positiveListEnv = (name: string, step: number): number[] | undefined => {
   const e = process.env[name]
@@ -129,6 +130,9 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
   const UNIQUE_B = !want("unique") ? [] : quick ? [2] : [16, 64]
   const UNIQUE_U = opts.uniqueTokens ?? positiveListEnv("MOSKA_BENCH_UNIQUE_U", 128) ?? [U]
   const SHARED_B = !want("shared") && !want("perreq") ? [] : quick ? [4, 16] : (positiveListEnv("MOSKA_BENCH_SHARED_B", 1) ?? [16, 64, 256])
+  // Corpus sizes of the shared rows: at one S every shape of a class reads the same KV bytes (twins for the
+  // fidelity split), so calibrating the shared kernel needs several.
+  const SHARED_S = positiveListEnv("MOSKA_BENCH_SHARED_S", 4 * C) ?? [S]
   const rows: BenchRow[] = []
   const ceilings = await measureCeilings(gpu, quick)
   log(`device: ${gpu.name}; subgroup-matrix int8: ${gpu.int8SubgroupMatrix}, f16: ${gpu.f16SubgroupMatrix}; shader-f16: ${gpu.features.has("shader-f16")}`)
@@ -160,83 +164,86 @@ export const runKernelsBench = async (gpu: GpuContext, opts: KernelsBenchOptions
       for (const x of [q, lens, plan.po, plan.pl, m.out, m.lse]) x.destroy()
     }
 
-    // Shared attention over one corpus; MoSKA end to end; the per-request baseline on the same KV.
-    const kv: GpuKv = allocKv(gpu, fmt, D, S * Hkv)
-    await fillKv(gpu, kv, SEED_K)
-    const centroids = await f32Rows(gpu, N * Hkv, SEED_C)
-    for (const B of SHARED_B) {
-      const q = await f32Rows(gpu, B * Hq, SEED_Q)
-      let denseOut: Float32Array | undefined
-      for (const K of want("shared") ? [N, N / 4] : []) {
-        const label = K === N ? "dense" : "top25"
-        const router = await routerPass(gpu, { q, centroids, requests: B, qHeads: Hq, kvHeads: Hkv, dim: D, chunks: N, topK: K })
-        await gpuOps.submit(gpu, "router", [router.pass])
-        const chunks = await gpuOps.readI32(gpu, router.out, B * Hkv * K)
-        const { units, where } = routedUnits(chunks, B, Hq, Hkv, K)
-        const plan = await sharedAttention(gpu, { q, kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units })
-        const offs = new Uint32Array(B * Hq + 1)
-        const slots: number[] = []
-        for (let b = 0; b < B; b++)
-          for (let hq = 0; hq < Hq; hq++) {
-            const h = Math.floor(hq / G)
-            for (let k = 0; k < K; k++) {
-              const w = where[(b * Hkv + h) * K + k]!
-              const n = units[w.unit]!.rows.length
-              for (let s = 0; s < plan.splits; s++) slots.push(plan.unitSlot0[w.unit]! + s * n + w.row + (hq % G))
+    // Shared attention over one corpus (each corpus size S in turn); MoSKA end to end; the per-request baseline on the same KV.
+    for (const S of SHARED_S) {
+      const N = S / C
+      const kv: GpuKv = allocKv(gpu, fmt, D, S * Hkv)
+      await fillKv(gpu, kv, SEED_K)
+      const centroids = await f32Rows(gpu, N * Hkv, SEED_C)
+      for (const B of SHARED_B) {
+        const q = await f32Rows(gpu, B * Hq, SEED_Q)
+        let denseOut: Float32Array | undefined
+        for (const K of want("shared") ? [N, N / 4] : []) {
+          const label = K === N ? "dense" : "top25"
+          const router = await routerPass(gpu, { q, centroids, requests: B, qHeads: Hq, kvHeads: Hkv, dim: D, chunks: N, topK: K })
+          await gpuOps.submit(gpu, "router", [router.pass])
+          const chunks = await gpuOps.readI32(gpu, router.out, B * Hkv * K)
+          const { units, where } = routedUnits(chunks, B, Hq, Hkv, K)
+          const plan = await sharedAttention(gpu, { q, kv, tokens: S, kvHeads: Hkv, chunkTokens: C, units })
+          const offs = new Uint32Array(B * Hq + 1)
+          const slots: number[] = []
+          for (let b = 0; b < B; b++)
+            for (let hq = 0; hq < Hq; hq++) {
+              const h = Math.floor(hq / G)
+              for (let k = 0; k < K; k++) {
+                const w = where[(b * Hkv + h) * K + k]!
+                const n = units[w.unit]!.rows.length
+                for (let s = 0; s < plan.splits; s++) slots.push(plan.unitSlot0[w.unit]! + s * n + w.row + (hq % G))
+              }
+              offs[b * Hq + hq + 1] = slots.length
             }
-            offs[b * Hq + hq + 1] = slots.length
+          const out = gpuOps.buffer(gpu, B * Hq * D * 4)
+          const lse = gpuOps.buffer(gpu, B * Hq * 4)
+          gpuOps.poison(gpu, out, B * Hq * D * 4)
+          const merge = await mergePass(gpu, { po: plan.po, pl: plan.pl, slots: new Uint32Array(slots), offs, dim: D, out, lse })
+          const ms = await timePasses(gpu, [...plan.passes, merge])
+          // Error: two sampled units, first and last stacked row, partials merged over splits on the host.
+          let e2 = 0
+          let n2 = 0
+          for (const ui of [0, units.length - 1]) {
+            const u = units[ui]!
+            const n = u.rows.length
+            for (const i of [0, n - 1]) {
+              const parts: Partial[] = []
+              for (let s = 0; s < plan.splits; s++) {
+                const slot = plan.unitSlot0[ui]! + s * n + i
+                parts.push(toPartial(await readRows(gpu, plan.po, slot, 1), new Float32Array(await gpuOps.read(gpu, plan.pl, 4, slot * 4))[0]!))
+              }
+              const got = mergeRef(parts, D)
+              const row = u.rows[i]!
+              const b = Math.floor(row / Hq)
+              const g = row % G
+              const ref = refGroup(fmt, b, u.kvHead, 0, u.chunk * C, Math.min(S, (u.chunk + 1) * C), SEED_K)[g]!
+              for (let d = 0; d < D; d++) {
+                e2 += (got.o[d]! - ref.o[d]!) ** 2
+                n2 += ref.o[d]! ** 2
+              }
+            }
           }
-        const out = gpuOps.buffer(gpu, B * Hq * D * 4)
-        const lse = gpuOps.buffer(gpu, B * Hq * 4)
-        gpuOps.poison(gpu, out, B * Hq * D * 4)
-        const merge = await mergePass(gpu, { po: plan.po, pl: plan.pl, slots: new Uint32Array(slots), offs, dim: D, out, lse })
-        const ms = await timePasses(gpu, [...plan.passes, merge])
-        // Error: two sampled units, first and last stacked row, partials merged over splits on the host.
-        let e2 = 0
-        let n2 = 0
-        for (const ui of [0, units.length - 1]) {
-          const u = units[ui]!
-          const n = u.rows.length
-          for (const i of [0, n - 1]) {
-            const parts: Partial[] = []
-            for (let s = 0; s < plan.splits; s++) {
-              const slot = plan.unitSlot0[ui]! + s * n + i
-              parts.push(toPartial(await readRows(gpu, plan.po, slot, 1), new Float32Array(await gpuOps.read(gpu, plan.pl, 4, slot * 4))[0]!))
-            }
-            const got = mergeRef(parts, D)
-            const row = u.rows[i]!
-            const b = Math.floor(row / Hq)
-            const g = row % G
-            const ref = refGroup(fmt, b, u.kvHead, 0, u.chunk * C, Math.min(S, (u.chunk + 1) * C), SEED_K)[g]!
-            for (let d = 0; d < D; d++) {
-              e2 += (got.o[d]! - ref.o[d]!) ** 2
-              n2 += ref.o[d]! ** 2
-            }
-          }
+          const touched = new Set(units.map((u) => u.chunk)).size
+          add({ key: `shared ${label} S=${S} B=${B}`, kv: fmt, ms, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: Math.sqrt(e2 / n2), errNote: "2 units × 2 stacked rows, partials over one chunk", note: `${plan.kernel} kernel, ${units.length} units, ${plan.rowTile}-row tiles, ${plan.splits} splits, ${plan.workgroups} workgroups` })
+          if (K === N) denseOut = await gpuOps.readF32(gpu, out, B * Hq * D)
+          if (want("moska")) add({ key: `moska ${label} S=${S} B=${B}`, kv: fmt, ms: await timePasses(gpu, [router.pass, ...plan.passes, merge]), bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: null, errNote: "router + shared + merge; host bucketing of the router's choice not timed" })
+          for (const x of [router.out, plan.po, plan.pl, out, lse]) x.destroy()
         }
-        const touched = new Set(units.map((u) => u.chunk)).size
-        add({ key: `shared ${label} S=${S} B=${B}`, kv: fmt, ms, bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: Math.sqrt(e2 / n2), errNote: "2 units × 2 stacked rows, partials over one chunk", note: `${plan.kernel} kernel, ${units.length} units, ${plan.rowTile}-row tiles, ${plan.splits} splits, ${plan.workgroups} workgroups` })
-        if (K === N) denseOut = await gpuOps.readF32(gpu, out, B * Hq * D)
-        if (want("moska")) add({ key: `moska ${label} S=${S} B=${B}`, kv: fmt, ms: await timePasses(gpu, [router.pass, ...plan.passes, merge]), bytes: 2 * touched * C * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * K * C * D, err: null, errNote: "router + shared + merge; host bucketing of the router's choice not timed" })
-        for (const x of [router.out, plan.po, plan.pl, out, lse]) x.destroy()
+        // Per-request baseline: every request streams the whole corpus.
+        if (!want("perreq")) {
+          q.destroy()
+          continue
+        }
+        const lens = gpuOps.upload(gpu, new Uint32Array(B).fill(S))
+        const pr = await perRequestAttention(gpu, { q, kv, lens, requests: B, tokens: S, kvHeads: Hkv, qHeads: Hq })
+        const m = await mergeSplits(gpu, pr.po, pr.pl, B * Hq, pr.nsplit)
+        gpuOps.poison(gpu, m.out, B * Hq * D * 4)
+        const ms = await timePasses(gpu, [...pr.passes, m.pass], 150, 3)
+        const all = await gpuOps.readF32(gpu, m.out, B * Hq * D)
+        // Check: the baseline equals MoSKA dense on every row (both are dense attention over S).
+        add({ key: `perreq S=${S} B=${B}`, kv: fmt, ms, bytes: B * 2 * S * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * S * D, err: denseOut === undefined ? null : relErr(all, denseOut), errNote: "vs MoSKA dense output, all rows", note: `${pr.nsplit} splits` })
+        for (const x of [q, lens, pr.po, pr.pl, m.out, m.lse]) x.destroy()
       }
-      // Per-request baseline: every request streams the whole corpus.
-      if (!want("perreq")) {
-        q.destroy()
-        continue
-      }
-      const lens = gpuOps.upload(gpu, new Uint32Array(B).fill(S))
-      const pr = await perRequestAttention(gpu, { q, kv, lens, requests: B, tokens: S, kvHeads: Hkv, qHeads: Hq })
-      const m = await mergeSplits(gpu, pr.po, pr.pl, B * Hq, pr.nsplit)
-      gpuOps.poison(gpu, m.out, B * Hq * D * 4)
-      const ms = await timePasses(gpu, [...pr.passes, m.pass], 150, 3)
-      const all = await gpuOps.readF32(gpu, m.out, B * Hq * D)
-      // Check: the baseline equals MoSKA dense on every row (both are dense attention over S).
-      add({ key: `perreq S=${S} B=${B}`, kv: fmt, ms, bytes: B * 2 * S * Hkv * bytesPerRow(fmt, D), flops: 4 * B * Hq * S * D, err: denseOut === undefined ? null : relErr(all, denseOut), errNote: "vs MoSKA dense output, all rows", note: `${pr.nsplit} splits` })
-      for (const x of [q, lens, pr.po, pr.pl, m.out, m.lse]) x.destroy()
+      destroyKv(kv)
+      centroids.destroy()
     }
-    destroyKv(kv)
-    centroids.destroy()
   }
   return { device: gpu.name, ceilings, shape: { Hq, Hkv, D, U, S, chunkTokens: C }, rows }
 }

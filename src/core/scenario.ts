@@ -89,7 +89,7 @@ export const Interconnect = S.Struct({
 })
 
 export const Hardware = S.Struct({
-  costModel: opt(S.Literal("roofline", "cycle", "cycle-event"), "roofline", "GPU cost model: roofline (max of FLOPs/peak and bytes/bandwidth, plus launch); cycle (thread-block tiles in waves over SMs, src/sim/hw); cycle-event (the same tiles through the event-driven per-SM scheduler: slower, finer tails)."),
+  costModel: opt(S.Literal("roofline", "cycle", "cycle-event"), "cycle", "GPU cost model: cycle (thread-block tiles in waves over SMs, src/sim/hw; the default: closer to measured H200 kernel times than the roofline even at datasheet rates, docs/model-fidelity.md); cycle-event (the same tiles through the event-driven per-SM scheduler: slower, finer tails); roofline (max of FLOPs/peak and bytes/bandwidth, plus launch: first principles, cheapest to price)."),
   devices: S.optional(d(S.Array(S.String), "Device files (user-defined or `moska calibrate` output, JSON GpuSpec) whose names unique.gpu / shared.gpu may use; paths relative to the scenario file.")),
   unique: opt(Pool, { gpu: "H200", count: 1, memoryFraction: 0.9 }, "Unique-KV pool: dense layers and per-request attention (all systems)."),
   shared: opt(Pool, { gpu: "H200", count: 1, memoryFraction: 0.9 }, "Shared-KV pool: stacked per-chunk attention (moska with disaggregated: true)."),
@@ -238,7 +238,7 @@ export const Scenario = S.Struct({
   model: opt(ModelField, "llama-3.1-8b", "Model."),
   precision: opt(Precision, { kv: "fp8", weights: "fp8", math: "fp8" }, "Formats."),
   hardware: opt(Hardware, {
-    costModel: "roofline",
+    costModel: "cycle",
     unique: { gpu: "H200", count: 1, memoryFraction: 0.9 },
     shared: { gpu: "H200", count: 1, memoryFraction: 0.9 },
     interconnect: { link: "nvlink4" },

@@ -88,7 +88,10 @@ const gemmLaunch = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, kla
   const colsB = Math.min(s.n, tn)
   const aBytes = (rowsA * kSlice * e) / cols
   const bBytes = (kSlice * colsB * e) / rows
-  const outBytes = splitK > 1 ? rowsA * colsB * 4 * 2 : rowsA * colsB * 2 // fp32 partials written and re-read
+  // Split-K: each tile writes its fp32 partial and the reduction reads it back. While all partials fit in
+  // half the L2 (the other half streams A and B) the re-read hits L2, so HBM sees only the write-back.
+  const partialsL2 = splitK * s.m * s.n * s.batch * 4 <= gpu.l2Bytes / 2
+  const outBytes = splitK > 1 ? rowsA * colsB * 4 * (partialsL2 ? 1 : 2) : rowsA * colsB * 2
   const flops = 2 * tm * tn * kSlice
   return { label, klass, groups: [{ tiles, flops, bytes: aBytes + bBytes + outBytes }], tilesPerSm, dtype, unit: "tensor", fillCycles: p.fillCycles, repeat }
 }

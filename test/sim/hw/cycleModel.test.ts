@@ -50,6 +50,18 @@ describe("cycle-level model limiting cases", () => {
     expect(c.ns / 1e9 / floor).toBeLessThan(1.1)
   })
 
+  it("reads split-K partials back from L2 while they fit in half of it, from HBM once they do not", () => {
+    // M = 64, N = K = 4096: 32 tiles of 64×128 split K 8 ways; the 8 MiB of fp32 partials fit in half of 60 MiB
+    const spec: KernelSpec = { kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "bf16", count: 1 }
+    const weights = 4096 * 4096 * 2
+    const partials = 8 * 64 * 4096 * 4
+    const inL2 = makeCycleCostModel(noLaunch).price(spec).bytes
+    const smallL2 = makeCycleCostModel({ ...noLaunch, l2Bytes: 8 * 2 ** 20 }).price(spec).bytes
+    expect(inL2 / (weights + partials)).toBeGreaterThan(1)
+    expect(inL2 / (weights + partials)).toBeLessThan(1.05)
+    expect((smallL2 - inL2) / partials).toBeCloseTo(1, 2)
+  })
+
   it("prices a large GEMM at about its FLOPs over the tensor peak", () => {
     const spec: KernelSpec = { kind: "gemm", m: 16384, n: 16384, k: 16384, dtype: "bf16", count: 1 }
     const c = makeCycleCostModel(noLaunch).price(spec)

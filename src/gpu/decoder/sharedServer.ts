@@ -35,6 +35,9 @@ export class SharedServer {
   // (row tile, merge) shapes whose submission passed the error scopes once; later ones skip the scopes' two
   // round trips per layer, and an error still fails the context through its uncaptured-error handler (assertAlive)
   private readonly validated = new Set<string>()
+  // compiled kernels held here so a layer request does not wait on an await per kernel (~0.5 ms each measured)
+  private readonly compiled = new Map<16 | 64, GPUComputePipeline>()
+  private mergePipeline: GPUComputePipeline | undefined
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -137,10 +140,12 @@ export class SharedServer {
     for (const x of [b.q, b.rows, b.items, b.po, b.pl, b.stage, ...b.params, b.mSlots, b.mOffs, b.mOut, b.mLse, b.mParams]) x.destroy()
   }
 
-  private pipeline(rowTile: 16 | 64): Promise<GPUComputePipeline> {
+  private async pipeline(rowTile: 16 | 64): Promise<GPUComputePipeline> {
     const v = sharedVariantFor(this.gpu, this.cfg.dims.headDim, rowTile)
     // the decoder's cache key: on one device both share the compiled kernel
-    return gpuOps.pipeline(this.gpu, `shared:${v.dim}:${v.format}:${v.rowsPerThread}:${v.dk}`, SHARED_BINDINGS, sharedWgsl(v))
+    const p = await gpuOps.pipeline(this.gpu, `shared:${v.dim}:${v.format}:${v.rowsPerThread}:${v.dk}`, SHARED_BINDINGS, sharedWgsl(v))
+    this.compiled.set(rowTile, p)
+    return p
   }
 
   private check(req: SharedRequest): string | undefined {
@@ -172,7 +177,7 @@ export class SharedServer {
     const t0 = process.hrtime.bigint()
     const D = this.cfg.dims.headDim
     const n = planRows(req.units) * req.splits
-    const pipeline = await this.pipeline(req.rowTile)
+    const pipeline = this.compiled.get(req.rowTile) ?? (await this.pipeline(req.rowTile))
     const q = gpu.device.queue
     const c = this.cfg.corpus!
     const items = sharedWorkItems({ units: req.units, splits: req.splits, rowTile: req.rowTile, chunkTokens: c.chunkTokens, corpusTokens: c.tokens, segments: this.segs, slotBase: 0 })
@@ -191,20 +196,25 @@ export class SharedServer {
     // merged: one partial per query row, its slots listed in unit, split, row order (CSR for the merge kernel)
     const out = req.merge ? { o: this.buf.mOut, lse: this.buf.mLse, n: nq } : { o: this.buf.po, lse: this.buf.pl, n }
     if (req.merge) {
-      const lists: number[][] = Array.from({ length: nq }, () => [])
+      // CSR in two typed-array passes (count, then fill in the same unit, split, row order): per-row JS
+      // arrays cost about 1 ms a layer request at a decode step's 4K stacked rows
+      const offs = new Uint32Array(nq + 1)
+      for (const r of req.rows) offs[r + 1]! += req.splits
+      for (let r = 0; r < nq; r++) offs[r + 1]! += offs[r]!
+      const slots = new Uint32Array(n)
+      const next = offs.slice(0, nq)
       let base = 0
       let rb = 0
       for (const u of req.units) {
-        for (let sp = 0; sp < req.splits; sp++) for (let i = 0; i < u.rows; i++) lists[req.rows[rb + i]!]!.push(base + sp * u.rows + i)
+        for (let sp = 0; sp < req.splits; sp++) for (let i = 0; i < u.rows; i++) slots[next[req.rows[rb + i]!]!++] = base + sp * u.rows + i
         base += req.splits * u.rows
         rb += u.rows
       }
-      const offs = new Uint32Array(nq + 1)
-      lists.forEach((l, r) => (offs[r + 1] = offs[r]! + l.length))
-      if (n > 0) gpuOps.write(gpu, this.buf.mSlots, Uint32Array.from(lists.flat()))
+      if (n > 0) gpuOps.write(gpu, this.buf.mSlots, slots)
       gpuOps.write(gpu, this.buf.mOffs, offs)
       q.writeBuffer(this.buf.mParams, 0, Uint32Array.of(nq, 0, 0xff800000, 0))
-      passes.push({ pipeline: await gpuOps.pipeline(gpu, `merge:${D}`, MERGE_BINDINGS, mergeWgsl(D)), group: this.mergeGroup, workgroups: gpuOps.grid(gpu, nq) })
+      const merge = this.mergePipeline ?? (this.mergePipeline = await gpuOps.pipeline(gpu, `merge:${D}`, MERGE_BINDINGS, mergeWgsl(D)))
+      passes.push({ pipeline: merge, group: this.mergeGroup, workgroups: gpuOps.grid(gpu, nq) })
     }
     if (out.n === 0) return { o: new Float32Array(0), lse: new Float32Array(0) }
     const record = (): void => {

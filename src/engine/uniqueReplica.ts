@@ -2,7 +2,7 @@ import { createActor, type Actor } from "xstate"
 import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
-import { iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
+import { disaggregatedUniqueWork, iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
 import { executeWork } from "./executeWork.js"
 import { recordRow } from "./recordRow.js"
 import type { SharedPool, Submission } from "./sharedPool.js"
@@ -326,7 +326,7 @@ export class UniqueReplica {
     // that reuses the last shared side builds only its unique kernels, not a shared side to drop.
     const work: IterationWork =
       this.shared !== null && last !== undefined && last.histogram === histogram && last.B === B && last.layers === layers
-        ? { unique: iterationWork(r, { ...state, histogram: EMPTY }, layers).unique, shared: last.work.shared, toShared: last.work.toShared, fromShared: last.work.fromShared }
+        ? { unique: disaggregatedUniqueWork(r, B, state.unique, layers), shared: last.work.shared, toShared: last.work.toShared, fromShared: last.work.fromShared }
         : this.reuseSharedWork(iterationWork(r, state, layers), histogram, B, layers)
     const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B, payload: { phase: "decode", requests: this.decoding } satisfies StepPayload }
     if (this.shared === null) {

@@ -44,6 +44,8 @@ const end = (status: keyof typeof STATUS_OF) => ({ entry: { type: "recordEnd" as
 
 /**
  * One request: queued → admitted → prefill → decoding → done, or rejected / failed / cancelled.
+ * A request admitted in the instant its prefill (or, without prefill, its decoding) starts skips
+ * `admitted`: `request.prefillStarted` / `request.decodeStarted` while queued also record `admittedNs`.
  * Workers account tokens in bulk and send only lifecycle facts (admission, first token, end), so
  * a request costs a handful of transitions however many tokens it generates. On reaching any
  * final state the `recordEnd` action (provided per mode) gets the status; `requestRowOf` turns the
@@ -79,6 +81,10 @@ export const requestMachine = setup({
     queued: {
       on: {
         "request.admitted": { target: "admitted", actions: assign({ admittedNs: ({ event }) => event.atNs }) },
+        // Admitted and started in the same instant (the common case): one event, not two, since
+        // each costs a full xstate transition and a request makes only a handful of them.
+        "request.prefillStarted": { target: "prefill", actions: assign({ admittedNs: ({ event }) => event.atNs }) },
+        "request.decodeStarted": { target: "decoding", actions: assign({ admittedNs: ({ event }) => event.atNs }) },
         "request.rejected": { target: "rejected", actions: assign({ finishedNs: ({ event }) => event.atNs, reason: ({ event }) => event.reason }) },
       },
     },

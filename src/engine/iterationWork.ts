@@ -90,7 +90,7 @@ export const iterationWork = (setup: WorkSetup, batch: BatchState, layers: numbe
         unique.push(merge(1 + setup.corpus.topK))
         return { unique, shared: [], toShared: [], fromShared: [] }
       }
-      unique.push(merge(2))
+      unique.push(fixed.merge2)
       if (touched.length === 0) return { unique, shared: [], toShared: [], fromShared: [] }
       const rows = B * m.qHeads
       const shared: KernelSpec[] = [sharedSpec(touched), { kind: "merge", rows, ways: setup.corpus.topK, headDim: m.headDim, layers }]
@@ -103,6 +103,23 @@ export const iterationWork = (setup: WorkSetup, batch: BatchState, layers: numbe
       return { unique, shared, toShared: [toShared], fromShared: [fromShared] }
     }
   }
+}
+
+/**
+ * The unique side of a disaggregated moska iteration alone (dense, router, unique attention,
+ * 2-way merge), the same kernels `iterationWork(...).unique` gives: it does not depend on the
+ * histogram, and a unique worker that reuses its last shared side builds only this, every step.
+ * @example disaggregatedUniqueWork(resolved, 64, { count: 64, totalTokens: 64 * 4096, maxTokens: 4096 }, 32)
+ */
+export const disaggregatedUniqueWork = (setup: WorkSetup, B: number, unique: UniqueContexts, layers: number = setup.model.layers): readonly KernelSpec[] => {
+  if (B === 0) return []
+  const m = setup.model
+  const fixed = fixedSpecs(setup, B, layers)
+  const attention: KernelSpec = {
+    kind: "decodeAttention", requests: B, totalTokens: unique.totalTokens, maxTokens: unique.maxTokens,
+    qHeads: m.qHeads, kvHeads: m.kvHeads, headDim: m.headDim, layers, kvDtype: setup.precision.kv, mathDtype: setup.precision.math,
+  }
+  return [fixed.dense, fixed.router, attention, fixed.merge2]
 }
 
 /** The kernels of an iteration that depend only on the batch size and the layers. */

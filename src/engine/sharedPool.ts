@@ -49,10 +49,16 @@ interface SharedBatch {
   /** Stacked query rows over all chunks (Σ queries · units), the trace's `queries`. */
   readonly rows: number
   readonly layers: number
-  /** Submissions in the batch, each with how many of its parts the batch completes. */
-  readonly parts: ReadonlyMap<Submission, number>
+  /** Exact mode: submissions in the batch, each with how many of its parts the batch completes. */
+  readonly parts: ReadonlyMap<Submission, number> | undefined
+  /**
+   * Fast mode: the batch's submissions, each whole (one part, in this batch only), so finishing the
+   * batch resolves each of them: no per-round map of parts nor pending count (a replay forms
+   * millions of rounds).
+   */
+  readonly whole: readonly Submission[] | undefined
   /** Kernels when already priced by the submitting worker (barrier, fast mode). */
-  readonly kernels?: readonly KernelSpec[]
+  readonly kernels: readonly KernelSpec[] | undefined
   /** Exact mode: rows per chunk, for one kernel row per chunk. */
   readonly perChunk: ReadonlyArray<{ readonly chunk: number; readonly rows: number }> | undefined
 }
@@ -242,13 +248,7 @@ export class SharedPool {
       tally.expected(queries, capped)
       tally.priced(histogram)
     }
-    const parts = new Map<Submission, number>()
-    for (const s of subs) {
-      parts.set(s, 1)
-      this.pending.set(s, 1)
-    }
-    const kernels = alone ? only.kernels : undefined
-    return { histogram, requests: queries, rows: stackedRows(histogram), layers: only.layers, parts, perChunk: undefined, ...(kernels === undefined ? {} : { kernels }) }
+    return { histogram, requests: queries, rows: stackedRows(histogram), layers: only.layers, parts: undefined, whole: subs, perChunk: undefined, kernels: alone ? only.kernels : undefined }
   }
 
   // Trace routing: the histogram of the submissions' summed per-chunk counts. A tracker returns the
@@ -290,7 +290,7 @@ export class SharedPool {
     const histogram = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([q, units]) => ({ queries: q, units }))
     let requests = 0
     for (const sub of parts.keys()) requests += sub.queries
-    return { histogram, requests: Math.min(requests, queries), rows: queries, layers, parts, perChunk }
+    return { histogram, requests: Math.min(requests, queries), rows: queries, layers, parts, whole: undefined, perChunk, kernels: undefined }
   }
 
   private dispatch(batch: SharedBatch): void {
@@ -327,7 +327,12 @@ export class SharedPool {
   }
 
   private resolveParts(batch: SharedBatch): void {
-    for (const [sub, n] of batch.parts) {
+    const whole = batch.whole
+    if (whole !== undefined) {
+      for (let i = 0; i < whole.length; i++) (whole[i] as Submission).resolve()
+      return
+    }
+    for (const [sub, n] of batch.parts ?? []) {
       const left = (this.pending.get(sub) ?? 0) - n
       if (left <= 0) {
         this.pending.delete(sub)

@@ -2,7 +2,7 @@ import { createActor, type Actor } from "xstate"
 import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
-import { iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
+import { disaggregatedUniqueWork, iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
 import { executeWork } from "./executeWork.js"
 import { recordRow } from "./recordRow.js"
 import type { SharedPool, Submission } from "./sharedPool.js"
@@ -40,6 +40,14 @@ export class UniqueReplica {
   private subStep = 0
   /** The last phase was a budgeted prefill step: the next one is a decode iteration if anyone decodes. */
   private justPrefilled = false
+  /**
+   * The last `unsignalled` entries of `prefillQueue` were admitted in this very event and their
+   * actors not told yet: the phase chosen next in the same event (always: `deciding` follows every
+   * admission that queues a prefill) tells each once, with its prefill's start
+   * (`request.prefillStarted` while queued records the admission too) or as admitted. One
+   * transition per request fewer; the rows are the same, because both happen at the same `now`.
+   */
+  private unsignalled = 0
   /** Cancelled while the executor may be running their step: ended at the next step boundary. */
   private pendingCancels: RequestRecord[] = []
 
@@ -103,6 +111,7 @@ export class UniqueReplica {
    * holds it completes, with the tokens it has then, because the executor may be running that step.
    */
   cancel(rec: RequestRecord): void {
+    this.signalAdmitted()
     const i = this.prefillQueue.indexOf(rec)
     if (i >= 0) {
       this.prefillQueue.splice(i, 1)
@@ -128,9 +137,11 @@ export class UniqueReplica {
       ctx.queueHead++
       rec.replica = this.index
       this.usedBytes += rec.needBytes
-      rec.actor.send({ type: "request.admitted", atNs: now })
-      if (ctx.scenario.policy.prefill) this.prefillQueue.push(rec)
-      else {
+      if (ctx.scenario.policy.prefill) {
+        this.prefillQueue.push(rec)
+        this.unsignalled++
+      } else {
+        // queued → decoding in one event (admitted now, decoding from now)
         rec.actor.send({ type: "request.decodeStarted", atNs: now })
         this.join(rec, 0)
         this.joinedWithoutToken.push(rec)
@@ -140,6 +151,15 @@ export class UniqueReplica {
       ctx.queue.splice(0, ctx.queueHead)
       ctx.queueHead = 0
     }
+  }
+
+  // Tells the actors of requests admitted in this event and not starting their prefill now that they are admitted.
+  private signalAdmitted(): void {
+    if (this.unsignalled === 0) return
+    const now = this.ctx.clock.now()
+    const q = this.prefillQueue
+    for (let i = Math.max(0, q.length - this.unsignalled); i < q.length; i++) (q[i] as RequestRecord).actor.send({ type: "request.admitted", atNs: now })
+    this.unsignalled = 0
   }
 
   private join(rec: RequestRecord, generated: number): void {
@@ -221,6 +241,8 @@ export class UniqueReplica {
       this.prefillQueue = this.prefillQueue.slice(n)
       this.justPrefilled = true
     }
+    // Those admitted now and left waiting (a budget) are told now; those prefilled now learn both from prefillStarted.
+    this.signalAdmitted()
     const prompts: number[] = []
     for (const rec of this.prefilling) {
       rec.actor.send({ type: "request.prefillStarted", atNs: now })
@@ -235,6 +257,7 @@ export class UniqueReplica {
   // The first iteration of a decoding phase: from here until the phase ends, this worker's steps
   // hold the global barrier's rounds.
   private startDecoding(): void {
+    this.signalAdmitted()
     this.justPrefilled = false
     this.shared?.hold(this.index)
     this.launchDecode()
@@ -303,7 +326,7 @@ export class UniqueReplica {
     // that reuses the last shared side builds only its unique kernels, not a shared side to drop.
     const work: IterationWork =
       this.shared !== null && last !== undefined && last.histogram === histogram && last.B === B && last.layers === layers
-        ? { unique: iterationWork(r, { ...state, histogram: EMPTY }, layers).unique, shared: last.work.shared, toShared: last.work.toShared, fromShared: last.work.fromShared }
+        ? { unique: disaggregatedUniqueWork(r, B, state.unique, layers), shared: last.work.shared, toShared: last.work.toShared, fromShared: last.work.fromShared }
         : this.reuseSharedWork(iterationWork(r, state, layers), histogram, B, layers)
     const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B, payload: { phase: "decode", requests: this.decoding } satisfies StepPayload }
     if (this.shared === null) {

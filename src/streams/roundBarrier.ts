@@ -28,27 +28,40 @@ export const roundBarrier =
     new Observable<T[]>((subscriber) => {
       const holders = new Set<K>()
       let round: T[] = []
-      // Members that have contributed to the open round.
+      // Keys that have contributed to the open round, and how many holders have not (kept as a
+      // count, |holders \ contributed|, so a contribution costs O(1) rather than a walk of the holders).
       const contributed = new Set<K>()
+      let missing = 0
       const tryFlush = (): void => {
-        if (round.length === 0) return
-        for (const k of holders) if (!contributed.has(k)) return
+        if (round.length === 0 || missing > 0) return
         const out = round
         round = []
         contributed.clear()
+        missing = holders.size
         subscriber.next(out)
       }
       const membership = opts.members.subscribe({
         next(m) {
-          if (m.holds) holders.add(m.key)
-          else if (holders.delete(m.key)) tryFlush()
+          if (m.holds) {
+            if (!holders.has(m.key)) {
+              holders.add(m.key)
+              if (!contributed.has(m.key)) missing++
+            }
+          } else if (holders.delete(m.key)) {
+            if (!contributed.has(m.key)) missing--
+            tryFlush()
+          }
         },
         error: (e) => subscriber.error(e),
       })
       const sub = source.subscribe({
         next(item) {
           round.push(item)
-          contributed.add(opts.keyOf(item))
+          const k = opts.keyOf(item)
+          if (!contributed.has(k)) {
+            contributed.add(k)
+            if (holders.has(k)) missing--
+          }
           tryFlush()
         },
         error: (e) => subscriber.error(e),

@@ -43,6 +43,20 @@ describe("requestMachine", () => {
     expect(rows[0]?.firstTokenNs).toBe(250)
   })
 
+  it("admitted in the instant its prefill or decoding starts, goes there from queued in one event and records the admission", () => {
+    const a = start()
+    a.actor.send({ type: "request.prefillStarted", atNs: t(200) })
+    expect(a.actor.getSnapshot().value).toBe("prefill")
+    a.actor.send({ type: "request.firstToken", atNs: t(300) })
+    a.actor.send({ type: "request.completed", atNs: t(500), outputTokens: 3 })
+    expect(a.rows[0]).toMatchObject({ admittedNs: 200, firstTokenNs: 300, finishedNs: 500, status: "completed" })
+    const b = start()
+    b.actor.send({ type: "request.decodeStarted", atNs: t(210) })
+    expect(b.actor.getSnapshot().value).toBe("decoding")
+    b.actor.send({ type: "request.cancelled", atNs: t(400), outputTokens: 1 })
+    expect(b.rows[0]).toMatchObject({ admittedNs: 210, status: "cancelled", outputTokens: 1 })
+  })
+
   it("is rejected only while queued, with the reason", () => {
     const { actor, rows } = start()
     actor.send({ type: "request.rejected", atNs: t(100), reason: "AdmissionRejected: too big" })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { iterationWork, prefillWork, type BatchState } from "../../src/engine/iterationWork.js"
+import { disaggregatedUniqueWork, iterationWork, prefillWork, type BatchState } from "../../src/engine/iterationWork.js"
 import { resolveScenario } from "../../src/sim/resolve.js"
 import { workOf } from "../../src/sim/roofline.js"
 import { small } from "../sim/scenarioFixture.js"
@@ -41,6 +41,16 @@ describe("iterationWork", () => {
     // One layer of a per-layer step is 1/32 of the iteration.
     const one = iterationWork(r, batch, 1)
     expect(total([...one.unique]) * 32).toBeCloseTo(total([...w.unique]), -3)
+  })
+
+  it("builds the disaggregated unique side alone as iterationWork builds it, whatever the histogram", () => {
+    const r = resolveScenario(small())
+    for (const decoding of [0, 1, 16, 300])
+      for (const layers of [32, 8])
+        for (const histogram of [[], [{ queries: 0, units: 3 }], batch.histogram]) {
+          const state = { decoding, unique: { count: decoding, totalTokens: decoding * 777, maxTokens: 999 }, histogram }
+          expect(disaggregatedUniqueWork(r, decoding, state.unique, layers)).toEqual(iterationWork(r, state, layers).unique)
+        }
   })
 
   it("keeps shared attention on the unique worker when moska is not disaggregated, and skips it with no routed queries", () => {

@@ -38,6 +38,19 @@ describe("roundBarrier", () => {
     })
   })
 
+  it("a key that contributed before joining does not hold the open round, and a repeated join counts once", () => {
+    testScheduler().run(({ cold, hot, expectObservable }) => {
+      const members = hot("(jk)-n-----", M)
+      const items = cold("---c--a--b-", { a: 0, b: 1, c: 2 })
+      expectObservable(items.pipe(roundBarrier({ ...byKey, members }))).toBe("---------x-", { x: [2, 0, 1] })
+    })
+    testScheduler().run(({ cold, hot, expectObservable }) => {
+      const members = hot("j-j-l-j---", M)
+      const items = cold("-a-----a--", { a: 0 })
+      expectObservable(items.pipe(roundBarrier({ ...byKey, members }))).toBe("-x-----y--", { x: [0], y: [0] })
+    })
+  })
+
   it("items from non-members do not hold the round, and completion flushes what is open", () => {
     testScheduler().run(({ cold, hot, expectObservable }) => {
       const members = hot("(jk)------", M)

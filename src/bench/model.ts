@@ -20,7 +20,7 @@ const flag = (name: string, def: string): string => {
 }
 const gpuName = flag("--gpu", "H200")
 const out = flag("--out", "docs/model-fidelity")
-const files = args.length > 0 ? args : ["data/measurements/h200-cuda-anchor.json", "data/measurements/h200-torch-2026.json", "data/measurements/h200-webgpu-f32.json"]
+const files = args.length > 0 ? args : ["data/measurements/h200-cuda-anchor.json", "data/measurements/h200-torch-2026.json", "data/measurements/h200-webgpu-f32.json", "data/measurements/h200-torch-fidelity2.json", "data/measurements/h200-webgpu-f32-s.json"]
 const gpu = (GPU_PRESETS as Record<string, GpuSpec>)[gpuName]
 if (gpu === undefined) {
   process.stderr.write(`bench:model: unknown --gpu ${gpuName}\n`)

@@ -20,7 +20,7 @@ const flag = (name: string, def: string): string => {
 }
 const gpuName = flag("--gpu", "H200")
 const out = flag("--out", "docs/model-fidelity")
-const files = args.length > 0 ? args : ["data/measurements/h200-cuda-anchor.json", "data/measurements/h200-torch-2026.json", "data/measurements/h200-webgpu-f32.json"]
+const files = args.length > 0 ? args : ["data/measurements/h200-cuda-anchor.json", "data/measurements/h200-torch-2026.json", "data/measurements/h200-webgpu-f32.json", "data/measurements/h200-torch-fidelity2.json", "data/measurements/h200-webgpu-f32-s.json"]
 const gpu = (GPU_PRESETS as Record<string, GpuSpec>)[gpuName]
 if (gpu === undefined) {
   process.stderr.write(`bench:model: unknown --gpu ${gpuName}\n`)
@@ -87,12 +87,17 @@ const md = [
   `  1.98 GHz cycle per SM × 132 SMs; the whitepaper's 8192 FLOP/cycle/SM holds at the 1.83 GHz the datasheet assumes),`,
   `  src/sim/hw/catalog.ts \`smFlopsPerCycle\`.`,
   `- moska's own kernels are in these files only as its f32 WebGPU attention (\`decodeAttention.default\`, \`sharedAttention.default\`:`,
-  `  \`moska bench kernels --kv f32\` rows, data/measurements/h200-webgpu-f32.json, the device \`H200-webgpu\`). No FP8 or int8 attention`,
-  `  is measured: on a device without these classes, \`<kind>.default\` and FP8 attention borrow the best measured bf16 library class.`,
+  `  \`moska bench kernels --kv f32\` rows, data/measurements/h200-webgpu-f32.json and h200-webgpu-f32-s.json (S = 256K, 512K),`,
+  `  the device \`H200-webgpu\`). No FP8 or int8 attention is measured, and the H200 host offers none to measure: the lowp probe of`,
+  `  \`bench/measure_torch.py\` (torch 2.11.0+cu130, cuDNN 9.19) found every SDPA backend answering "No available kernel" for`,
+  `  float8_e4m3fn and int8, and no flash_attn_interface (FA3) (h200-torch-fidelity2.log). On a device without these classes, \`<kind>.default\` and FP8 attention borrow the best measured bf16 library class.`,
   `  fp32 attention is priced on the SIMT units (no fp32 attention kernel uses tensor cores).`,
   `- The roofline line is the roofline cost model on the same shapes (no calibration: it has no efficiency table).`,
-  `- GEMM split-K: fp32 partials that fit in half the L2 are re-read from L2 (HBM pays their write-back only); whether cuBLAS`,
-  `  runs a separate reduction kernel, and which tile it picks, is not measured yet (\`measure_torch.py --sections gemmkernels\`).`,
+  `- GEMM split-K: fp32 partials that fit in half the L2 are re-read from L2 (HBM pays their write-back only). The cuBLAS kernel`,
+  `  names (h200-torch-fidelity2.json meta.gemmKernels, \`measure_torch.py --sections gemmkernels\`) settle the rest: every`,
+  `  \`_splitK_\` nvjet kernel is followed by a separate \`cublasLt::splitKreduce_kernel\` (priced as its own launch), and at`,
+  `  M <= 64 nvjet picks a 64-wide N tile and splits K only for 16-64 such tiles (o, kv, down), not for 96 or more (qkv, 8192²).`,
+  `  At M > 64 the model's tile set (128×256, 256×128, 128×128) still differs from nvjet's (e.g. 96×128, 128×64, 320×128).`,
   `- Measurement spread: the same bf16 8192³ GEMM took 1.551 ms (h200-cuda-anchor.json) and 1.431 ms (the ceiling of`,
   `  h200-torch-2026.json), 8% apart; no model of a single file's shapes can promise less than that across files.`,
   ``,

@@ -10,7 +10,7 @@ import { DEFAULT_MODEL_PARAMS, type ModelParams } from "./modelParams.js"
  * Tiling strategies: how each kernel kind is split into thread-block tiles. Every kind has a
  * `default` (the kernel moska would run); measured library kernels have their own names so a
  * measurement is priced with the tiling that actually ran:
- * - gemm: `default` / `cublas` / `cublaslt` (one tiling: 128×256 tiles, 64×128 for skinny M, split-K to fill the SMs)
+ * - gemm: `default` / `cublas` / `cublaslt` (one tiling: 128×256 tiles, 64×64 for skinny M, split-K + a reduce launch when the tiles fill <= half the SMs)
  * - decodeAttention: `default` / `sdpa` (flash-decoding: split-K over tokens + reduce)
  * - sharedAttention: `default` (GQA group packed as rows, KV split to fill the SMs, in-kernel
  *   reduce), `sdpa-flash` / `sdpa-cudnn` (packed rows, one tile covers the whole chunk),
@@ -67,16 +67,25 @@ const gemmTile = (s: GemmShape, gpu: GpuSpec): readonly [number, number] => {
   return best
 }
 
-/** Tiles of a (batched) GEMM: the library tile that fills the waves best (64×128 when M ≤ 64), split-K when too few tiles. */
-const gemmLaunch = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, klass: string, repeat: number, p: ModelParams): Launch => {
+/**
+ * Tiles of a (batched) GEMM: the library tile that fills the waves best for M > 64; 64×64 when M ≤ 64,
+ * split-K only when those tiles fill at most half the SMs. Both from the cuBLAS kernels the H200 ran
+ * (data/measurements/h200-torch-fidelity2.json meta.gemmKernels): at M ≤ 64 nvjet picks a 64-wide N
+ * tile (`tst_64x8`, `64x16`, `64x64`) and splits K for 16-64 such tiles (o, kv, down projections) but
+ * not for 96 or 128 (qkv, 8192²). A split-K GEMM is two launches, as cuBLAS runs it (the profiler names in
+ * data/measurements/h200-torch-fidelity2.json meta.gemmKernels: every `_splitK_` nvjet kernel is
+ * followed by a `cublasLt::splitKreduce_kernel`): the tiles write fp32 partials, the reduction
+ * reads them and writes the output, and pays its own launch.
+ */
+const gemmLaunches = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, klass: string, repeat: number, p: ModelParams): Launch[] => {
   const e = bytesPer[dtype]
   const skinny = s.m <= 64
-  const [tm, tn] = skinny ? [64, 128] : gemmTile(s, gpu)
+  const [tm, tn] = skinny ? [64, 64] : gemmTile(s, gpu)
   const tilesPerSm = skinny ? 2 : 1
   const mT = cdiv(s.m, tm)
   const nT = cdiv(s.n, tn)
   const base = mT * nT * s.batch
-  const splitK = base >= gpu.sms ? 1 : clamp(Math.floor((gpu.sms * tilesPerSm) / base), 1, Math.max(1, Math.floor(s.k / 512)))
+  const splitK = 2 * base > gpu.sms ? 1 : clamp(Math.floor((gpu.sms * tilesPerSm) / base), 1, Math.max(1, Math.floor(s.k / 512)))
   const tiles = base * splitK
   const kSlice = s.k / splitK
   // Concurrently resident tiles cover a near-square block of the output grid (rasterised launch order):
@@ -88,19 +97,25 @@ const gemmLaunch = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, kla
   const colsB = Math.min(s.n, tn)
   const aBytes = (rowsA * kSlice * e) / cols
   const bBytes = (kSlice * colsB * e) / rows
-  // Split-K: each tile writes its fp32 partial and the reduction reads it back. While all partials fit in
-  // half the L2 (the other half streams A and B) the re-read hits L2, so HBM sees only the write-back.
-  const partialsL2 = splitK * s.m * s.n * s.batch * 4 <= gpu.l2Bytes / 2
-  const outBytes = splitK > 1 ? rowsA * colsB * 4 * (partialsL2 ? 1 : 2) : rowsA * colsB * 2
+  const outBytes = splitK > 1 ? rowsA * colsB * 4 : rowsA * colsB * 2
   const flops = 2 * tm * tn * kSlice
-  return { label, klass, groups: [{ tiles, flops, bytes: aBytes + bBytes + outBytes }], tilesPerSm, dtype, unit: "tensor", fillCycles: p.fillCycles, repeat }
+  const main: Launch = { label, klass, groups: [{ tiles, flops, bytes: aBytes + bBytes + outBytes }], tilesPerSm, dtype, unit: "tensor", fillCycles: p.fillCycles, repeat }
+  if (splitK === 1) return [main]
+  // The reduction re-reads the partials: while they all fit in half the L2 (the other half streams A
+  // and B) the re-read hits L2, so HBM sees only the output write.
+  const partialsL2 = splitK * s.m * s.n * s.batch * 4 <= gpu.l2Bytes / 2
+  const reduce = simtPass({
+    label: `${label}.splitKreduce`, klass, rows: s.m * s.batch, rowsPerTile: Math.max(1, Math.floor(16384 / s.n)),
+    bytesPerRow: s.n * ((partialsL2 ? 0 : splitK * 4) + 2), flopsPerRow: s.n * splitK, repeat, p,
+  })
+  return [main, reduce]
 }
 
 const gemmTiling = (spec: GemmSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
   const klass = klassOf("gemm", impl, spec.dtype)
   return {
     impl, klass,
-    launches: [gemmLaunch({ m: spec.m, n: spec.n, k: spec.k, batch: 1 }, spec.dtype, gpu, spec.label ?? "gemm", klass, spec.count, p)],
+    launches: gemmLaunches({ m: spec.m, n: spec.n, k: spec.k, batch: 1 }, spec.dtype, gpu, spec.label ?? "gemm", klass, spec.count, p),
     usefulFlops: 2 * spec.m * spec.n * spec.k * spec.count,
   }
 }
@@ -201,17 +216,17 @@ const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: 
 const routerTiling = (spec: RouterSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
   const klass = klassOf("router", impl)
   const rows = spec.requests * spec.groupSize
-  const scores = gemmLaunch({ m: rows, n: spec.chunks, k: spec.headDim, batch: spec.kvHeads }, spec.dtype, gpu, "router.scores", klass, spec.layers, p)
+  const scores = gemmLaunches({ m: rows, n: spec.chunks, k: spec.headDim, batch: spec.kvHeads }, spec.dtype, gpu, "router.scores", klass, spec.layers, p)
   const perReqHead = spec.requests * spec.kvHeads
   const passes = Math.max(1, Math.ceil(Math.log2(Math.max(2, spec.topK)) / 4)) // radix select: 4 bits per pass
   const launches: Launch[] = impl === "torch-eager"
     ? [
-        scores,
+        ...scores,
         simtPass({ label: "router.groupsum", klass, rows: perReqHead, rowsPerTile: 4, bytesPerRow: spec.chunks * (spec.groupSize + 1) * 2, flopsPerRow: spec.chunks * spec.groupSize, repeat: spec.layers, p }),
         simtPass({ label: "router.topk", klass, rows: perReqHead, rowsPerTile: 1, bytesPerRow: spec.chunks * 2 * (passes + 1) + spec.topK * 10, flopsPerRow: spec.chunks * 8 * passes, repeat: spec.layers, p }),
       ]
     : [
-        scores,
+        ...scores,
         simtPass({ label: "router.topk", klass, rows: perReqHead, rowsPerTile: 1, bytesPerRow: spec.chunks * spec.groupSize * 2 + spec.topK * 4, flopsPerRow: spec.chunks * (spec.groupSize + 8 * passes), repeat: spec.layers, p }),
       ]
   return { impl, klass, launches, usefulFlops: 2 * rows * spec.chunks * spec.headDim * spec.kvHeads * spec.layers }

@@ -51,14 +51,15 @@ describe("cycle-level model limiting cases", () => {
   })
 
   it("reads split-K partials back from L2 while they fit in half of it, from HBM once they do not", () => {
-    // M = 64, N = K = 4096: 32 tiles of 64×128 split K 8 ways; the 8 MiB of fp32 partials fit in half of 60 MiB
+    // M = 64, N = K = 4096: 64 tiles of 64×64 split K 4 ways; the 4 MiB of fp32 partials fit in half of 60 MiB, not of 4 MiB
     const spec: KernelSpec = { kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "bf16", count: 1 }
     const weights = 4096 * 4096 * 2
-    const partials = 8 * 64 * 4096 * 4
+    const partials = 4 * 64 * 4096 * 4
     const inL2 = makeCycleCostModel(noLaunch).price(spec).bytes
-    const smallL2 = makeCycleCostModel({ ...noLaunch, l2Bytes: 8 * 2 ** 20 }).price(spec).bytes
+    const smallL2 = makeCycleCostModel({ ...noLaunch, l2Bytes: 4 * 2 ** 20 }).price(spec).bytes
     expect(inL2 / (weights + partials)).toBeGreaterThan(1)
-    expect(inL2 / (weights + partials)).toBeLessThan(1.05)
+    // the rest: A re-read by the 64-wide tiles beside each other, and the reduce launch's bf16 output
+    expect(inL2 / (weights + partials)).toBeLessThan(1.08)
     expect((smallL2 - inL2) / partials).toBeCloseTo(1, 2)
   })
 
@@ -98,12 +99,19 @@ describe("cycle-level model limiting cases", () => {
       (x) => ({ kind: "router", requests: x, chunks: 1024, topK: 256, kvHeads: 8, groupSize: 4, headDim: 128, layers: 1, dtype: "fp8" }),
       (x) => ({ kind: "merge", rows: x * 32, ways: 17, headDim: 128, layers: 1 }),
     ]
+    // One exception, measured: a GEMM that outgrows split-K drops its reduce launch and may get
+    // faster by at most that launch (H200 bf16 4096²: M = 32 split-K 13.8 µs, M = 64 without 11.5 µs,
+    // data/measurements/h200-torch-fidelity2.json); no kind may drop by more.
+    const launchNs = H200.launchNs
     for (const f of families) {
       let prev = 0
+      let prevLaunches = 0
       for (const x of [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]) {
-        const t = model.price(f(x)).ns
-        expect(t).toBeGreaterThanOrEqual(prev)
-        prev = t
+        const c = model.price(f(x))
+        const launches = Number(c.detail?.["launches"] ?? 0)
+        expect(c.ns).toBeGreaterThanOrEqual(prev - Math.max(0, prevLaunches - launches) * launchNs)
+        prev = c.ns
+        prevLaunches = launches
       }
     }
   })

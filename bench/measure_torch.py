@@ -208,28 +208,11 @@ def shared_attention():
 
 # ---------------------------------------------------------------- LSE merge and router (torch eager ops)
 def merge_and_router():
+    # the same ids and specs as before merge_entry / router_entry existed (headDim 128 leaves the id unsuffixed)
     for rows, ways in [(64 * 32, 2), (64 * 32, 17), (256 * 32, 17), (256 * 32, 65), (1024 * 32, 9)]:
-        spec = {"kind": "merge", "rows": rows, "ways": ways, "headDim": 128, "layers": 1}
-
-        def mk(rows=rows, ways=ways):
-            return (randn(ways, rows, 128, dtype=torch.float32), randn(ways, rows, dtype=torch.float32))
-
-        def merge(o, lse):
-            m = lse.amax(0)
-            w = torch.exp(lse - m)
-            return (w.unsqueeze(-1) * o).sum(0) / w.sum(0).unsqueeze(-1)
-        record(f"merge-r{rows}-w{ways}", spec, "torch-eager", mk, merge)
+        merge_entry(rows, ways, 128)
     for b, chunks, k in [(64, 64, 16), (256, 256, 64), (256, 1024, 256), (1024, 1024, 256)]:
-        spec = {"kind": "router", "requests": b, "chunks": chunks, "topK": k, "kvHeads": 8, "groupSize": 4, "headDim": 128,
-                "layers": 1, "dtype": "bf16"}
-
-        def mk(b=b, chunks=chunks):
-            return (randn(8, b * 4, 128), randn(8, 128, chunks))
-
-        def route(q, c, b=b, chunks=chunks, k=k):
-            s = torch.bmm(q, c).view(8, b, 4, chunks).sum(2)
-            return torch.topk(s, k, dim=-1)
-        record(f"router-b{b}-c{chunks}-k{k}", spec, "torch-eager", mk, route)
+        router_entry(b, chunks, k)
 
 
 # ---------------------------------------------------------------- issue 12: more points where the fit was thin

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { rewriteSgmCalls } from "./sgmRewrite.js"
 import type { GpuContext } from "../../src/gpu/device.js"
 import { gpuOps } from "../../src/gpu/gpuOps.js"
 import { uploadKv } from "../../src/gpu/kvBuffers.js"
@@ -168,20 +169,7 @@ describe("f16 shared-attention WGSL generator", () => {
  * within 4 lanes). Helpers are typed per array, so an f16 matrix read from an f32 array fails to compile.
  */
 const emulateSgm = (wgsl: string): string => {
-  let s = wgsl.replace("enable chromium_experimental_subgroup_matrix;\n", "").replace(", @builtin(subgroup_id) sg: u32) {", ") {\n  let sg = t / 32u;")
-  s = s.replaceAll("subgroup_matrix_left<f16, 16, 16>", "MatL").replaceAll("subgroup_matrix_right<f16, 16, 16>", "MatR").replaceAll("subgroup_matrix_result<f32, 16, 16>", "MatF")
-  const loads = new Set<string>()
-  const stores = new Set<string>()
-  s = s.replace(/subgroupMatrixLoad<(Mat[LRF]), (row|col)_major>\(&(\w+), /g, (_, T: string, L: string, arr: string) => {
-    loads.add(`${T}:${arr}`)
-    return `load${T}_${arr}(${L === "col"}, `
-  })
-  s = s.replace(/subgroupMatrixStore<(row|col)_major>\(&(\w+), /g, (_, L: string, arr: string) => {
-    stores.add(arr)
-    return `store_${arr}(${L === "col"}, `
-  })
-  s = s.replaceAll("subgroupMatrixMultiplyAccumulate(", "mma(")
-  expect(s).not.toMatch(/subgroupMatrix|subgroup_matrix/)
+  const { s, loads, stores } = rewriteSgmCalls(wgsl, { "subgroup_matrix_left<f16, 16, 16>": "MatL", "subgroup_matrix_right<f16, 16, 16>": "MatR", "subgroup_matrix_result<f32, 16, 16>": "MatF" })
   const elem = { MatL: "f16", MatR: "f16", MatF: "f32" } as Record<string, string>
   const at = "select(off + i * stride + j, off + j * stride + i, cm)"
   // A vec4 workgroup array (wsm "vec4"): offsets and strides count vectors, element e of the matrix row sits at component e % 4.

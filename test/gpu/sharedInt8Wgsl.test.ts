@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import { rewriteSgmCalls } from "./sgmRewrite.js"
 import { sgmLoad, sgmStore } from "../../src/gpu/sharedInt8/sgm.js"
 import { INT8_WORKGROUP_BYTES } from "../../src/gpu/sharedInt8/int8Mma.js"
 import { SHARED_BINDINGS } from "../../src/gpu/shared/shared.wgsl.js"
@@ -99,20 +100,7 @@ describe("int8 shared-attention WGSL generator", () => {
  * offsets. The matrix builtins themselves only compile on the H200 (`moska bench kernels --kv int8`, err column).
  */
 const stubSgm = (wgsl: string): string => {
-  let s = wgsl.replace("enable chromium_experimental_subgroup_matrix;\n", "").replace(", @builtin(subgroup_id) sg: u32) {", ") {\n  let sg = t / 32u;")
-  s = s.replaceAll("subgroup_matrix_left<i8, 32, 16>", "M8L").replaceAll("subgroup_matrix_right<i8, 16, 32>", "M8R").replaceAll("subgroup_matrix_result<i32, 16, 16>", "M32")
-  const loads = new Set<string>()
-  const stores = new Set<string>()
-  s = s.replace(/subgroupMatrixLoad<(M8L|M8R|M32), (row|col)_major>\(&(\w+), /g, (_, T: string, L: string, arr: string) => {
-    loads.add(`${T}:${arr}`)
-    return `load${T}_${arr}(${L === "col"}, `
-  })
-  s = s.replace(/subgroupMatrixStore<(row|col)_major>\(&(\w+), /g, (_, L: string, arr: string) => {
-    stores.add(arr)
-    return `store_${arr}(${L === "col"}, `
-  })
-  s = s.replaceAll("subgroupMatrixMultiplyAccumulate(", "mma(")
-  expect(s).not.toMatch(/subgroupMatrix|subgroup_matrix/)
+  const { s, loads, stores } = rewriteSgmCalls(wgsl, { "subgroup_matrix_left<i8, 32, 16>": "M8L", "subgroup_matrix_right<i8, 16, 32>": "M8R", "subgroup_matrix_result<i32, 16, 16>": "M32" })
   const vec4 = new Set([...s.matchAll(/var<workgroup> (\w+): array<vec4<u32>/g)].map((m) => m[1]!))
   const helpers = [
     ...["M8L", "M8R", "M32"].map((T) => `struct ${T} { v: array<i32, 4> }`),

@@ -13,7 +13,7 @@ import { buildIfStale } from "./buildIfStale.js"
 // told from its pid and heartbeat (db/022, src/db/runLiveness.ts).
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 const MAIN = join(ROOT, "dist/cli/main.js")
-const RUN = ["sim", "scenarios/default.yaml", "--set", "workload.requests=4000", "--set", "workload.ratePerS=50"]
+const RUN = ["sim", "scenarios/default.yaml", "--set", "workload.requests=12000", "--set", "workload.ratePerS=50"]
 const tmpDb = () => join(mkdtempSync(join(tmpdir(), "moska-crash-")), "t.db")
 const moska = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 300_000 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -44,12 +44,16 @@ beforeAll(() => buildIfStale(ROOT), 300_000)
 describe("crash (SIGKILL)", () => {
   it("at seeded random points: the file passes integrity_check, every committed row equals the uninterrupted run's, and the run is reported crashed, then marked failed", async () => {
     const full = tmpDb()
+    const t0 = performance.now()
     expect(moska([...RUN, "--db", full]).status).toBe(0)
+    // the kill lands within the first 40% of the uninterrupted run's wall time (start-up included), so
+    // it falls inside the run on a fast host as on a slow one: fixed delays outlived a 0.8 s run
+    const fullMs = performance.now() - t0
     const fullKernels = rowsOf(full, KERNELS)
     const fullRequests = new Map(rowsOf(full, REQUESTS).map((r) => [r.request_id, r]))
 
-    // ms after the run row appears (its first commit), drawn from a pinned seed: replayable
-    const delays = fc.sample(fc.integer({ min: 0, max: 1500 }), { seed: 20_261_202, numRuns: 3 })
+    // ms after the run row appears (its first commit): fractions of the full run drawn from a pinned seed
+    const delays = fc.sample(fc.double({ min: 0, max: 0.4, noNaN: true }), { seed: 20_261_202, numRuns: 3 }).map((f) => Math.round(f * fullMs))
     for (const delay of delays) {
       const db = tmpDb()
       const child = spawn(process.execPath, [MAIN, ...RUN, "--db", db], { cwd: ROOT })

@@ -75,8 +75,20 @@ export class ZmqTransport implements Transport {
     this.closed = true
     this.queue.length = 0
     if (this.hub) await this.socket.unbind(this.address).catch(() => undefined)
+    else {
+      try {
+        this.socket.disconnect(this.address)
+      } catch {
+        // already gone with the context (process exit): nothing to stop
+      }
+    }
     this.socket.close()
     this.subject.complete()
+    // libzmq ends a socket's pipes asynchronously on its I/O threads; a process that exits (and so
+    // terminates the context) while those handshakes are still in flight can trip libzmq's own
+    // pipe-state assertion (pipe.cpp:355, seen once in CI when a test process ended right after a
+    // close). Stopping the spoke's reconnects (disconnect) and giving the handshakes a moment closes cleanly.
+    await new Promise((r) => setTimeout(r, 50))
     // libzmq leaves an ipc:// socket file behind when it does not unbind it itself
     if (this.hub && this.address.startsWith("ipc://")) rmSync(this.address.slice("ipc://".length), { force: true })
   }

@@ -107,7 +107,7 @@ describe("moska serve --bind without its workers", () => {
 })
 
 describe("moska serve --bind with moska worker processes", () => {
-  it("reports readiness on /health, serves, fails the requests the dead shared worker held at once (rows committed), stays up degraded, serves the queued one when a worker rejoins, and exits 0 on SIGTERM", async () => {
+  it("reports readiness on /health, serves, fails the requests the dead shared worker held at once (error event or 500, rows committed), stays up degraded, serves the queued one when a worker rejoins, and exits 0 on SIGTERM", async () => {
     const dir = tmp()
     const db = join(dir, "serve.db")
     const address = `ipc://${join(dir, "c.sock")}`
@@ -133,17 +133,23 @@ describe("moska serve --bind with moska worker processes", () => {
     expect(ok.choices).toHaveLength(8)
     expect(ok.choices.at(-1)?.finish_reason).toBe("length")
 
-    // Four long requests fill the decode set (policy.maxBatch 4); a fifth waits for admission.
+    // Four long requests fill the decode set (policy.maxBatch 4), three streaming and one not; a fifth waits for admission.
     const readers: Array<{ reader: ReadableStreamDefaultReader<Uint8Array>; body: string }> = []
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 3; i++) {
       const reader = ((await complete(url, 3_000)).body as ReadableStream<Uint8Array>).getReader()
       const first = await reader.read()
       expect(first.done).toBe(false)
       readers.push({ reader, body: new TextDecoder().decode(first.value) })
     }
+    const plain = fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "Hello", max_tokens: 3_000 }) })
+    const gauge = async (name: string, n: number): Promise<true | undefined> =>
+      new RegExp(`^vllm:${name}\\{[^}]*\\} ${n}$`, "m").test(await (await fetch(`${url}/metrics`)).text()) ? true : undefined
+    await until(() => gauge("num_requests_running", 4), "four requests running")
     const queued = complete(url, 4)
+    await until(() => gauge("num_requests_waiting", 1), "one request waiting for admission")
     // The shared worker is killed: the four decoding requests, whose steps' shared attention it
-    // held, fail with its name (an error event on each stream); the server stays up, degraded.
+    // held, fail with its name (an error event on each stream, a 500 for the one not streaming);
+    // the server stays up, degraded.
     shared.child.kill("SIGKILL")
     for (const r of readers) {
       for (;;) {
@@ -158,6 +164,9 @@ describe("moska serve --bind with moska worker processes", () => {
       expect(cut.errors).toHaveLength(1)
       expect(cut.errors[0]).toMatch(/^WorkerLost: shared-0 \(.+ pid \d+\) sent nothing for \d+ ms/)
     }
+    const failedPlain = await plain
+    expect(failedPlain.status).toBe(500)
+    expect(await failedPlain.json()).toMatchObject({ object: "error", code: 500, type: "InternalServerError", message: expect.stringMatching(/^WorkerLost: shared-0 /) })
     expect(server.out.stderr).toMatch(/moska: shared-0 is lost and no worker took its place: 4 requests in flight failed/)
     // Their rows are committed now, before any rejoin or shutdown; the queued request has no row yet.
     const committed = await until(() => {

@@ -65,6 +65,14 @@ export interface Engine {
   cancelInFlight(reason?: string): number
   /** Fails every request still in flight at the clock's now, with the tokens each has and `reason` in its row; returns how many. */
   failInFlight(reason: string): number
+  /**
+   * A worker process was lost (`unique-i`, `link-i` or `shared-j`) and no process took its place:
+   * fails now, with the tokens each has and `reason` in its row, the requests whose work it held
+   * (the rows are written at once; the steps holding them may never complete). The rest go on:
+   * call `cancelInFlight(reason)` after it when the run ends with the loss. Returns how many failed.
+   * @example engine.failLostWorker("shared-0", "WorkerLost: shared-0 sent nothing for 500 ms") // then, for a run that is over: engine.cancelInFlight(reason)
+   */
+  failLostWorker(workerId: string, reason: string): number
   /** Ids of the requests still in flight (for a defect message). */
   inFlightIds(): number[]
   /** Stops the actors and closes the trace sink (flushing it). */
@@ -274,6 +282,44 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     return leftovers.length
   }
 
+  // Which requests a lost worker held. Its own unique worker (`unique-i`, or `link-i`, the link
+  // items that run on unique-i's process): every request replica i admitted (waiting for its
+  // prefill, in it, or decoding), since their KV and their next step are there. A shared worker:
+  // every request in a decode set, on every replica, since each decode step's shared attention
+  // runs on the pool. With one shared worker that is exact. With two or more it is an upper bound:
+  // the pool sends a step's batch to the worker it estimates free first (a lost worker's estimate
+  // stops moving, so it may still be chosen) and with --links real replica i's layers cross to
+  // shared worker i mod m, so which decode steps the lost one would have held is not known here.
+  // Requests waiting for admission, or for or in a prefill step (it runs on the unique worker
+  // alone, except webgpu workers with live.disaggregatedPrefill remote), did not depend on it.
+  const failLostWorker = (workerId: string, reason: string): number => {
+    const m = /^(unique|link|shared)-(\d+)$/.exec(workerId)
+    if (m === null) return 0
+    const held: RequestRecord[] = []
+    if (m[1] === "shared") {
+      const prefilling = scenario.live?.disaggregatedPrefill === "remote"
+      for (const r of replicas) held.push(...r.onShared(prefilling))
+    } else held.push(...(replicas[Number(m[2])]?.held() ?? []))
+    held.sort((a, b) => a.spec.id - b.spec.id)
+    const now = clock.now()
+    let n = 0
+    for (const rec of held) {
+      if (rec.ended) continue
+      const replica = replicas[rec.replica] as UniqueReplica
+      rec.ended = true
+      rec.actor.send({ type: "request.failed", atNs: now, outputTokens: replica.generatedOf(rec), reason })
+      replica.dropFailed(rec)
+      // the run may go on (a server): a closed loop's next request arrives as after any end
+      ctx.onEnded(rec)
+      n++
+    }
+    // Under the global barrier a replica whose step cannot complete would hold every round, so the
+    // others' steps would wait for it too: it leaves the rounds now (a step of its that completes
+    // after a rejoin joins a round without holding it, until its next decoding phase).
+    if (m[1] !== "shared") shared?.release(Number(m[2]))
+    return n
+  }
+
   const cancelNow = (requestId: number, reason: string): void => {
     const rec = byId.get(requestId)
     if (rec === undefined || rec.ended) return
@@ -322,6 +368,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     stats: ctx.stats,
     cancelInFlight: (reason) => endInFlight("cancelled", reason),
     failInFlight: (reason) => endInFlight("failed", reason),
+    failLostWorker,
     inFlightIds: () => [...live].map((r) => r.spec.id).sort((a, b) => a - b),
     stop: () => {
       for (const r of replicas) r.actor.send({ type: "worker.stop" })

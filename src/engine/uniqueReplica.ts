@@ -50,6 +50,8 @@ export class UniqueReplica {
   private unsignalled = 0
   /** Cancelled while the executor may be running their step: ended at the next step boundary. */
   private pendingCancels: RequestRecord[] = []
+  /** Failed already (a lost worker held their step) and still in this worker's sets: dropped at the next step boundary. */
+  private pendingDrops: RequestRecord[] = []
 
   constructor(
     private readonly ctx: EngineContext,
@@ -117,6 +119,30 @@ export class UniqueReplica {
       this.prefillQueue.splice(i, 1)
       this.endCancelled(rec, 0)
     } else this.pendingCancels.push(rec)
+  }
+
+  /**
+   * The requests whose work a shared worker holds now: the decode set (every decode step's shared
+   * attention runs on the pool), and with `prefilling` the prefill step in flight (webgpu workers
+   * whose prefill attention is remote). Those waiting for their prefill need only this worker.
+   */
+  onShared(prefilling: boolean): RequestRecord[] {
+    return prefilling ? [...this.prefilling, ...this.decoding] : [...this.decoding]
+  }
+
+  /**
+   * Forgets a request the engine has just ended as failed (a lost worker held its step). One
+   * waiting for its prefill goes at once, with its KV bytes; one in the step in flight (prefill or
+   * decode) leaves at the step boundary (after a rejoin, when the step runs again and completes),
+   * because the executor may still run that step: its bytes are freed then.
+   */
+  dropFailed(rec: RequestRecord): void {
+    const i = this.prefillQueue.indexOf(rec)
+    if (i >= 0) {
+      this.prefillQueue.splice(i, 1)
+      this.usedBytes -= rec.needBytes
+      this.ctx.executor.release?.(rec.spec.id)
+    } else this.pendingDrops.push(rec)
   }
 
   private admit(): void {
@@ -209,6 +235,7 @@ export class UniqueReplica {
 
   // At a step boundary (no work of this worker in flight): end the requests cancelled meanwhile.
   private drainCancels(): void {
+    if (this.pendingDrops.length > 0) this.drainDrops()
     if (this.pendingCancels.length === 0) return
     const list = this.pendingCancels
     this.pendingCancels = []
@@ -220,6 +247,21 @@ export class UniqueReplica {
       }
       if (rec.slot >= 0) this.leave(rec)
       this.endCancelled(rec, rec.generated)
+    }
+  }
+
+  // At a step boundary: the failed requests leave the sets and give back their KV bytes.
+  private drainDrops(): void {
+    const list = this.pendingDrops
+    this.pendingDrops = []
+    for (const rec of list) {
+      if (this.prefilling.includes(rec)) {
+        this.pendingDrops.push(rec)
+        continue
+      }
+      if (rec.slot >= 0) this.leave(rec)
+      this.usedBytes -= rec.needBytes
+      this.ctx.executor.release?.(rec.spec.id)
     }
   }
 
@@ -403,6 +445,8 @@ export class UniqueReplica {
       this.prefilling = []
       ctx.stats.prefills++
       for (const rec of done) {
+        // failed while its prefill ran (a lost worker held the step): drainDrops forgets it below
+        if (rec.ended) continue
         rec.generated = 1
         ctx.stats.outputTokens++
         rec.actor.send({ type: "request.firstToken", atNs: now })
@@ -435,6 +479,8 @@ export class UniqueReplica {
     }
     if (tokens !== null || events !== null) {
       for (const rec of this.decoding) {
+        // failed while the step ran: its row is written, and no token follows it
+        if (rec.ended) continue
         const row = { requestId: rec.spec.id, index: this.generatedOf(rec) - 1, atNs: now }
         tokens?.emit(row)
         events?.emit(row)

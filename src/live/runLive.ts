@@ -1,4 +1,5 @@
 import { Priority } from "../core/clock.js"
+import { WorkerLost } from "../core/errors.js"
 import type { GpuExecutor } from "../core/executor.js"
 import { makeRng } from "../core/rng.js"
 import type { Scenario } from "../core/scenario.js"
@@ -67,8 +68,9 @@ const failureText = (e: unknown): string => {
  * Runs one scenario in live mode: the same graph as sim (src/engine) on the wall clock, with the
  * given executor. Resolves when every request of the source has ended (or `untilS` passed: what is
  * in flight is cancelled with the tokens it has). A defect, a strict-lag failure or an executor
- * error rejects after the requests in flight are recorded as failed with its message, the graph is
- * stopped and the sink flushed, so the rows so far are kept.
+ * error rejects after the requests in flight are recorded as failed with its message (a lost
+ * worker, WorkerLost: those whose work it held; the others as cancelled, with the same message),
+ * the graph is stopped and the sink flushed, so the rows so far are kept.
  * @example
  * const r = await runLive({ scenario, resolved, sink, source, routing, executor: (c) => new PricedExecutor(c, modelOf) })
  * r.requests.completed
@@ -103,11 +105,17 @@ export const runLive = async (input: LiveInput): Promise<LiveResult> => {
   clock.stop()
   if (failure === undefined && engine.defect !== undefined) failure = engine.defect
   if (failure === undefined && signal !== null) failure = new LiveInterrupted(signal)
-  // what is in flight ends with the run: cancelled by a signal or the time bound, failed (with the
-  // failure's message, e.g. which worker was lost) when the run failed under it
+  // what is in flight ends with the run: cancelled by a signal or the time bound; failed (with the
+  // failure's message) when the run failed under it. A lost worker fails only the requests whose
+  // work it held (Engine.failLostWorker says which); the rest did not fail, the run ended under
+  // them, so they are cancelled, with the same reason.
   if (failure === undefined) engine.cancelInFlight()
   else if (failure instanceof LiveInterrupted) engine.cancelInFlight(failure.message)
-  else engine.failInFlight(failureText(failure))
+  else if (failure instanceof WorkerLost) {
+    const reason = failureText(failure)
+    engine.failLostWorker(failure.workerId, reason)
+    engine.cancelInFlight(reason)
+  } else engine.failInFlight(failureText(failure))
   engine.stop()
   await executor.close?.()
   if (failure !== undefined) throw failure

@@ -1,8 +1,14 @@
+import { Observable } from "rxjs"
 import { describe, expect, it } from "vitest"
+import { Priority } from "../../src/core/clock.js"
+import { WorkerLost } from "../../src/core/errors.js"
+import type { GpuExecutor, WorkDone } from "../../src/core/executor.js"
 import { makeRng } from "../../src/core/rng.js"
 import { poolCostModelOf } from "../../src/engine/poolCostModelOf.js"
 import { PricedExecutor } from "../../src/engine/pricedExecutor.js"
+import type { StepPayload } from "../../src/engine/stepPayload.js"
 import { runLive } from "../../src/live/runLive.js"
+import type { WallClock } from "../../src/live/wallClock.js"
 import { MemorySink } from "../../src/sim/memorySink.js"
 import { resolveScenario } from "../../src/sim/resolve.js"
 import { makeRouting } from "../../src/sim/routing/makeRouting.js"
@@ -10,15 +16,17 @@ import { makeWorkload } from "../../src/sim/workload/makeWorkload.js"
 import { run, small, type Scenario } from "../sim/scenarioFixture.js"
 
 // The live driver with the priced executor: the same graph as sim, on the wall clock (real timers).
-const live = async (scenario: Scenario) => {
+const live = async (scenario: Scenario, sink = new MemorySink(), executor?: (clock: WallClock, priced: PricedExecutor) => GpuExecutor) => {
   const resolved = resolveScenario(scenario)
   const rng = makeRng(scenario.seed)
-  const sink = new MemorySink()
   const result = await runLive({
     scenario, resolved, sink,
     source: makeWorkload(scenario.workload, rng.split("workload")),
     routing: makeRouting(resolved.corpus, rng.split("router")),
-    executor: (clock) => new PricedExecutor(clock, poolCostModelOf(resolved)),
+    executor: (clock) => {
+      const priced = new PricedExecutor(clock, poolCostModelOf(resolved))
+      return executor === undefined ? priced : executor(clock, priced)
+    },
   })
   return { result, sink }
 }
@@ -55,5 +63,40 @@ describe("runLive with the priced executor", () => {
     expect(result.requests.cancelled).toBeGreaterThan(0)
     expect(result.requests.completed + result.requests.cancelled).toBe(result.requests.total)
     for (const r of sink.requests) expect(r.outputTokens).toBeLessThanOrEqual(r.requestedTokens)
+  })
+
+  it("fails only the requests the lost worker held when a WorkerLost ends the run, and cancels the rest with the same reason", async () => {
+    // Two unique workers; without prefill a request joins its worker's decode set at admission, so
+    // the decode step that fails is all that unique-1 holds. 12 requests in flight, at most 4 per worker.
+    const scenario = small({
+      hardware: { unique: { gpu: "H200", count: 2 } },
+      policy: { disaggregated: false, maxBatch: 4, prefill: false },
+      workload: { kind: "closed", concurrency: 12, requests: 200, uniqueTokens: { kind: "fixed", value: 2048 }, outputTokens: { kind: "fixed", value: 40 } },
+    })
+    const lost = new WorkerLost({ workerId: "unique-1", items: 1, message: "unique-1 (host pid 1) sent nothing for 500 ms (heartbeat timeout 500 ms); no worker took its place within 0 ms, so 1 work item of the run did not complete" })
+    let held: number[] = []
+    let steps = 0
+    const sink = new MemorySink()
+    const failing = await live(scenario, sink, (clock, priced) => ({
+      freeAtNs: (w) => priced.freeAtNs(w),
+      execute: (item) => {
+        if (item.workerId !== "unique-1" || ++steps < 20) return priced.execute(item)
+        held = ((item.payload as StepPayload).requests).map((r) => r.spec.id).sort((a, b) => a - b)
+        // as RemoteExecutor gives up on a lost worker: the item errors on a later callback of the clock
+        return new Observable<WorkDone>((subscriber) => {
+          clock.schedule(clock.now(), () => subscriber.error(lost), Priority.completion)
+        })
+      },
+    })).then(() => undefined, (e: unknown) => e)
+    expect(failing).toBe(lost)
+    expect(held.length).toBeGreaterThan(0)
+    const reason = `WorkerLost: ${lost.message}`
+    const failed = sink.requests.filter((r) => r.status === "failed")
+    const cancelled = sink.requests.filter((r) => r.status === "cancelled")
+    expect(failed.map((r) => r.requestId).sort((a, b) => a - b)).toEqual(held)
+    // unique-0's decode set and the requests waiting for admission did not depend on unique-1
+    expect(cancelled.length).toBeGreaterThanOrEqual(12 - 4 - held.length)
+    expect(failed.length + cancelled.length).toBe(12)
+    for (const r of [...failed, ...cancelled]) expect(r.reason).toBe(reason)
   })
 })

@@ -13,7 +13,7 @@ export interface RetryOnRejoinOptions {
   readonly holds: (workerId: string) => boolean
   /** How often, while items wait, whether their worker is back is checked. */
   readonly pollNs: number
-  /** Once per loss the window did not cover (the server ends its requests in flight); the items wait on. */
+  /** Once per loss the window did not cover (the server fails the requests whose work the worker held); the items wait on. */
   readonly onLost: (lost: WorkerLost) => void
 }
 
@@ -26,12 +26,13 @@ interface Waiting {
  * The executor of a server that outlives its workers (`moska serve --bind`): a WorkerLost from the
  * inner executor is not passed on, since the graph would take it for a defect and stop serving.
  * The item waits instead, and is run again on the inner executor once a process holds its worker
- * id again (checked every `pollNs` on the run's clock), so the step that holds it completes and the
- * engine's own cancels end its requests at the step boundary. `onLost` tells the server at once,
+ * id again (checked every `pollNs` on the run's clock), so the step that holds it completes and
+ * the engine drops the requests it failed meanwhile at that step boundary. `onLost` tells the
+ * server at once (ServingEngine.failLostWorker fails the requests whose work the lost worker held),
  * so its clients are not left waiting for a worker that may never come. Running an item again is
  * right for priced workers, which hold no state (as RemoteExecutor's rejoin already assumes); a
  * real device's KV would have gone with its process. Other errors pass through.
- * @example new RetryOnRejoin({ inner: remote, clock, holds: (id) => !status().lost.includes(id), pollNs: 250e6, onLost: (e) => serving.abandonInFlight(e.message) })
+ * @example new RetryOnRejoin({ inner: remote, clock, holds: (id) => !status().lost.includes(id), pollNs: 250e6, onLost: (e) => serving.failLostWorker(e.workerId, `WorkerLost: ${e.message}`) })
  */
 export class RetryOnRejoin implements LiveExecutor {
   private readonly waiting = new Set<Waiting>()

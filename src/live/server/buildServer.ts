@@ -221,6 +221,10 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
       return reply.code(400).send(openAiError(400, row.reason ?? "the request was rejected at admission"))
     }
     const finish = finishReasonOf(row)
+    // failed (a lost worker held its step): an error response that gives the reason, as vLLM
+    // answers a request its engine could not finish, rather than a short completion
+    const failure = row.status === "failed" ? openAiError(500, row.reason ?? "the request failed") : null
+    if (failure !== null && !headed) return reply.code(500).send(failure)
     if (!stream) {
       const tail = decoder.end()
       const c = kind === "chat"
@@ -233,8 +237,10 @@ export const buildServer = (o: ServerOptions): { readonly app: FastifyInstance; 
       })
     }
     head()
-    // ended early (cancelled at shutdown, failed): the last chunk says so
+    // ended early (cancelled at shutdown, failed): the last chunk says so; a failure then sends an
+    // error event (`{"error": {...}}`, which OpenAI clients raise on) with the reason
     if (!lastSent) sse(raw, chunk([choice(decoder.end(), finish)]))
+    if (failure !== null) sse(raw, { error: failure })
     if (includeUsage) sse(raw, chunk([], usageOf(row)))
     sse(raw, "[DONE]")
     raw.end()

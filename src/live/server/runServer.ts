@@ -149,12 +149,13 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
     }
     const modelOf = poolCostModelOf(resolved)
     let engine: ServingEngine | null = null
-    // A worker lost past --rejoin-s: its steps wait for a rejoin, so the requests they hold end now
-    // for their clients (cancelled, naming the worker) rather than hang; the server stays up.
+    // A worker lost past --rejoin-s: its steps wait for a rejoin, so the requests whose work it held
+    // fail now (their clients get the reason, their rows are committed) rather than hang; the
+    // others go on, and the server stays up.
     const onLost = (lost: WorkerLost): void => {
-      const n = engine?.abandonInFlight(`WorkerLost: ${lost.message}`) ?? 0
-      losses.push(`${lost.message}; ${n} request${n === 1 ? "" : "s"} in flight cancelled`)
-      input.log(`moska: ${lost.workerId} is lost and no worker took its place: ${n} request${n === 1 ? "" : "s"} in flight cancelled; new requests get 503 until a worker takes ${lost.workerId}`)
+      const n = engine?.failLostWorker(lost.workerId, `WorkerLost: ${lost.message}`) ?? 0
+      losses.push(`${lost.message}; ${n} request${n === 1 ? "" : "s"} in flight failed`)
+      input.log(`moska: ${lost.workerId} is lost and no worker took its place: ${n} request${n === 1 ? "" : "s"} in flight failed; new requests get 503 until a worker takes ${lost.workerId}`)
     }
     const makeExecutor = (clock: WallClock): LiveExecutor =>
       pools !== null

@@ -240,24 +240,18 @@ export class ServingEngine {
   }
 
   /**
-   * Ends every request in flight for its client now, as cancelled with `reason`, and asks the
-   * engine to cancel it. For a server whose deployment lost a worker no process replaced in time:
-   * the steps holding these requests cannot complete until one does, and the engine ends a request
-   * being decoded only at a step boundary, so its trace row (cancelled, this reason) is written
-   * then, after a rejoin, or at shutdown (cancelled, the stop's reason). Returns how many.
+   * A worker of the deployment was lost and no process replaced it in time: fails now, with
+   * `reason`, the requests whose work it held (Engine.failLostWorker says which), so their clients
+   * get an error at once and their trace rows are committed now (the sink is flushed), not when the
+   * step holding them completes after a rejoin. Requests on workers still up, and those waiting for
+   * admission, go on. Call it on the run's clock (RetryOnRejoin's `onLost` is called there).
+   * Returns how many failed.
    */
-  abandonInFlight(reason: string): number {
-    const now = this.clock.now()
-    const list = [...this.entries]
-    for (const [id, e] of list) {
-      this.entries.delete(id)
-      if (!this.halted) this.engine.cancel(id, reason)
-      e.listener.onEnd({
-        requestId: id, arrivalNs: e.arrivalNs as Ns, admittedNs: null, firstTokenNs: null, finishedNs: now as Ns, uniqueTokens: e.promptTokens,
-        requestedTokens: e.maxTokens, outputTokens: e.tokens, status: "cancelled", reason,
-      })
-    }
-    return list.length
+  failLostWorker(workerId: string, reason: string): number {
+    if (this.halted) return 0
+    const n = this.engine.failLostWorker(workerId, reason)
+    if (n > 0) this.o.sink.flush()
+    return n
   }
 
   /** Starts the clock; resolves after `stop()` halted it, rejects on a defect or clock failure (the graph is stopped first). */

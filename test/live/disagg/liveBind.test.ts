@@ -113,11 +113,12 @@ describe("moska live --bind with moska worker processes", () => {
     expect(bytes(join(dir, "real.db"))).toEqual(bytes(join(dir, "one.db")))
   })
 
-  it("fails the run and its requests in flight with the lost worker's name when the shared worker is killed mid-run, keeping the rows committed before", async () => {
+  it("fails the run and the requests the lost worker held with its name when the shared worker is killed mid-run, cancels the rest with the same reason, keeping the rows committed before", async () => {
     const dir = tmp()
     const db = join(dir, "t.db")
     const address = `ipc://${join(dir, "c.sock")}`
-    const coordinator = start(["live", SCENARIO, ...LONG, "--db", db, "--bind", address, "--heartbeat-ms", "50", "--lost-after-ms", "500"])
+    // 6 requests in flight and at most 4 in a decode set (policy.maxBatch): 2 or more wait for admission on the coordinator
+    const coordinator = start(["live", SCENARIO, ...LONG, "--set", "workload.concurrency=6", "--db", db, "--bind", address, "--heartbeat-ms", "50", "--lost-after-ms", "500"])
     start(["worker", "--role", "unique", "--connect", address])
     const shared = start(["worker", "--role", "shared", "--connect", address])
     await until(() => kernelCount(db) > 0, "the first committed kernel rows")
@@ -131,13 +132,18 @@ describe("moska live --bind with moska worker processes", () => {
     expect(run.status).toBe("failed")
     expect(run.error).toContain("shared-0")
     const counts = d.prepare("SELECT status, count(*) n FROM requests GROUP BY status ORDER BY status").all() as Array<{ status: string; n: number }>
-    const failedReasons = d.prepare("SELECT DISTINCT reason FROM requests WHERE status = 'failed'").pluck().all() as string[]
+    const reasons = d.prepare("SELECT DISTINCT reason FROM requests WHERE status IN ('failed', 'cancelled')").pluck().all() as string[]
     d.close()
-    // the requests in flight failed with the reason: which worker was lost
-    expect(counts.find((c) => c.status === "failed")?.n ?? 0).toBeGreaterThan(0)
-    expect(counts.find((c) => c.status === "cancelled")).toBeUndefined()
-    expect(failedReasons.length).toBe(1)
-    expect(failedReasons[0]).toMatch(/^WorkerLost: shared-0 /)
+    // the decoding requests (their steps' shared attention was on shared-0) failed, with the reason: which worker was lost
+    const failed = counts.find((c) => c.status === "failed")?.n ?? 0
+    expect(failed).toBeGreaterThan(0)
+    expect(failed).toBeLessThanOrEqual(4)
+    // those waiting for admission (or a prefill, on unique-0) did not depend on it: cancelled, the run ended under them, with the same reason
+    const cancelled = counts.find((c) => c.status === "cancelled")?.n ?? 0
+    expect(cancelled).toBeGreaterThanOrEqual(2)
+    expect(failed + cancelled).toBe(6)
+    expect(reasons.length).toBe(1)
+    expect(reasons[0]).toMatch(/^WorkerLost: shared-0 /)
     const after = decisions(db)
     for (const [w, rows] of Object.entries(before)) expect(after[w]?.slice(0, rows.length)).toEqual(rows)
   })

@@ -36,11 +36,26 @@ const health = async (url: string): Promise<{ status: number; message: string }>
 const complete = (url: string, maxTokens: number): Promise<Response> =>
   fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "Hello", max_tokens: maxTokens, stream: true }) })
 
-/** The SSE body's completion chunks (without the final [DONE]) and whether [DONE] came. */
-const chunks = (text: string): { choices: Array<{ text: string; finish_reason: string | null }>; done: boolean } => {
+/** The SSE body's completion chunks (without the final [DONE]), the error events' messages, and whether [DONE] came. */
+const chunks = (text: string): { choices: Array<{ text: string; finish_reason: string | null }>; errors: string[]; done: boolean } => {
   const data = text.split("\n\n").filter((e) => e.length > 0).map((e) => e.slice("data: ".length))
   const done = data.at(-1) === "[DONE]"
-  return { choices: data.filter((d) => d !== "[DONE]").map((d) => (JSON.parse(d) as { choices: Array<{ text: string; finish_reason: string | null }> }).choices[0] as { text: string; finish_reason: string | null }), done }
+  const events = data.filter((d) => d !== "[DONE]").map((d) => JSON.parse(d) as { choices?: Array<{ text: string; finish_reason: string | null }>; error?: { message: string; code: number } })
+  return {
+    choices: events.filter((e) => e.error === undefined).map((e) => e.choices?.[0] as { text: string; finish_reason: string | null }),
+    errors: events.flatMap((e) => (e.error === undefined ? [] : [e.error.message])),
+    done,
+  }
+}
+
+/** The requests table as (status, reason) in id order, read while the server may still write it. */
+const requestRows = (db: string): Array<{ status: string; reason: string | null }> => {
+  const d = new Database(db, { readonly: true })
+  try {
+    return d.prepare("SELECT status, reason FROM requests ORDER BY request_id").all() as Array<{ status: string; reason: string | null }>
+  } finally {
+    d.close()
+  }
 }
 
 beforeAll(() => buildIfStale(ROOT), 300_000)
@@ -92,7 +107,7 @@ describe("moska serve --bind without its workers", () => {
 })
 
 describe("moska serve --bind with moska worker processes", () => {
-  it("reports readiness on /health, serves, stays up degraded when the shared worker dies, resumes when one rejoins, and exits 0 on SIGTERM", async () => {
+  it("reports readiness on /health, serves, fails the requests the dead shared worker held at once (error event or 500, rows committed), stays up degraded, serves the queued one when a worker rejoins, and exits 0 on SIGTERM", async () => {
     const dir = tmp()
     const db = join(dir, "serve.db")
     const address = `ipc://${join(dir, "c.sock")}`
@@ -118,31 +133,59 @@ describe("moska serve --bind with moska worker processes", () => {
     expect(ok.choices).toHaveLength(8)
     expect(ok.choices.at(-1)?.finish_reason).toBe("length")
 
-    // A long request in flight when the shared worker is killed ends as an abort; the server stays up, degraded.
-    const long = await complete(url, 3_000)
-    const reader = (long.body as ReadableStream<Uint8Array>).getReader()
-    const first = await reader.read()
-    expect(first.done).toBe(false)
-    let body = new TextDecoder().decode(first.value)
-    shared.child.kill("SIGKILL")
-    for (;;) {
-      const r = await reader.read()
-      if (r.done) break
-      body += new TextDecoder().decode(r.value)
+    // Four long requests fill the decode set (policy.maxBatch 4), three streaming and one not; a fifth waits for admission.
+    const readers: Array<{ reader: ReadableStreamDefaultReader<Uint8Array>; body: string }> = []
+    for (let i = 0; i < 3; i++) {
+      const reader = ((await complete(url, 3_000)).body as ReadableStream<Uint8Array>).getReader()
+      const first = await reader.read()
+      expect(first.done).toBe(false)
+      readers.push({ reader, body: new TextDecoder().decode(first.value) })
     }
-    const cut = chunks(body)
-    expect(cut.done).toBe(true)
-    expect(cut.choices.at(-1)?.finish_reason).toBe("abort")
-    expect(cut.choices.length).toBeLessThan(3_000)
-    expect(server.out.stderr).toMatch(/moska: shared-0 is lost and no worker took its place: 1 request in flight cancelled/)
+    const plain = fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "Hello", max_tokens: 3_000 }) })
+    const gauge = async (name: string, n: number): Promise<true | undefined> =>
+      new RegExp(`^vllm:${name}\\{[^}]*\\} ${n}$`, "m").test(await (await fetch(`${url}/metrics`)).text()) ? true : undefined
+    await until(() => gauge("num_requests_running", 4), "four requests running")
+    const queued = complete(url, 4)
+    await until(() => gauge("num_requests_waiting", 1), "one request waiting for admission")
+    // The shared worker is killed: the four decoding requests, whose steps' shared attention it
+    // held, fail with its name (an error event on each stream, a 500 for the one not streaming);
+    // the server stays up, degraded.
+    shared.child.kill("SIGKILL")
+    for (const r of readers) {
+      for (;;) {
+        const next = await r.reader.read()
+        if (next.done) break
+        r.body += new TextDecoder().decode(next.value)
+      }
+      const cut = chunks(r.body)
+      expect(cut.done).toBe(true)
+      expect(cut.choices.at(-1)?.finish_reason).toBe("error")
+      expect(cut.choices.length).toBeLessThan(3_000)
+      expect(cut.errors).toHaveLength(1)
+      expect(cut.errors[0]).toMatch(/^WorkerLost: shared-0 \(.+ pid \d+\) sent nothing for \d+ ms/)
+    }
+    const failedPlain = await plain
+    expect(failedPlain.status).toBe(500)
+    expect(await failedPlain.json()).toMatchObject({ object: "error", code: 500, type: "InternalServerError", message: expect.stringMatching(/^WorkerLost: shared-0 /) })
+    expect(server.out.stderr).toMatch(/moska: shared-0 is lost and no worker took its place: 4 requests in flight failed/)
+    // Their rows are committed now, before any rejoin or shutdown; the queued request has no row yet.
+    const committed = await until(() => {
+      const rows = requestRows(db)
+      return rows.filter((r) => r.status === "failed").length === 4 ? rows : undefined
+    }, "the failed rows in the database")
+    expect(committed.map((r) => r.status)).toEqual(["completed", "failed", "failed", "failed", "failed"])
+    for (const r of committed.slice(1)) expect(r.reason).toMatch(/^WorkerLost: shared-0 /)
     expect(await health(url)).toEqual({ status: 503, message: "degraded: shared-0 lost" })
     const refused = await complete(url, 4)
     expect(refused.status).toBe(503)
     expect(((await refused.json()) as { message: string }).message).toMatch(/^degraded: shared-0 lost; retry/)
     expect((await fetch(`${url}/v1/models`)).status).toBe(200)
 
-    // A restarted worker takes shared-0: serving resumes.
+    // A restarted worker takes shared-0: the queued request, which no lost worker held, is served, and serving resumes.
     const again = start(["worker", "--role", "shared", "--connect", address])
+    const waited = chunks(await (await queued).text())
+    expect(waited.errors).toEqual([])
+    expect(waited.choices.at(-1)?.finish_reason).toBe("length")
     await until(async () => ((await health(url)).status === 200 ? true : undefined), "/health 200 after the rejoin")
     const resumed = chunks(await (await complete(url, 4)).text())
     expect(resumed.choices.at(-1)?.finish_reason).toBe("length")
@@ -153,11 +196,12 @@ describe("moska serve --bind with moska worker processes", () => {
     expect(await again.exited, again.out.stderr).toBe(0)
     const d = new Database(db, { readonly: true })
     const run = d.prepare("SELECT status, error FROM runs").get() as { status: string; error: string | null }
-    const rows = d.prepare("SELECT status, reason FROM requests ORDER BY request_id").all() as Array<{ status: string; reason: string | null }>
     d.close()
+    const rows = requestRows(db)
     expect(run.status).toBe("interrupted")
-    expect(run.error).toMatch(/^shared-0 \(.+ pid \d+\) sent nothing for \d+ ms .*1 request in flight cancelled$/)
-    expect(rows.map((r) => r.status)).toEqual(["completed", "cancelled", "completed"])
-    expect(rows[1]?.reason).toMatch(/^WorkerLost: shared-0 /)
+    expect(run.error).toMatch(/^shared-0 \(.+ pid \d+\) sent nothing for \d+ ms .*4 requests in flight failed$/)
+    // each request ended once: the failed rows are not written again when their step completed after the rejoin
+    expect(rows.map((r) => r.status)).toEqual(["completed", "failed", "failed", "failed", "failed", "completed", "completed"])
+    for (const r of rows.slice(1, 5)) expect(r.reason).toMatch(/^WorkerLost: shared-0 /)
   }, 300_000)
 })

@@ -5,6 +5,7 @@ import type {
 } from "../../core/kernels.js"
 import type { Launch, TileGroup, Tiling } from "./launch.js"
 import { DEFAULT_MODEL_PARAMS, type ModelParams } from "./modelParams.js"
+import { torchTopkLaunches } from "./torchTopk.js"
 
 /**
  * Tiling strategies: how each kernel kind is split into thread-block tiles. Every kind has a
@@ -223,7 +224,7 @@ const routerTiling = (spec: RouterSpec, gpu: GpuSpec, impl: string, p: ModelPara
     ? [
         ...scores,
         simtPass({ label: "router.groupsum", klass, rows: perReqHead, rowsPerTile: 4, bytesPerRow: spec.chunks * (spec.groupSize + 1) * 2, flopsPerRow: spec.chunks * spec.groupSize, repeat: spec.layers, p }),
-        simtPass({ label: "router.topk", klass, rows: perReqHead, rowsPerTile: 1, bytesPerRow: spec.chunks * 2 * (passes + 1) + spec.topK * 10, flopsPerRow: spec.chunks * 8 * passes, repeat: spec.layers, p }),
+        ...torchTopkLaunches({ slices: perReqHead, sliceSize: spec.chunks, k: spec.topK, elemBytes: bytesPer[spec.dtype], label: "router.topk", klass, repeat: spec.layers }, gpu, p),
       ]
     : [
         ...scores,

@@ -16,7 +16,7 @@ import { torchTopkLaunches } from "./torchTopk.js"
  * - sharedAttention: `default` (GQA group packed as rows, KV split to fill the SMs, in-kernel
  *   reduce), `sdpa-flash` / `sdpa-cudnn` (packed rows, one tile covers the whole chunk),
  *   `sdpa-unpacked` (one tile per query head: rows = queries, the GQA group not packed)
- * - router: `default` (scores GEMM + fused group-sum/top-k), `torch-eager` (bmm, sum, topk)
+ * - router: `default` (scores GEMM + fused group-sum/top-k), `torch-eager` (bmm, sum, and topk's own launches: torchTopk.ts)
  * - merge: `default` (one fused pass), `torch-eager` (amax, exp, mul, sum, sum, div)
  * Transfers are not tiled (see cycleCostModel).
  * @example tileKernel({ kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "bf16", count: 32 }, GPU_PRESETS.H200)

@@ -17,6 +17,12 @@ export interface ModelParams {
   readonly splitTargetTilesPerSm: number
   /** Smallest KV slice a split tile covers, tokens. */
   readonly minSplitTokens: number
+  /**
+   * Cycles one pass of PyTorch's single-block radix select (sbtopk) waits at its barriers and shared-memory
+   * reduction whatever the row length (src/sim/hw/torchTopk.ts): three __syncthreads, a lane-0 atomic per
+   * digit and the count read-back after an L1/L2 load, ~0.5 µs. Paid like a pipeline fill.
+   */
+  readonly selectPassLatencyCycles: number
 }
 
 export const DEFAULT_MODEL_PARAMS: ModelParams = {
@@ -25,4 +31,5 @@ export const DEFAULT_MODEL_PARAMS: ModelParams = {
   eventMaxTiles: 20_000,
   splitTargetTilesPerSm: 2,
   minSplitTokens: 256,
+  selectPassLatencyCycles: 1000,
 }

@@ -5,17 +5,18 @@ import type {
 } from "../../core/kernels.js"
 import type { Launch, TileGroup, Tiling } from "./launch.js"
 import { DEFAULT_MODEL_PARAMS, type ModelParams } from "./modelParams.js"
+import { torchTopkLaunches } from "./torchTopk.js"
 
 /**
  * Tiling strategies: how each kernel kind is split into thread-block tiles. Every kind has a
  * `default` (the kernel moska would run); measured library kernels have their own names so a
  * measurement is priced with the tiling that actually ran:
- * - gemm: `default` / `cublas` / `cublaslt` (one tiling: 128×256 tiles, 64×64 for skinny M, split-K + a reduce launch when the tiles fill <= half the SMs)
+ * - gemm: `default` / `cublas` / `cublaslt` (128×256, 256×128 or 128×128 tiles, bf16 `cublas` nvjet's measured tiles; 64×64 for skinny M, split-K + a reduce launch when the tiles fill <= half the SMs)
  * - decodeAttention: `default` / `sdpa` (flash-decoding: split-K over tokens + reduce)
  * - sharedAttention: `default` (GQA group packed as rows, KV split to fill the SMs, in-kernel
  *   reduce), `sdpa-flash` / `sdpa-cudnn` (packed rows, one tile covers the whole chunk),
  *   `sdpa-unpacked` (one tile per query head: rows = queries, the GQA group not packed)
- * - router: `default` (scores GEMM + fused group-sum/top-k), `torch-eager` (bmm, sum, topk)
+ * - router: `default` (scores GEMM + fused group-sum/top-k), `torch-eager` (bmm, sum, and topk's own launches: torchTopk.ts)
  * - merge: `default` (one fused pass), `torch-eager` (amax, exp, mul, sum, sum, div)
  * Transfers are not tiled (see cycleCostModel).
  * @example tileKernel({ kind: "gemm", m: 64, n: 4096, k: 4096, dtype: "bf16", count: 32 }, GPU_PRESETS.H200)
@@ -67,6 +68,33 @@ const gemmTile = (s: GemmShape, gpu: GpuSpec): readonly [number, number] => {
   return best
 }
 
+// The M×N output tiles cuBLAS's nvjet kernels used for bf16 GEMMs with M > 64 on the H200
+// (data/measurements/h200-torch-fidelity2.json meta.gemmKernels: `nvjet_sm90_tst_<N>x<M>_...`, the first
+// number along torch's N since cuBLAS computes the transposed product). Never 256 rows along M.
+const NVJET_BF16_TILES: ReadonlyArray<readonly [number, number]> = [
+  [64, 64], [64, 96], [64, 128], [64, 448], [128, 96], [128, 128], [128, 192], [128, 256], [128, 320], [192, 128], [192, 192],
+]
+
+/**
+ * cuBLAS's bf16 tile for M > 64: the fewest wave-quantised tile-FLOPs, each tile's weighted by 1/√ of its
+ * arithmetic intensity (tm·tn / (tm + tn): a small tile re-reads more operand bytes per FLOP), the first in
+ * the list on ties. It names the tile nvjet ran for 34 of the 40 bf16 shapes with M > 64 in meta.gemmKernels;
+ * the misses: two split-K choices (down M=128, 256), one transpose (128×192 for 192×128 at o M=768), two
+ * shapes of 11-25 waves where nvjet's tile costs < 3% more by this rule (qkv M=8192, gateup M=4096), and
+ * gateup M=128 (nvjet's 64×448, 8% more by this rule). The fewest-waves × area rule alone named 21.
+ */
+const nvjetBf16Tile = (s: GemmShape, gpu: GpuSpec): readonly [number, number] => {
+  let best: readonly [number, number] = NVJET_BF16_TILES[0]!
+  let bestCost = Infinity
+  for (const t of NVJET_BF16_TILES) {
+    const tiles = cdiv(s.m, t[0]) * cdiv(s.n, t[1]) * s.batch
+    const intensity = (t[0] * t[1]) / (t[0] + t[1])
+    const cost = (Math.ceil(tiles / gpu.sms) * t[0] * t[1]) / Math.sqrt(intensity)
+    if (cost < bestCost) { best = t; bestCost = cost }
+  }
+  return best
+}
+
 /**
  * Tiles of a (batched) GEMM: the library tile that fills the waves best for M > 64; 64×64 when M ≤ 64,
  * split-K only when those tiles fill at most half the SMs. Both from the cuBLAS kernels the H200 ran
@@ -77,10 +105,10 @@ const gemmTile = (s: GemmShape, gpu: GpuSpec): readonly [number, number] => {
  * followed by a `cublasLt::splitKreduce_kernel`): the tiles write fp32 partials, the reduction
  * reads them and writes the output, and pays its own launch.
  */
-const gemmLaunches = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, klass: string, repeat: number, p: ModelParams): Launch[] => {
+const gemmLaunches = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, klass: string, repeat: number, p: ModelParams, nvjet = false): Launch[] => {
   const e = bytesPer[dtype]
   const skinny = s.m <= 64
-  const [tm, tn] = skinny ? [64, 64] : gemmTile(s, gpu)
+  const [tm, tn] = skinny ? [64, 64] : nvjet ? nvjetBf16Tile(s, gpu) : gemmTile(s, gpu)
   const tilesPerSm = skinny ? 2 : 1
   const mT = cdiv(s.m, tm)
   const nT = cdiv(s.n, tn)
@@ -115,7 +143,8 @@ const gemmTiling = (spec: GemmSpec, gpu: GpuSpec, impl: string, p: ModelParams):
   const klass = klassOf("gemm", impl, spec.dtype)
   return {
     impl, klass,
-    launches: gemmLaunches({ m: spec.m, n: spec.n, k: spec.k, batch: 1 }, spec.dtype, gpu, spec.label ?? "gemm", klass, spec.count, p),
+    // the measured nvjet tiles for the library's bf16 GEMMs; moska's `default` and other types keep the generic set
+    launches: gemmLaunches({ m: spec.m, n: spec.n, k: spec.k, batch: 1 }, spec.dtype, gpu, spec.label ?? "gemm", klass, spec.count, p, impl === "cublas" && spec.dtype === "bf16"),
     usefulFlops: 2 * spec.m * spec.n * spec.k * spec.count,
   }
 }
@@ -223,7 +252,7 @@ const routerTiling = (spec: RouterSpec, gpu: GpuSpec, impl: string, p: ModelPara
     ? [
         ...scores,
         simtPass({ label: "router.groupsum", klass, rows: perReqHead, rowsPerTile: 4, bytesPerRow: spec.chunks * (spec.groupSize + 1) * 2, flopsPerRow: spec.chunks * spec.groupSize, repeat: spec.layers, p }),
-        simtPass({ label: "router.topk", klass, rows: perReqHead, rowsPerTile: 1, bytesPerRow: spec.chunks * 2 * (passes + 1) + spec.topK * 10, flopsPerRow: spec.chunks * 8 * passes, repeat: spec.layers, p }),
+        ...torchTopkLaunches({ slices: perReqHead, sliceSize: spec.chunks, k: spec.topK, elemBytes: bytesPer[spec.dtype], label: "router.topk", klass, repeat: spec.layers }, gpu, p),
       ]
     : [
         ...scores,

@@ -49,10 +49,10 @@ describe("fits need more shapes than parameters", () => {
     expect(four.fits.map((f) => f.klass)).toEqual(["router.torch-eager"])
   })
 
-  it("flags factors that land on the edge of the search range (the router's compute at the grid floor)", () => {
-    const t = classTables(H200, all.filter((m) => m.spec.kind === "router"))[0]!
-    const f = fitClass(t, [0, 1, 2, 3])!
-    expect(f.atBound.some((b) => b.startsWith("compute floor"))).toBe(true)
+  it("flags factors that land on the edge of the search range (FlashAttention's launch overhead at 0)", () => {
+    const t = classTables(H200, all.filter((m) => m.spec.kind === "sharedAttention" && m.impl === "sdpa-flash"))[0]!
+    const f = fitClass(t, t.ids.map((_, i) => i))!
+    expect(f.atBound).toContain("launch floor 0")
     const d = classTables(H200, all.filter((m) => m.spec.kind === "decodeAttention"))[0]!
     expect(fitClass(d, d.ids.map((_, i) => i))!.atBound).toEqual([])
   })

@@ -122,7 +122,7 @@ export interface StepResult {
   readonly kernels: Array<{ kind: string; gpuNs: number }>
   /** MoSKA only: stacked query rows per chunk (GQA heads counted), summed over layers and KV heads, from the router's output. */
   readonly routing: { rowsPerChunk: Map<number, number> } | null
-  /** With a sharedPort: host ns the step waited for the shared side's replies after its own unique pass was submitted (0 without). */
+  /** With a sharedPort: host ns the step waited for the shared side's replies after its own unique pass was submitted (0 without; summed over a pipelined step's two micro-batches, which may wait at once). */
   readonly remoteWaitNs: number
 }
 

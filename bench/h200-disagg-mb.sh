@@ -6,7 +6,7 @@
 # Runs, back to back on the same GPU and the same requests:
 #  0. `moska bench transport --transports ipc` with the per-layer TPOT overhead measured with and
 #     without pipelining (32 layers, 136 KiB each way per layer, 4.7 ms of layer work stood in for
-#     by a host spin: the 8B colocated run's TPOT / 32 and wire bytes / 32 of docs/disaggregated.md);
+#     by a worker thread busy that long: the 8B colocated run's TPOT / 32 and wire bytes / 32 of docs/disaggregated.md);
 #  1. disaggregated, live.disaggregatedMicroBatches=1: coordinator + unique-0 + shared-0 (webgpu),
 #     each decode layer waiting for its reply (the previous runs' deployment);
 #  2. the same with live.disaggregatedMicroBatches=2: each decode step in two micro-batches of 8 on
@@ -89,7 +89,7 @@ for (const [r,label,tok,mb] of [["disagg, 1 micro-batch","disagg-mb1-"+N,"disagg
   const inflight=mb===null?"-":((/at most (\d+) in flight/.exec(text("shared-mb"+mb+".err"))||[])[1]??"-");
   L.push("| "+[r,j.requests.completed+"/"+j.requests.total,f(j.throughput.outputTokensPerS),f(j.latencyMs.ttft.p50,1),f(tp,1),f(j.latencyMs.tpot.p99,1),mb===null?"-":f((tp-coloTpot)/Number(LAYERS),2),waited,inflight,mb===null?"0":wire(label),tok===null?"-":same(tok)].join(" | ")+" |") }
 const t=load("transport.json"); const pl=t&&t.pipelining?t.pipelining[0]:null;
-if(pl) L.push("","bench transport (ipc, "+pl.layers+" layers, "+(pl.layerBytes/1024)+" KiB each way per layer, "+pl.layerComputeUs+" µs layer work as a host spin): step "+f(pl.computeOnlyMs)+" ms compute only, "+f(pl.sequentialMs)+" ms sequential, "+f(pl.pipelinedMs)+" ms with 2 micro-batches; overhead per layer "+f(pl.overheadPerLayerUs.sequential,1)+" vs "+f(pl.overheadPerLayerUs.pipelined,1)+" µs");
+if(pl) L.push("","bench transport (ipc, "+pl.layers+" layers, "+(pl.layerBytes/1024)+" KiB each way per layer, "+pl.layerComputeUs+" µs layer work on a stand-in device queue): step "+f(pl.computeOnlyMs)+" ms compute only, "+f(pl.sequentialMs)+" ms sequential, "+f(pl.pipelinedMs)+" ms with 2 micro-batches; overhead per layer "+f(pl.overheadPerLayerUs.sequential,1)+" vs "+f(pl.overheadPerLayerUs.pipelined,1)+" µs");
 console.log("\n"+L.join("\n")); fs.writeFileSync(p+"/table.md",L.join("\n")+"\n");
 ' "$F" "$N" "$LAYERS"
 tar czf "$OUT/h200-disagg-mb.tar.gz" -C "$F" . && rm -rf "$F" && echo "wrote $OUT/h200-disagg-mb.tar.gz ($((SECONDS - T0)) s)"

@@ -25,7 +25,7 @@ export const transportTable = (r: TransportBenchResult): string => {
       : `${f.transport.padEnd(11)} latencyNs ${String(f.latencyNs).padStart(7)}  bandwidthBps unbounded (time does not grow with size: frames are passed by reference)`),
     ...(r.pipelining.length === 0 ? [] : [
       "",
-      `per-layer overhead on TPOT: ${r.pipelining[0]!.layers} layers, ${human(r.pipelining[0]!.layerBytes)} each way per layer, ${r.pipelining[0]!.layerComputeUs} µs of layer work (host spin), p50 of ${r.pipelining[0]!.steps} steps`,
+      `per-layer overhead on TPOT: ${r.pipelining[0]!.layers} layers, ${human(r.pipelining[0]!.layerBytes)} each way per layer, ${r.pipelining[0]!.layerComputeUs} µs of layer work (a worker thread standing in for the device queue), p50 of ${r.pipelining[0]!.steps} steps`,
       "transport   compute only ms  sequential ms  2 micro-batches ms  overhead/layer µs: sequential  pipelined",
       ...r.pipelining.map((x) => `${x.transport.padEnd(11)} ${x.computeOnlyMs.toFixed(2).padStart(15)} ${x.sequentialMs.toFixed(2).padStart(14)} ${x.pipelinedMs.toFixed(2).padStart(19)} ${x.overheadPerLayerUs.sequential.toFixed(1).padStart(30)} ${x.overheadPerLayerUs.pipelined.toFixed(1).padStart(10)}`),
     ]),
@@ -61,7 +61,7 @@ export const registerBenchTransport = (program: Command): void => {
     .option("--window <n>", "messages in flight for the throughput figure", "16")
     .option("--layers <n>", "per-layer TPOT overhead with and without pipelining: layers per step (0: skip)", "32")
     .option("--layer-bytes <size>", "... bytes each way per layer (a step's query rows out, partials back; bytes, NNk or NNm)", "128k")
-    .option("--layer-compute-us <n>", "... the layer's GPU work, stood in for by the host spinning (µs)", "2000")
+    .option("--layer-compute-us <n>", "... the layer's GPU work, stood in for by a worker thread busy that long, jobs in order (µs)", "2000")
     .option("--steps <n>", "... timed steps (p50)", "10")
     .option("--json", "print the results as JSON on stdout (the table goes to stderr)")
     .option("--out <file>", "also write the JSON here")

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process"
+import { Worker } from "node:worker_threads"
 import { firstValueFrom, filter, type Subscription } from "rxjs"
 import { HUB, type PeerId, type Transport } from "../../core/transport.js"
 import { inProcessLink } from "./inProcessTransport.js"
@@ -29,7 +30,7 @@ export interface TransportFit {
 
 /**
  * A decode step's per-layer exchanges on one transport, against a stand-in for the GPU's layer
- * work (the host spinning for `layerComputeUs`, as one device queue would be busy): the step's
+ * work (a worker thread busy for `layerComputeUs` per layer, jobs in order, as one device queue): the step's
  * time with each layer waiting for its round trip, and with two micro-batches (half the compute
  * and half the bytes each) interleaved so one's round trip overlaps the other's compute; per-layer
  * overhead = (step − compute alone) / layers. p50 over `steps` steps each.
@@ -184,11 +185,30 @@ const measure = async (link: Link, kind: string, bytes: number, o: TransportBenc
   }
 }
 
-/** Holds the host (the event loop too) for `ns`: the stand-in for a layer's GPU work on one queue. */
-const spin = (ns: number): void => {
-  const until = monoNs() + ns
-  while (monoNs() < until) {
-    // busy: a timer's millisecond granularity is coarser than a layer
+/**
+ * A stand-in for one device queue: a worker thread that runs each job (busy for its ns) in the
+ * order sent, so layer work does not hold this event loop, which meanwhile sends and reads
+ * messages, as the decoder's host does while its GPU runs.
+ */
+const deviceQueue = (): { run: (ns: number) => Promise<void>; close: () => Promise<number> } => {
+  const w = new Worker(
+    `const { parentPort } = require("node:worker_threads")
+     parentPort.on("message", ({ i, ns }) => { const until = process.hrtime.bigint() + BigInt(ns); while (process.hrtime.bigint() < until) {} parentPort.postMessage(i) })`,
+    { eval: true },
+  )
+  const done = new Map<number, () => void>()
+  let seq = 0
+  w.on("message", (i: number) => {
+    done.get(i)?.()
+    done.delete(i)
+  })
+  return {
+    run: (ns) => new Promise<void>((resolve) => {
+      const i = seq++
+      done.set(i, resolve)
+      w.postMessage({ i, ns: Math.round(ns) })
+    }),
+    close: () => w.terminate(),
   }
 }
 
@@ -210,27 +230,35 @@ export const measurePipelining = async (link: Link, kind: string, p: NonNullable
     link.hub.send(link.peer, { header: { t: "rt", i }, frames: [frame(bytes)] })
   })
   const C = p.layerComputeUs * 1e3
+  const device = deviceQueue()
   const chain = async (share: number): Promise<void> => {
     for (let l = 0; l < p.layers; l++) {
-      spin(C * share)
+      await device.run(C * share)
       await rt(Math.max(1, Math.round(p.layerBytes * share)))
     }
   }
-  const timed = async (f: () => Promise<void> | void): Promise<number> => {
-    const ts: number[] = []
-    await f() // warm-up
-    for (let i = 0; i < p.steps; i++) {
-      const t0 = monoNs()
-      await f()
-      ts.push(monoNs() - t0)
-    }
-    ts.sort((a, b) => a - b)
-    return quantile(ts, 0.5) / 1e6
+  const modes: Array<() => Promise<void>> = [
+    async () => {
+      for (let l = 0; l < p.layers; l++) await device.run(C)
+    },
+    () => chain(1),
+    async () => void (await Promise.all([chain(0.5), chain(0.5)])),
+  ]
+  // the modes take turns, step by step, so a change in the host's load meets all three alike
+  const times: number[][] = modes.map(() => [])
+  try {
+    for (const f of modes) await f() // warm-up
+    for (let i = 0; i < p.steps; i++)
+      for (const [m, f] of modes.entries()) {
+        const t0 = monoNs()
+        await f()
+        times[m]!.push(monoNs() - t0)
+      }
+  } finally {
+    sub.unsubscribe()
+    await device.close()
   }
-  const computeOnlyMs = await timed(() => spin(C * p.layers))
-  const sequentialMs = await timed(() => chain(1))
-  const pipelinedMs = await timed(async () => void (await Promise.all([chain(0.5), chain(0.5)])))
-  sub.unsubscribe()
+  const [computeOnlyMs, sequentialMs, pipelinedMs] = times.map((ts) => quantile([...ts].sort((x, y) => x - y), 0.5) / 1e6) as [number, number, number]
   const over = (ms: number): number => ((ms - computeOnlyMs) * 1e3) / p.layers
   return { transport: kind, ...p, computeOnlyMs, sequentialMs, pipelinedMs, overheadPerLayerUs: { sequential: over(sequentialMs), pipelined: over(pipelinedMs) } }
 }

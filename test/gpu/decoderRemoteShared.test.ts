@@ -109,6 +109,42 @@ describe("LlamaDecoder with its shared attention behind a SharedPort (tiny dims,
     }
   })
 
+  it("microBatches 2: each decode step goes out as two micro-batches (one request each), both in flight at the shared server at once; same tokens and logits within 1e-5 as the local decoder, prefill unchanged", async () => {
+    const cfg = tinyConfig("moska")
+    const local = await run(cfg)
+    const server = await SharedServer.create(gpu(), { ...cfg, microBatches: 2 })
+    try {
+      const asked: SharedRequest[] = []
+      let inFlight = 0
+      let most = 0
+      const port = (req: SharedRequest): Promise<SharedReply> => {
+        asked.push(req)
+        most = Math.max(most, ++inFlight)
+        return server.attend(req).finally(() => inFlight--)
+      }
+      const piped = await run({ ...cfg, sharedPortSteps: "decode", microBatches: 2, sharedPort: port })
+      expect(piped.tokens).toEqual(local.tokens)
+      // the prefill step is one batch on the local replica: bit for bit
+      expect(piped.logits[0]).toEqual(local.logits[0])
+      local.logits.forEach((l, i) => expect(relErr([...piped.logits[i]!], [...l])).toBeLessThan(1e-5))
+      // 3 decode steps × 2 layers × 2 micro-batches, each of one request (4 q heads of 32 floats); layer l of both before layer l + 1 of either
+      expect(asked.map((r) => r.layer)).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1])
+      expect(asked.every((r) => r.q.length === 4 * 32)).toBe(true)
+      expect(most).toBe(2)
+      expect(server.maxInFlight).toBe(2)
+      // every port step pipelined too (prefill of 2 requests stays one batch: only decode steps split)
+      const all = await run({ ...cfg, microBatches: 2, sharedPort: (req) => server.attend(req) })
+      expect(all.tokens).toEqual(local.tokens)
+      local.logits.forEach((l, i) => expect(relErr([...all.logits[i]!], [...l])).toBeLessThan(1e-5))
+    } finally {
+      server.destroy()
+    }
+  })
+
+  it("microBatches 2 needs a sharedPort", async () => {
+    await expect(LlamaDecoder.create(gpu(), { ...tinyConfig("moska", { poison: false }), microBatches: 2 })).rejects.toMatchObject({ issues: [{ path: "microBatches", message: expect.stringContaining("needs a sharedPort") }] })
+  })
+
   it("holds only the corpus centroids, not its K/V, when the shared attention is remote", async () => {
     const cfg = tinyConfig("moska", { poison: false })
     const server = await SharedServer.create(gpu(), cfg)

@@ -23,6 +23,12 @@ export const transportTable = (r: TransportBenchResult): string => {
     ...r.fits.map((f) => Number.isFinite(f.bandwidthBps)
       ? `${f.transport.padEnd(11)} latencyNs ${String(f.latencyNs).padStart(7)}  bandwidthBps ${f.bandwidthBps.toExponential(3).padStart(10)}  (worst size off by ${(f.maxRelErr * 100).toFixed(0)}%)`
       : `${f.transport.padEnd(11)} latencyNs ${String(f.latencyNs).padStart(7)}  bandwidthBps unbounded (time does not grow with size: frames are passed by reference)`),
+    ...(r.pipelining.length === 0 ? [] : [
+      "",
+      `per-layer overhead on TPOT: ${r.pipelining[0]!.layers} layers, ${human(r.pipelining[0]!.layerBytes)} each way per layer, ${r.pipelining[0]!.layerComputeUs} µs of layer work (a worker thread standing in for the device queue), p50 of ${r.pipelining[0]!.steps} steps`,
+      "transport   compute only ms  sequential ms  2 micro-batches ms  overhead/layer µs: sequential  pipelined",
+      ...r.pipelining.map((x) => `${x.transport.padEnd(11)} ${x.computeOnlyMs.toFixed(2).padStart(15)} ${x.sequentialMs.toFixed(2).padStart(14)} ${x.pipelinedMs.toFixed(2).padStart(19)} ${x.overheadPerLayerUs.sequential.toFixed(1).padStart(30)} ${x.overheadPerLayerUs.pipelined.toFixed(1).padStart(10)}`),
+    ]),
   ]
   return lines.join("\n")
 }
@@ -53,10 +59,14 @@ export const registerBenchTransport = (program: Command): void => {
     .option("--transports <list>", `which to measure (${KINDS.join(", ")})`, KINDS.join(","))
     .option("--round-trips <n>", "timed round trips per size at 16 KiB (scaled down for larger sizes, at least 100)", "2000")
     .option("--window <n>", "messages in flight for the throughput figure", "16")
+    .option("--layers <n>", "per-layer TPOT overhead with and without pipelining: layers per step (0: skip)", "32")
+    .option("--layer-bytes <size>", "... bytes each way per layer (a step's query rows out, partials back; bytes, NNk or NNm)", "128k")
+    .option("--layer-compute-us <n>", "... the layer's GPU work, stood in for by a worker thread busy that long, jobs in order (µs)", "2000")
+    .option("--steps <n>", "... timed steps (p50)", "10")
     .option("--json", "print the results as JSON on stdout (the table goes to stderr)")
     .option("--out <file>", "also write the JSON here")
     .addOption(new Option("--echo <addr>", "internal: be the echo peer at addr").hideHelp())
-    .action(async (opts: { sizes: string; transports: string; roundTrips: string; window: string; json?: boolean; out?: string; echo?: string }) => {
+    .action(async (opts: { sizes: string; transports: string; roundTrips: string; window: string; layers: string; layerBytes: string; layerComputeUs: string; steps: string; json?: boolean; out?: string; echo?: string }) => {
       // loaded here, not at start-up (zeromq)
       const [{ UsageError }, { runEcho, runTransportBench }] = await Promise.all([import("../../core/errors.js"), import("../../live/disagg/transportBench.js")])
       if (opts.echo !== undefined) {
@@ -71,11 +81,19 @@ export const registerBenchTransport = (program: Command): void => {
       const window = Number(opts.window)
       if (!Number.isInteger(base) || base < 10) throw new UsageError({ message: `--round-trips must be an integer ≥ 10 (got "${opts.roundTrips}")` })
       if (!Number.isInteger(window) || window < 1 || window > 1024) throw new UsageError({ message: `--window must be an integer from 1 to 1024 (got "${opts.window}")` })
+      const layers = Number(opts.layers)
+      const [layerBytes] = sizeList(opts.layerBytes, (message) => new UsageError({ message: message.replace("--sizes", "--layer-bytes") }))
+      const layerComputeUs = Number(opts.layerComputeUs)
+      const steps = Number(opts.steps)
+      if (!Number.isInteger(layers) || layers < 0 || layers > 1024) throw new UsageError({ message: `--layers must be an integer from 0 to 1024 (got "${opts.layers}")` })
+      if (!Number.isFinite(layerComputeUs) || layerComputeUs < 0 || layerComputeUs > 1e6) throw new UsageError({ message: `--layer-compute-us must be a number from 0 to 1e6 (got "${opts.layerComputeUs}")` })
+      if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new UsageError({ message: `--steps must be an integer from 1 to 1000 (got "${opts.steps}")` })
       const dir = mkdtempSync(join(tmpdir(), "moska-bench-transport-"))
       const log = (line: string): void => void process.stderr.write(`${line}\n`)
       try {
         const r = await runTransportBench({
           sizes, transports, dir, window, log,
+          ...(layers > 0 ? { pipelining: { layers, layerBytes: layerBytes!, layerComputeUs, steps } } : {}),
           echoCommand: [process.execPath, MAIN, "bench", "transport", "--echo"],
           roundTrips: (bytes) => Math.max(Math.min(base, 100), Math.round(base * Math.min(1, 16_384 / bytes) ** 0.5)),
         })

@@ -99,6 +99,8 @@ export const registerWorker = (program: Command): void => {
                   corpus: { tokens: resolved.corpus.sharedTokens, chunkTokens: resolved.corpus.chunkTokens, topK: resolved.corpus.topK },
                   // read by the unique worker's decoder only (the shared server ignores it)
                   sharedPortSteps: live.disaggregatedPrefill === "remote" ? "all" : "decode",
+                  // both sides: the unique decoder's lanes and the shared server's requests in flight
+                  microBatches: live.disaggregatedMicroBatches,
                   ...(live.weights === undefined ? {} : { weightsFile: live.weights }),
                   ...(live.corpusFile === undefined ? {} : { corpusFile: live.corpusFile }),
                 },

@@ -81,6 +81,14 @@ export interface DecoderConfig {
    * layer, thousands of rows against a decode step's B; see docs/disaggregated.md).
    */
   readonly sharedPortSteps?: "all" | "decode"
+  /**
+   * With a sharedPort: 2 splits each decode step of two or more requests into two micro-batches
+   * (the first ceil(n/2) requests and the rest), each on its own scratch buffers, run interleaved:
+   * while one micro-batch's layer-l query rows are on the wire, the other's dense work and unique
+   * attention run, so the per-layer round trip overlaps compute instead of adding to the step
+   * (layer l+1 needs layer l's merge, so one batch cannot overlap with itself). Default 1.
+   */
+  readonly microBatches?: 1 | 2
 }
 
 export interface PrefillRequest {
@@ -114,7 +122,7 @@ export interface StepResult {
   readonly kernels: Array<{ kind: string; gpuNs: number }>
   /** MoSKA only: stacked query rows per chunk (GQA heads counted), summed over layers and KV heads, from the router's output. */
   readonly routing: { rowsPerChunk: Map<number, number> } | null
-  /** With a sharedPort: host ns the step waited for the shared side's replies after its own unique pass was submitted (0 without). */
+  /** With a sharedPort: host ns the step waited for the shared side's replies after its own unique pass was submitted (0 without; summed over a pipelined step's two micro-batches, which may wait at once). */
   readonly remoteWaitNs: number
 }
 
@@ -162,6 +170,8 @@ const checkConfig = (c: DecoderConfig): [string, string] | undefined => {
     if (k.tokens * c.dims.kvHeads * c.dims.headDim >= 2 ** 32) return ["corpus.tokens", `corpus.tokens × kvHeads × headDim must be below 2^32 (element indices are u32; got ${k.tokens * c.dims.kvHeads * c.dims.headDim})`]
   }
   if (c.sharedPortSteps !== undefined && c.sharedPortSteps !== "all" && c.sharedPortSteps !== "decode") return ["sharedPortSteps", `sharedPortSteps must be all or decode (got ${String(c.sharedPortSteps)})`]
+  if (c.microBatches !== undefined && c.microBatches !== 1 && c.microBatches !== 2) return ["microBatches", `microBatches must be 1 or 2 (got ${String(c.microBatches)})`]
+  if (c.microBatches === 2 && c.sharedPort === undefined) return ["microBatches", "microBatches 2 pipelines the remote shared attention: it needs a sharedPort"]
   if (c.sharedPort !== undefined && (c.system !== "moska" || k === null)) return ["sharedPort", `a remote shared attention (sharedPort) needs system moska with a corpus (got system ${c.system}${k === null ? ", no corpus" : ""})`]
   return undefined
 }
@@ -183,15 +193,18 @@ export class LlamaDecoder {
   private readonly bindCache = new Map<string, GPUBindGroup>()
   private readonly paramCache = new Map<string, GPUBuffer>()
   private destroyed = false
-  private lastSampled = 0
+  /** Rows the last step sampled, per lane (a pipelined decode step samples on both). */
+  private lastSampled: number[] = [0]
   private busy = false
+  private readonly r: Resources
 
   private constructor(
     private readonly gpu: GpuContext,
     readonly cfg: DecoderConfig,
-    private readonly r: Resources,
+    private readonly lanes: readonly Resources[],
   ) {
     this.slotLen = new Int32Array(cfg.slots)
+    this.r = lanes[0]!
   }
 
   /** Device bytes the decoder holds (weights, corpus, KV cache, scratch). */
@@ -222,8 +235,8 @@ export class LlamaDecoder {
       }
       const shape = planShape(gpu, cfg)
       checkCapacity(gpu, cfg, shape, tied)
-      const r = await allocate(gpu, cfg, shape, tied, wf, cf)
-      return new LlamaDecoder(gpu, cfg, r)
+      const lanes = await allocate(gpu, cfg, shape, tied, wf, cf)
+      return new LlamaDecoder(gpu, cfg, lanes)
     } finally {
       wf?.close()
       cf?.close()
@@ -271,7 +284,7 @@ export class LlamaDecoder {
       }
     })
     const qRows = oneEach ? Math.max(...reqs.map((q) => q.slot)) + 1 : total
-    const res = await this.step({ phase: "prefill", rows: total, ids, info, mode: oneEach ? "slots" : "rows", qRows, reqs: rs, sampleRows, sampleReqs, sp: Uint32Array.from(sp), nReqs: reqs.length })
+    const res = await this.step([{ phase: "prefill", rows: total, ids, info, mode: oneEach ? "slots" : "rows", qRows, reqs: rs, sampleRows, sampleReqs, sp: Uint32Array.from(sp), nReqs: reqs.length }])
     for (const q of reqs) this.slotLen[q.slot] = q.start + q.tokens.length
     return res
   }
@@ -280,20 +293,32 @@ export class LlamaDecoder {
   async decode(reqs: ReadonlyArray<DecodeRequest>): Promise<StepResult> {
     if (reqs.length === 0) throw new Error("decode: no requests")
     const seen = new Set<number>()
+    for (const q of reqs) {
+      this.checkSlot(q.slot, seen)
+      this.checkToken(q.token)
+      if (!Number.isInteger(q.position) || q.position < 0 || q.position >= this.cfg.maxContext) throw new Error(`decode: slot ${q.slot} position ${q.position} is outside [0, maxContext = ${this.cfg.maxContext})`)
+      if (q.position > this.slotLen[q.slot]!) throw new Error(`decode: slot ${q.slot} position ${q.position} but the slot holds ${this.slotLen[q.slot]} tokens (the KV would have a gap)`)
+    }
+    // pipelined: two micro-batches, the first ceil(n/2) requests and the rest, on the two lanes
+    const m = this.lanes.length > 1 && reqs.length >= 2 ? Math.ceil(reqs.length / 2) : reqs.length
+    const parts = m < reqs.length ? [reqs.slice(0, m), reqs.slice(m)] : [reqs]
+    const res = await this.step(parts.map((p) => this.decodeRows(p)))
+    for (const q of reqs) this.slotLen[q.slot] = q.position + 1
+    return res
+  }
+
+  /** A decode step's row tables for `reqs` (checked by the caller). */
+  private decodeRows(reqs: ReadonlyArray<DecodeRequest>): StepRows {
     const ids = new Int32Array(reqs.length)
     const info = new Uint32Array(reqs.length * 4)
     const sp = new Uint32Array(reqs.length * 4)
     const off = this.ropeOffset()
     reqs.forEach((q, i) => {
-      this.checkSlot(q.slot, seen)
-      this.checkToken(q.token)
-      if (!Number.isInteger(q.position) || q.position < 0 || q.position >= this.cfg.maxContext) throw new Error(`decode: slot ${q.slot} position ${q.position} is outside [0, maxContext = ${this.cfg.maxContext})`)
-      if (q.position > this.slotLen[q.slot]!) throw new Error(`decode: slot ${q.slot} position ${q.position} but the slot holds ${this.slotLen[q.slot]} tokens (the KV would have a gap)`)
       ids[i] = q.token
       info.set([q.slot, q.position, q.slot, off + q.position], i * 4)
       sp.set([gpuOps.f32Bits(q.temperature), q.seed >>> 0, q.position, 0], i * 4)
     })
-    const res = await this.step({
+    return {
       phase: "decode",
       rows: reqs.length,
       ids,
@@ -305,14 +330,20 @@ export class LlamaDecoder {
       sampleReqs: reqs.map((_, i) => i),
       sp,
       nReqs: reqs.length,
-    })
-    for (const q of reqs) this.slotLen[q.slot] = q.position + 1
-    return res
+    }
   }
 
   /** Logits of the last step's sampled rows, [sampled, vocab] in request order (for tests and tools). */
   async readLogits(): Promise<Float32Array> {
-    return gpuOps.readF32(this.gpu, this.r.buf.logits, this.lastSampled * this.cfg.dims.vocab)
+    const V = this.cfg.dims.vocab
+    const parts = await Promise.all(this.lastSampled.map((n, i) => (n > 0 ? gpuOps.readF32(this.gpu, this.lanes[i]!.buf.logits, n * V) : Promise.resolve(new Float32Array(0)))))
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0))
+    let at = 0
+    for (const p of parts) {
+      out.set(p, at)
+      at += p.length
+    }
+    return out
   }
 
   /** Frees a slot: its KV is forgotten (the next request there starts at 0). */
@@ -324,7 +355,7 @@ export class LlamaDecoder {
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
-    destroyResources(this.r)
+    destroyResources(this.lanes)
     this.bindCache.clear()
     this.paramCache.clear()
   }
@@ -353,21 +384,62 @@ export class LlamaDecoder {
     return g
   }
 
-  private async step(s: StepRows): Promise<StepResult> {
-    // Steps share every scratch buffer: one at a time.
+  /** One step: a single row set on lane 0, or a pipelined decode step's two micro-batches, one per lane, in flight together. */
+  private async step(parts: readonly StepRows[]): Promise<StepResult> {
+    // Steps share every scratch buffer of their lane: one at a time.
     if (this.busy) throw new Error("LlamaDecoder: a step is already running; await it before the next")
     this.busy = true
     try {
-      return await this.runStep(s)
+      if (parts.length === 1) {
+        const res = await this.runStep(parts[0]!, this.r)
+        this.lastSampled = [parts[0]!.sampleRows.length]
+        return res
+      }
+      const t0 = process.hrtime.bigint()
+      // both settle before the step ends (a failed lane must not leave the other writing scratch behind the next step)
+      const settled = await Promise.allSettled(parts.map((p, i) => this.runStep(p, this.lanes[i]!)))
+      const bad = settled.find((x): x is PromiseRejectedResult => x.status === "rejected")
+      if (bad !== undefined) throw bad.reason
+      const res = settled.map((x) => (x as PromiseFulfilledResult<StepResult>).value)
+      this.lastSampled = parts.map((p) => p.sampleRows.length)
+      return LlamaDecoder.joined(res, Number(process.hrtime.bigint() - t0))
     } finally {
       this.busy = false
     }
   }
 
-  private async runStep(s: StepRows): Promise<StepResult> {
+  /** The result of a pipelined step from its micro-batches' (in request order): GPU time summed (one queue, so their passes do not overlap), wall time the whole step's. */
+  private static joined(res: readonly StepResult[], wallNs: number): StepResult {
+    const tokens = new Int32Array(res.reduce((a, x) => a + x.tokens.length, 0))
+    let at = 0
+    for (const x of res) {
+      tokens.set(x.tokens, at)
+      at += x.tokens.length
+    }
+    const kernels = new Map<string, number>()
+    for (const x of res) for (const kk of x.kernels) kernels.set(kk.kind, (kernels.get(kk.kind) ?? 0) + kk.gpuNs)
+    const timed = res.every((x) => x.timing === "timestamps")
+    let routing: StepResult["routing"] = null
+    if (res.every((x) => x.routing !== null)) {
+      const rowsPerChunk = new Map<number, number>()
+      for (const x of res) for (const [c, n] of x.routing!.rowsPerChunk) rowsPerChunk.set(c, (rowsPerChunk.get(c) ?? 0) + n)
+      routing = { rowsPerChunk }
+    }
+    return {
+      tokens,
+      gpuNs: timed ? res.reduce((a, x) => a + x.gpuNs, 0) : wallNs,
+      timing: timed ? "timestamps" : "wall",
+      wallNs,
+      kernels: timed ? [...kernels].map(([kind, gpuNs]) => ({ kind, gpuNs })) : [],
+      routing,
+      remoteWaitNs: res.reduce((a, x) => a + x.remoteWaitNs, 0),
+    }
+  }
+
+  private async runStep(s: StepRows, r: Resources): Promise<StepResult> {
     gpuOps.assertAlive(this.gpu)
     const t0 = process.hrtime.bigint()
-    const { gpu, cfg, r } = this
+    const { gpu, cfg } = this
     const { dims } = cfg
     const { buf, k, shape } = r
     const q = gpu.device.queue
@@ -420,8 +492,8 @@ export class LlamaDecoder {
     // Static shared plan for prefix / cascade (every row on every chunk), the same for all layers.
     const sharedAll = corpus !== undefined && (cfg.system === "prefix" || cfg.system === "cascade")
     const rowsPerChunk = new Map<number, number>()
-    if (sharedAll) this.writeShared(s, qUsed, allChunkUnits(corpus.chunks, Hkv, Hq, s.rows))
-    else if (cfg.system !== "moska" || corpus === undefined) this.writeMergeLists(s, qUsed, undefined)
+    if (sharedAll) this.writeShared(r, s, qUsed, allChunkUnits(corpus.chunks, Hkv, Hq, s.rows))
+    else if (cfg.system !== "moska" || corpus === undefined) this.writeMergeLists(r, s, qUsed, undefined)
 
     const timer = r.timer
     timer.reset()
@@ -443,7 +515,7 @@ export class LlamaDecoder {
       const v = k.dense.pick(rows, w.cols)
       return w.parts.map((p, i) => ({
         pipeline: v.pipeline,
-        group: this.cached(`mm:${key}:${i}:${v.family}`, () => {
+        group: this.cached(`mm:${r.lane}:${key}:${i}:${v.family}`, () => {
           const params = this.denseParams(`${key}:${i}`, [w.cols, w.rows, p.n0, p.n, acc ? 1 : 0, countWord, 0, 0])
           return k.dense.group(v, { x: { buffer: x }, w: { buffer: p.buffer }, y: { buffer: y }, counts: { buffer: buf.meta }, params: { buffer: params } })
         }),
@@ -480,10 +552,10 @@ export class LlamaDecoder {
         if (qStage !== undefined) {
           const qAll = new Float32Array(qStage.getMappedRange(0, qBytes).slice(0))
           qStage.unmap()
-          remote = this.askShared(l, s, qUsed, units, qAll)
+          remote = this.askShared(r, l, s, qUsed, units, qAll)
           // awaited below; marked handled so a failure of this step's encoding before then does not also surface as an unhandled rejection
           remote.catch(() => undefined)
-        } else this.writeShared(s, qUsed, units)
+        } else this.writeShared(r, s, qUsed, units)
         enc = gpu.device.createCommandEncoder({ label: "decoder step" })
       }
       const uniq: Disp[] =
@@ -491,7 +563,7 @@ export class LlamaDecoder {
           ? r.uniqueGroups[l]!.map((g, i) => ({ pipeline: k.unique, group: g, workgroups: gpuOps.grid(gpu, r.uniqueSegs[i]!.units * Hkv * shape.nsplit) }))
           : s.reqs.map((rq) => ({
               pipeline: k.unique,
-              group: this.cached(`uq:${l}:${rq.slot}`, () =>
+              group: this.cached(`uq:${r.lane}:${l}:${rq.slot}`, () =>
                 UNIQUE_BINDINGS.group(gpu.device, UNIQUE_BINDINGS.layout(gpu.device), {
                   q: { buffer: buf.qAttn },
                   ...kvEntries(r.kv[l]!, { offset: rq.slot * shape.slotBytes, size: shape.slotBytes }),
@@ -545,7 +617,6 @@ export class LlamaDecoder {
     buf.stage.unmap()
     gpuOps.assertAlive(gpu)
     const wallNs = Number(process.hrtime.bigint() - t0)
-    this.lastSampled = nS
     const tokens = new Int32Array(s.nReqs).fill(-1)
     s.sampleReqs.forEach((ri, j) => (tokens[ri] = sampled[j]!))
     const timed = timer.enabled && !timer.overflowed
@@ -595,8 +666,8 @@ export class LlamaDecoder {
    * (row b·Hq + hq), the stacked rows as indices into them, the same splits and row tile the
    * local kernel would use. Writes the merge lists now (partials land at sharedBase).
    */
-  private askShared(layer: number, s: StepRows, qUsed: readonly number[], plan: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number }, qAll: Float32Array): Promise<SharedReply> {
-    const { cfg, r } = this
+  private askShared(r: Resources, layer: number, s: StepRows, qUsed: readonly number[], plan: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number }, qAll: Float32Array): Promise<SharedReply> {
+    const { cfg } = this
     const Hq = cfg.dims.qHeads
     const D = cfg.dims.headDim
     const qRows = new Float32Array(s.rows * Hq * D)
@@ -605,7 +676,7 @@ export class LlamaDecoder {
     const units: SharedPlanUnit[] = plan.units.map((u) => ({ chunk: u.chunk, kvHead: u.kvHead, rows: u.rows.length }))
     const splits = this.splitsOf(plan.units)
     const merge = cfg.sharedMerge !== "unique"
-    this.writeMergeLists(s, qUsed, { ...plan, unitSlot0: LlamaDecoder.unitSlots(plan.units, splits, r.shape.sharedBase), splits, merged: merge })
+    this.writeMergeLists(r, s, qUsed, { ...plan, unitSlot0: LlamaDecoder.unitSlots(plan.units, splits, r.shape.sharedBase), splits, merged: merge })
     const want = merge ? s.rows * Hq : splits * planRows(units)
     return cfg.sharedPort!({ layer, q: qRows, rows, units, splits, rowTile: r.shape.rowTile === 64 ? 64 : 16, merge }).then((reply) => {
       if (reply.o.length !== want * D || reply.lse.length !== want) throw new Error(`decoder: the shared side answered layer ${layer} with ${reply.lse.length} partials (${reply.o.length} floats); the plan has ${want} (${want * D} floats)`)
@@ -614,8 +685,8 @@ export class LlamaDecoder {
   }
 
   /** Writes the shared work items, stacked rows and merge lists for `units` (one layer, or all layers when static). */
-  private writeShared(s: StepRows, qUsed: readonly number[], plan: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number }): void {
-    const { gpu, cfg, r } = this
+  private writeShared(r: Resources, s: StepRows, qUsed: readonly number[], plan: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number }): void {
+    const { gpu, cfg } = this
     const { shape } = r
     const corpus = r.corpus!
     const Hkv = cfg.dims.kvHeads
@@ -640,12 +711,12 @@ export class LlamaDecoder {
       if (nitems > 0) q.writeBuffer(r.buf.sharedItems, i * shape.itemsPerSeg * SHARED_ITEM_WORDS * 4, new Uint32Array(w))
       q.writeBuffer(r.sharedParams[i]!, 0, Uint32Array.of(Hkv, nitems, gpuOps.f32Bits(1 / Math.sqrt(D)), r.sharedSegs[i]!.unit0 * C * Hkv))
     })
-    this.writeMergeLists(s, qUsed, { ...plan, unitSlot0, splits })
+    this.writeMergeLists(r, s, qUsed, { ...plan, unitSlot0, splits })
   }
 
   /** CSR merge lists: per output row (batch row, q head) its unique splits that hold keys, its private splits, its shared partials. */
-  private writeMergeLists(s: StepRows, qUsed: readonly number[], shared: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number; unitSlot0: Uint32Array; splits: number; merged?: boolean } | undefined): void {
-    const { cfg, r } = this
+  private writeMergeLists(r: Resources, s: StepRows, qUsed: readonly number[], shared: { units: SharedUnit[]; where: Array<{ unit: number; row: number }>; perRow: number; unitSlot0: Uint32Array; splits: number; merged?: boolean } | undefined): void {
+    const { cfg } = this
     const { shape } = r
     const Hq = cfg.dims.qHeads
     const G = Hq / cfg.dims.kvHeads
@@ -774,7 +845,9 @@ const plannedBuffers = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
       out.push({ what: `chunk centroids of layer ${l}`, bytes: Math.ceil(cfg.corpus.tokens / cfg.corpus.chunkTokens) * Hkv * D * 4, bound: true })
     }
   }
-  const rows = (what: string, width: number): void => void out.push({ what: `${what} (${R} rows × ${width} f32; lower maxBatchTokens)`, bytes: R * width * 4, bound: true })
+  // one lane's scratch (a pipelined decoder has two: microBatches 2)
+  const lane: Array<{ what: string; bytes: number; bound: boolean }> = []
+  const rows = (what: string, width: number): void => void lane.push({ what: `${what} (${R} rows × ${width} f32; lower maxBatchTokens)`, bytes: R * width * 4, bound: true })
   rows("hidden states", H)
   rows("normed hidden states", H)
   rows("q|k|v rows", (Hq + 2 * Hkv) * D)
@@ -782,11 +855,13 @@ const plannedBuffers = (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   rows("attention output", Hq * D)
   rows("gate|up rows", 2 * I)
   rows("MLP activations", I)
-  out.push({ what: `logits (${slots} rows × ${V} f32)`, bytes: slots * V * 4, bound: true })
-  out.push({ what: `attention partials (${sh.partialSlots} slots × ${D} f32; lower maxBatchTokens or slots${cfg.system === "prefix" || cfg.system === "cascade" ? ", or use larger chunks" : ""})`, bytes: sh.partialSlots * D * 4, bound: true })
-  out.push({ what: "merge lists", bytes: sh.mergeCap * 4, bound: true })
+  lane.push({ what: `logits (${slots} rows × ${V} f32)`, bytes: slots * V * 4, bound: true })
+  lane.push({ what: `attention partials (${sh.partialSlots} slots × ${D} f32; lower maxBatchTokens or slots${cfg.system === "prefix" || cfg.system === "cascade" ? ", or use larger chunks" : ""})`, bytes: sh.partialSlots * D * 4, bound: true })
+  lane.push({ what: "merge lists", bytes: sh.mergeCap * 4, bound: true })
+  if (cfg.sharedPort !== undefined) lane.push({ what: `query readback for the remote shared attention (${R} rows × ${Hq * D} f32)`, bytes: R * Hq * D * 4, bound: false })
+  out.push(...lane)
+  if (cfg.microBatches === 2) out.push(...lane.map((b) => ({ ...b, what: `${b.what}, second micro-batch's lane` })))
   if (sh.sharedSegments > 0 && holdsCorpus(cfg)) out.push({ what: "shared work items", bytes: sh.sharedSegments * sh.itemsPerSeg * SHARED_ITEM_WORDS * 4, bound: false }, { what: "stacked shared rows", bytes: sh.sharedSlots * 4, bound: true })
-  if (cfg.sharedPort !== undefined) out.push({ what: `query readback for the remote shared attention (${R} rows × ${Hq * D} f32)`, bytes: R * Hq * D * 4, bound: false })
   return out
 }
 
@@ -825,6 +900,8 @@ interface Kernels {
 }
 
 interface Resources {
+  /** Which lane's scratch this is: 0, or 1 for a pipelined decode step's second micro-batch (bind-group cache keys carry it). */
+  readonly lane: number
   readonly shape: Shape
   readonly bytes: number
   readonly weights: GpuWeights
@@ -848,10 +925,10 @@ interface Resources {
   readonly swigluGroup: GPUBindGroup
   readonly sampleGroup: GPUBindGroup
   readonly mergeGroup: GPUBindGroup
-  readonly uniqueSegs: ReadonlyArray<{ unit0: number; units: number }>
+  readonly uniqueSegs: ReadonlyArray<{ unit0: number; units: number; offset: number; size: number }>
   readonly uniqueGroups: GPUBindGroup[][]
   readonly slotParams: GPUBuffer[]
-  readonly privateSegs: ReadonlyArray<{ t0: number; s0: number; n: number }>
+  readonly privateSegs: ReadonlyArray<{ t0: number; s0: number; n: number; offset: number; size: number }>
   readonly privateParams: GPUBuffer[]
   readonly privateGroups: GPUBindGroup[][]
   readonly routerGroups: GPUBindGroup[]
@@ -867,12 +944,79 @@ interface Resources {
   readonly owned: GPUBuffer[]
 }
 
-const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: boolean, wf: SafetensorsFile | undefined, cf: SafetensorsFile | undefined): Promise<Resources> => {
+const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: boolean, wf: SafetensorsFile | undefined, cf: SafetensorsFile | undefined): Promise<Resources[]> => {
   const { dims, slots, maxContext } = cfg
-  const { hidden: H, qHeads: Hq, kvHeads: Hkv, headDim: D, intermediate: I, vocab: V, layers } = dims
+  const { hidden: H, qHeads: Hq, kvHeads: Hkv, headDim: D, intermediate: I, layers } = dims
   const R = sh.R
   const G = Hq / Hkv
   const owned: GPUBuffer[] = []
+  const weights = allocWeights(gpu, dims, tied)
+  if (wf !== undefined) uploadWeightsFile(gpu, weights, dims, wf)
+  else await fillSyntheticWeights(gpu, weights, dims, cfg.seed)
+  const localShared = holdsCorpus(cfg)
+  const corpus = cfg.corpus === null ? undefined : await loadCorpus(gpu, dims, cfg.corpus, cfg.seed, cf, localShared ? "all" : "centroids")
+  const kv = Array.from({ length: layers }, () => allocKv(gpu, "f32", D, slots * maxContext * Hkv))
+  if (cfg.poison === true) kv.forEach((x) => (gpuOps.poison(gpu, x.k, x.rows * D * 4), gpuOps.poison(gpu, x.v, x.rows * D * 4)))
+
+  const k: Kernels = {
+    embed: await decoderKernel(gpu, "decoder.embed", EMBED_BINDINGS, embedWgsl()),
+    norm: await decoderKernel(gpu, "decoder.rmsNorm", RMS_NORM_BINDINGS, rmsNormWgsl()),
+    // Every dense variant a step can pick (rows up to R; K of each projection) compiles now, never mid-run.
+    dense: await DenseMatmul.create(gpu, R, [H, Hq * D, I]),
+    rope: await decoderKernel(gpu, "decoder.rope", ROPE_BINDINGS, ropeWgsl()),
+    append: await decoderKernel(gpu, "decoder.kvAppend", KV_APPEND_BINDINGS, kvAppendWgsl()),
+    swiglu: await decoderKernel(gpu, "decoder.swiglu", SWIGLU_BINDINGS, swigluWgsl()),
+    sample: await decoderKernel(gpu, "decoder.sample", SAMPLE_BINDINGS, sampleWgsl()),
+    unique: (await uniquePipeline(gpu, D, G, "f32")).pipeline,
+    merge: await gpuOps.pipeline(gpu, `merge:${D}`, MERGE_BINDINGS, mergeWgsl(D)),
+    router: undefined,
+  }
+  if (corpus !== undefined && cfg.system === "moska") {
+    let cap = 16
+    while (cap < corpus.chunks) cap *= 2
+    k.router = await gpuOps.pipeline(gpu, `router:${D}:${G}:${cap}`, ROUTER_BINDINGS, routerWgsl(D, G, cap))
+  }
+  const uniqueSegs = kvSegments(gpu, kv[0]!, maxContext * Hkv, slots)
+  // Private: the unique kernel over the corpus, one request per q row, in segments of whole splits (as perRequestAttention binds it).
+  const privateSegs: Array<{ t0: number; s0: number; n: number; offset: number; size: number }> = []
+  if (corpus !== undefined && cfg.system === "private") {
+    const tokenBytes = Hkv * D * 4
+    const perSeg = Math.max(1, Math.floor(gpu.limits.maxStorageBufferBindingSize / (tokenBytes * sh.splitLenC)))
+    for (let s0 = 0; s0 < sh.nsplitC; s0 += perSeg) {
+      const n = Math.min(perSeg, sh.nsplitC - s0)
+      const t0 = s0 * sh.splitLenC
+      privateSegs.push({ t0, s0, n, offset: t0 * tokenBytes, size: Math.max(16, Math.min(n * sh.splitLenC, corpus.tokens - t0) * tokenBytes) })
+    }
+  }
+  let sharedSegs: Array<{ unit0: number; units: number; offset: number; size: number }> = []
+  let sharedVariant: SharedVariant | undefined
+  if (corpus !== undefined && cfg.system !== "private" && localShared) {
+    sharedSegs = kvSegments(gpu, corpus.kv[0]!, corpus.chunkTokens * Hkv, corpus.chunks)
+    sharedVariant = sharedVariantFor(gpu, D, sh.rowTile === 64 ? 64 : 16)
+    await gpuOps.pipeline(gpu, `shared:${D}:f32:${sharedVariant.rowsPerThread}:${sharedVariant.dk}`, SHARED_BINDINGS, sharedWgsl(sharedVariant))
+  }
+  const invFreq = Float64Array.from({ length: D / 2 }, (_, i) => dims.ropeTheta ** ((-2 * i) / D))
+  const bytes = plannedBuffers(gpu, cfg, sh, tied).reduce((a, b) => a + b.bytes, 0)
+  const model: Model = { shape: sh, bytes, weights, corpus, kv, k, invFreq, uniqueSegs, privateSegs, sharedSegs, sharedVariant, owned }
+  // the second micro-batch's lane runs decode steps through the port only: no local shared or private attention
+  const lanes = cfg.microBatches === 2 ? [0, 1] : [0]
+  return lanes.map((lane) => ({ ...model, ...allocateLane(gpu, cfg, model, lane, lane === 0) }))
+}
+
+/** What every lane of a decoder shares: sizes, weights, corpus, KV cache, kernels. */
+type Model = Pick<Resources, "shape" | "bytes" | "weights" | "corpus" | "kv" | "k" | "invFreq" | "uniqueSegs" | "privateSegs" | "sharedSegs" | "sharedVariant" | "owned">
+
+/**
+ * One lane's scratch buffers and the bind groups over them: the whole decoder's for lane 0, a
+ * second set for the second micro-batch of a pipelined decode step (`microBatches` 2), so both
+ * can be in flight at once. `full` false leaves out the local shared and private attention (a
+ * second lane only runs decode steps through the port).
+ */
+const allocateLane = (gpu: GpuContext, cfg: DecoderConfig, m: Model, lane: number, full: boolean): Omit<Resources, keyof Model> => {
+  const { dims, slots, maxContext } = cfg
+  const { hidden: H, qHeads: Hq, kvHeads: Hkv, headDim: D, intermediate: I, vocab: V, layers } = dims
+  const { shape: sh, weights, corpus, kv, k, uniqueSegs, owned } = m
+  const R = sh.R
   const storage = (bytes: number, label: string): GPUBuffer => {
     const b = gpuOps.buffer(gpu, bytes, label)
     owned.push(b)
@@ -883,13 +1027,8 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
     owned.push(b)
     return b
   }
-  const weights = allocWeights(gpu, dims, tied)
-  if (wf !== undefined) uploadWeightsFile(gpu, weights, dims, wf)
-  else await fillSyntheticWeights(gpu, weights, dims, cfg.seed)
   const remoteShared = cfg.sharedPort !== undefined
-  const localShared = holdsCorpus(cfg)
-  const corpus = cfg.corpus === null ? undefined : await loadCorpus(gpu, dims, cfg.corpus, cfg.seed, cf, localShared ? "all" : "centroids")
-  const kv = Array.from({ length: layers }, () => allocKv(gpu, "f32", D, slots * maxContext * Hkv))
+  const localShared = full && holdsCorpus(cfg)
   const stageBytes = align(slots * 4, 256) + 4096 * 8
   const buf: Resources["buf"] = {
     ids: storage(R * 4, "ids"),
@@ -928,22 +1067,8 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   const qStage = remoteShared ? gpu.device.createBuffer({ label: "qStage", size: align(R * Hq * D * 4, 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : undefined
   if (qStage !== undefined) owned.push(qStage)
   gpuOps.write(gpu, buf.ident, Uint32Array.from({ length: R }, (_, i) => i))
-  if (cfg.poison === true) kv.forEach((x) => (gpuOps.poison(gpu, x.k, x.rows * D * 4), gpuOps.poison(gpu, x.v, x.rows * D * 4)))
   const scratch = [buf.h, buf.xn, buf.qkv, buf.qAttn, buf.attn, buf.gu, buf.act, buf.xs, buf.logits, buf.po, buf.pl, buf.lse, buf.tokensOut].map((b) => ({ buffer: b, bytes: b.size }))
 
-  const k: Kernels = {
-    embed: await decoderKernel(gpu, "decoder.embed", EMBED_BINDINGS, embedWgsl()),
-    norm: await decoderKernel(gpu, "decoder.rmsNorm", RMS_NORM_BINDINGS, rmsNormWgsl()),
-    // Every dense variant a step can pick (rows up to R; K of each projection) compiles now, never mid-run.
-    dense: await DenseMatmul.create(gpu, R, [H, Hq * D, I]),
-    rope: await decoderKernel(gpu, "decoder.rope", ROPE_BINDINGS, ropeWgsl()),
-    append: await decoderKernel(gpu, "decoder.kvAppend", KV_APPEND_BINDINGS, kvAppendWgsl()),
-    swiglu: await decoderKernel(gpu, "decoder.swiglu", SWIGLU_BINDINGS, swigluWgsl()),
-    sample: await decoderKernel(gpu, "decoder.sample", SAMPLE_BINDINGS, sampleWgsl()),
-    unique: (await uniquePipeline(gpu, D, G, "f32")).pipeline,
-    merge: await gpuOps.pipeline(gpu, `merge:${D}`, MERGE_BINDINGS, mergeWgsl(D)),
-    router: undefined,
-  }
   const meta = buf.meta
   const embedGroups = weights.embed.parts.map((p) => k.embed.group({ ids: buf.ids, table: p.buffer, out: buf.h, counts: meta, params: uniform([H, p.n0, p.n, 0], "embed.params") }))
   const normParams = uniform([H, gpuOps.f32Bits(dims.rmsEps), 0, 0], "norm.params")
@@ -953,7 +1078,6 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   ])
   const finalNormGroup = k.norm.group({ x: buf.h, w: weights.finalNorm, y: buf.xs, map: buf.sampleMap, counts: meta, params: uniform([H, gpuOps.f32Bits(dims.rmsEps), 1, 0], "finalNorm.params") })
   const ropeGroup = k.rope.group({ qkv: buf.qkv, cs: buf.cs, counts: meta, params: uniform([D, Hq + Hkv, (Hq + 2 * Hkv) * D, 0], "rope.params") })
-  const uniqueSegs = kvSegments(gpu, kv[0]!, maxContext * Hkv, slots)
   const appendGroups = kv.map((x) =>
     uniqueSegs.map((seg, i) =>
       k.append.group({
@@ -986,44 +1110,28 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
   )
   const slotParams = Array.from({ length: slots }, () => uniform(new Uint32Array(12), "unique.slot.params"))
 
-  // Private: the unique kernel over the corpus, one request per q row, in segments of whole splits (as perRequestAttention binds it).
-  const privateSegs: Array<{ t0: number; s0: number; n: number; offset: number; size: number }> = []
   const privateParams: GPUBuffer[] = []
   const privateGroups: GPUBindGroup[][] = kv.map(() => [])
-  if (corpus !== undefined && cfg.system === "private") {
-    const tokenBytes = Hkv * D * 4
-    const perSeg = Math.max(1, Math.floor(gpu.limits.maxStorageBufferBindingSize / (tokenBytes * sh.splitLenC)))
-    for (let s0 = 0; s0 < sh.nsplitC; s0 += perSeg) {
-      const n = Math.min(perSeg, sh.nsplitC - s0)
-      const t0 = s0 * sh.splitLenC
-      privateSegs.push({ t0, s0, n, offset: t0 * tokenBytes, size: Math.max(16, Math.min(n * sh.splitLenC, corpus.tokens - t0) * tokenBytes) })
-      privateParams.push(uniform(new Uint32Array(12), "private.params"))
-    }
+  if (full && corpus !== undefined && cfg.system === "private") {
+    m.privateSegs.forEach(() => privateParams.push(uniform(new Uint32Array(12), "private.params")))
     const poBind = { buffer: buf.po, offset: sh.privateBase * D * 4, size: (sh.sharedBase - sh.privateBase) * D * 4 }
     const plBind = { buffer: buf.pl, offset: sh.privateBase * 4, size: (sh.sharedBase - sh.privateBase) * 4 }
-    corpus.kv.forEach((x, l) => privateSegs.forEach((seg, i) => privateGroups[l]!.push(UNIQUE_BINDINGS.group(gpu.device, uLayout, { q: { buffer: buf.qAttn }, ...kvEntries(x, seg), lens: { buffer: buf.corpusLens }, po: poBind, pl: plBind, params: { buffer: privateParams[i]! } }))))
+    corpus.kv.forEach((x, l) => m.privateSegs.forEach((seg, i) => privateGroups[l]!.push(UNIQUE_BINDINGS.group(gpu.device, uLayout, { q: { buffer: buf.qAttn }, ...kvEntries(x, seg), lens: { buffer: buf.corpusLens }, po: poBind, pl: plBind, params: { buffer: privateParams[i]! } }))))
   }
 
   const routerGroups: GPUBindGroup[] = []
   if (corpus !== undefined && cfg.system === "moska") {
-    let cap = 16
-    while (cap < corpus.chunks) cap *= 2
-    k.router = await gpuOps.pipeline(gpu, `router:${D}:${G}:${cap}`, ROUTER_BINDINGS, routerWgsl(D, G, cap))
     const rl = ROUTER_BINDINGS.layout(gpu.device)
     corpus.centroids.forEach((c) => routerGroups.push(ROUTER_BINDINGS.group(gpu.device, rl, { q: { buffer: buf.qAttn }, cent: { buffer: c }, out: { buffer: buf.routerOut }, params: { buffer: buf.routerParams } })))
   }
 
-  let sharedSegs: Array<{ unit0: number; units: number; offset: number; size: number }> = []
   const sharedParams: GPUBuffer[] = []
   const sharedGroups: GPUBindGroup[][] = kv.map(() => [])
-  let sharedVariant: SharedVariant | undefined
   if (corpus !== undefined && cfg.system !== "private" && localShared) {
-    sharedSegs = kvSegments(gpu, corpus.kv[0]!, corpus.chunkTokens * Hkv, corpus.chunks)
-    sharedVariant = sharedVariantFor(gpu, D, sh.rowTile === 64 ? 64 : 16)
     const sl = SHARED_BINDINGS.layout(gpu.device)
-    sharedSegs.forEach(() => sharedParams.push(uniform([0, 0, 0, 0], "shared.params")))
+    m.sharedSegs.forEach(() => sharedParams.push(uniform([0, 0, 0, 0], "shared.params")))
     corpus.kv.forEach((x, l) =>
-      sharedSegs.forEach((seg, i) =>
+      m.sharedSegs.forEach((seg, i) =>
         sharedGroups[l]!.push(
           SHARED_BINDINGS.group(gpu.device, sl, {
             q: { buffer: buf.qAttn },
@@ -1037,21 +1145,12 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
         ),
       ),
     )
-    await gpuOps.pipeline(gpu, `shared:${D}:f32:${sharedVariant.rowsPerThread}:${sharedVariant.dk}`, SHARED_BINDINGS, sharedWgsl(sharedVariant))
   }
-  const invFreq = Float64Array.from({ length: D / 2 }, (_, i) => dims.ropeTheta ** ((-2 * i) / D))
   const timer = new StepTimer(gpu, 16 * layers + 8)
-  const bytes = plannedBuffers(gpu, cfg, sh, tied).reduce((a, b) => a + b.bytes, 0)
   return {
-    shape: sh,
-    bytes,
-    weights,
-    corpus,
-    kv,
-    k,
+    lane,
     buf,
     scratch,
-    invFreq,
     timer,
     embedGroups,
     normGroups,
@@ -1061,27 +1160,23 @@ const allocate = async (gpu: GpuContext, cfg: DecoderConfig, sh: Shape, tied: bo
     swigluGroup,
     sampleGroup,
     mergeGroup,
-    uniqueSegs,
     uniqueGroups,
     slotParams,
-    privateSegs,
     privateParams,
     privateGroups,
     routerGroups,
-    sharedSegs,
     sharedParams,
     sharedGroups,
-    sharedItems: sharedSegs.map(() => 0),
-    sharedVariant,
+    sharedItems: m.sharedSegs.map(() => 0),
     qStage,
-    owned,
   }
 }
 
-const destroyResources = (r: Resources): void => {
+const destroyResources = (lanes: readonly Resources[]): void => {
+  const r = lanes[0]!
   destroyWeights(r.weights)
   if (r.corpus !== undefined) destroyCorpus(r.corpus)
   r.kv.forEach(destroyKv)
   r.owned.forEach((b) => b.destroy())
-  r.timer.destroy()
+  lanes.forEach((x) => x.timer.destroy())
 }

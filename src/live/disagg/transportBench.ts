@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process"
+import { Worker } from "node:worker_threads"
 import { firstValueFrom, filter, type Subscription } from "rxjs"
 import { HUB, type PeerId, type Transport } from "../../core/transport.js"
 import { inProcessLink } from "./inProcessTransport.js"
@@ -27,10 +28,32 @@ export interface TransportFit {
   readonly maxRelErr: number
 }
 
+/**
+ * A decode step's per-layer exchanges on one transport, against a stand-in for the GPU's layer
+ * work (a worker thread busy for `layerComputeUs` per layer, jobs in order, as one device queue): the step's
+ * time with each layer waiting for its round trip, and with two micro-batches (half the compute
+ * and half the bytes each) interleaved so one's round trip overlaps the other's compute; per-layer
+ * overhead = (step − compute alone) / layers. p50 over `steps` steps each.
+ */
+export interface PipeliningRow {
+  readonly transport: string
+  readonly layers: number
+  /** Bytes each way per layer for the whole step (each micro-batch sends half). */
+  readonly layerBytes: number
+  readonly layerComputeUs: number
+  readonly steps: number
+  readonly computeOnlyMs: number
+  readonly sequentialMs: number
+  readonly pipelinedMs: number
+  readonly overheadPerLayerUs: { readonly sequential: number; readonly pipelined: number }
+}
+
 export interface TransportBenchResult {
   readonly sizes: readonly number[]
   readonly rows: readonly TransportRow[]
   readonly fits: readonly TransportFit[]
+  /** With `pipelining`: one row per transport. */
+  readonly pipelining: readonly PipeliningRow[]
   /** Node, platform, cores: the figures are this host's. */
   readonly host: Readonly<Record<string, string | number>>
 }
@@ -47,6 +70,8 @@ export interface TransportBenchOptions {
   readonly roundTrips: (bytes: number) => number
   readonly window: number
   readonly log: (line: string) => void
+  /** The per-layer TPOT overhead with and without pipelining (`PipeliningRow`); absent: not measured. */
+  readonly pipelining?: { readonly layers: number; readonly layerBytes: number; readonly layerComputeUs: number; readonly steps: number }
 }
 
 const monoNs = (): number => Number(process.hrtime.bigint())
@@ -83,7 +108,8 @@ export const runEcho = async (address: string): Promise<void> => {
   await t.close()
 }
 
-interface Link {
+/** A hub end and the echo peer behind it (exported for tests that bring their own echo). */
+export interface Link {
   readonly hub: Transport
   readonly peer: PeerId
   close(): Promise<void>
@@ -159,6 +185,84 @@ const measure = async (link: Link, kind: string, bytes: number, o: TransportBenc
   }
 }
 
+/**
+ * A stand-in for one device queue: a worker thread that runs each job (busy for its ns) in the
+ * order sent, so layer work does not hold this event loop, which meanwhile sends and reads
+ * messages, as the decoder's host does while its GPU runs.
+ */
+const deviceQueue = (): { run: (ns: number) => Promise<void>; close: () => Promise<number> } => {
+  const w = new Worker(
+    `const { parentPort } = require("node:worker_threads")
+     parentPort.on("message", ({ i, ns }) => { const until = process.hrtime.bigint() + BigInt(ns); while (process.hrtime.bigint() < until) {} parentPort.postMessage(i) })`,
+    { eval: true },
+  )
+  const done = new Map<number, () => void>()
+  let seq = 0
+  w.on("message", (i: number) => {
+    done.get(i)?.()
+    done.delete(i)
+  })
+  return {
+    run: (ns) => new Promise<void>((resolve) => {
+      const i = seq++
+      done.set(i, resolve)
+      w.postMessage({ i, ns: Math.round(ns) })
+    }),
+    close: () => w.terminate(),
+  }
+}
+
+/** PipeliningRow for one transport (see there). */
+export const measurePipelining = async (link: Link, kind: string, p: NonNullable<TransportBenchOptions["pipelining"]>): Promise<PipeliningRow> => {
+  const waiting = new Map<number, () => void>()
+  const sub: Subscription = link.hub.received.subscribe(({ message }) => {
+    if (message.header.t !== "echo") return
+    const w = waiting.get(message.header.i as number)
+    waiting.delete(message.header.i as number)
+    w?.()
+  })
+  let seq = 0
+  const frames = new Map<number, Uint8Array>()
+  const frame = (n: number): Uint8Array => frames.get(n) ?? (frames.set(n, payload(n)), frames.get(n)!)
+  const rt = (bytes: number): Promise<void> => new Promise<void>((resolve) => {
+    const i = seq++
+    waiting.set(i, resolve)
+    link.hub.send(link.peer, { header: { t: "rt", i }, frames: [frame(bytes)] })
+  })
+  const C = p.layerComputeUs * 1e3
+  const device = deviceQueue()
+  const chain = async (share: number): Promise<void> => {
+    for (let l = 0; l < p.layers; l++) {
+      await device.run(C * share)
+      await rt(Math.max(1, Math.round(p.layerBytes * share)))
+    }
+  }
+  const modes: Array<() => Promise<void>> = [
+    async () => {
+      for (let l = 0; l < p.layers; l++) await device.run(C)
+    },
+    () => chain(1),
+    async () => void (await Promise.all([chain(0.5), chain(0.5)])),
+  ]
+  // the modes take turns, step by step, so a change in the host's load meets all three alike
+  const times: number[][] = modes.map(() => [])
+  try {
+    for (const f of modes) await f() // warm-up
+    for (let i = 0; i < p.steps; i++)
+      for (const [m, f] of modes.entries()) {
+        const t0 = monoNs()
+        await f()
+        times[m]!.push(monoNs() - t0)
+      }
+  } finally {
+    sub.unsubscribe()
+    await device.close()
+  }
+  const [computeOnlyMs, sequentialMs, pipelinedMs] = times.map((ts) => quantile([...ts].sort((x, y) => x - y), 0.5) / 1e6) as [number, number, number]
+  const over = (ms: number): number => ((ms - computeOnlyMs) * 1e3) / p.layers
+  return { transport: kind, ...p, computeOnlyMs, sequentialMs, pipelinedMs, overheadPerLayerUs: { sequential: over(sequentialMs), pipelined: over(pipelinedMs) } }
+}
+
 /** Least squares of one-way time (p50 RTT / 2) on bytes. */
 export const fitLink = (transport: string, rows: readonly TransportRow[]): TransportFit => {
   const xs = rows.map((r) => r.bytes)
@@ -194,6 +298,7 @@ export const fitLink = (transport: string, rows: readonly TransportRow[]): Trans
 export const runTransportBench = async (o: TransportBenchOptions): Promise<TransportBenchResult> => {
   const rows: TransportRow[] = []
   const fits: TransportFit[] = []
+  const pipelining: PipeliningRow[] = []
   for (const kind of o.transports) {
     const link = await openLink(kind, o)
     const mine: TransportRow[] = []
@@ -202,11 +307,15 @@ export const runTransportBench = async (o: TransportBenchOptions): Promise<Trans
         o.log(`bench transport: ${kind} ${bytes} B`)
         mine.push(await measure(link, kind, bytes, o))
       }
+      if (o.pipelining !== undefined) {
+        o.log(`bench transport: ${kind} ${o.pipelining.layers} layers with and without pipelining`)
+        pipelining.push(await measurePipelining(link, kind, o.pipelining))
+      }
     } finally {
       await link.close()
     }
     rows.push(...mine)
     if (mine.length >= 2) fits.push(fitLink(kind, mine))
   }
-  return { sizes: o.sizes, rows, fits, host: {} }
+  return { sizes: o.sizes, rows, fits, pipelining, host: {} }
 }

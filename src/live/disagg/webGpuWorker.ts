@@ -66,7 +66,7 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
     const close = async (): Promise<void> => {
       const ph = server.phaseNs
       const sec = (ns: number): string => `${(ns / 1e9).toFixed(3)} s`
-      o.log(`moska worker: ${o.workerId} answered ${server.requests} layer requests in ${sec(totalNs)} (plan and encode ${sec(ph.encode)}, submit ${sec(ph.scopes)}, readback wait ${sec(ph.readback)})`)
+      o.log(`moska worker: ${o.workerId} answered ${server.requests} layer requests in ${sec(totalNs)} (plan and encode ${sec(ph.encode)}, submit ${sec(ph.scopes)}, readback wait ${sec(ph.readback)}; at most ${server.maxInFlight} in flight)`)
       server.destroy()
     }
     return { executor, attend, close }
@@ -79,7 +79,7 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
   const to = `shared-${index % o.sharedWorkers}`
   const decoder = await LlamaDecoder.create(o.gpu, { ...o.decoder, sharedPort: (req) => links.attend(to, req, o.wire) })
   const warmNs = await warmDecoder(decoder, o.decoder.slots)
-  const where = o.decoder.sharedPortSteps === "decode" ? `decode steps' shared attention on ${to}, prefill's on the local corpus replica` : `shared attention on ${to}`
+  const where = (o.decoder.sharedPortSteps === "decode" ? `decode steps' shared attention on ${to}, prefill's on the local corpus replica` : `shared attention on ${to}`) + (o.decoder.microBatches === 2 ? `, 2 micro-batches per decode step` : "")
   o.log(`moska worker: ${o.workerId} decoder ready (${(decoder.bytes / 2 ** 20).toFixed(1)} MiB; ${where}; ${o.wire} on the wire; warm-up ${(warmNs / 1e9).toFixed(1)} s) after ${since()}`)
   // the warm-up's traffic is not the run's
   links.moved.sent = 0

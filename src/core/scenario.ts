@@ -225,8 +225,8 @@ export const Live = S.Struct({
     "Disaggregated webgpu workers: where prefill steps' shared attention runs. local: on the unique worker, against its own replica of the corpus K/V (it then holds the corpus too; decode steps still go to the shared worker); remote: on the shared worker like decode steps (every prompt token's query rows per routed chunk cross the link, once per layer). The sim prices prefill without corpus attention or link transfers either way."),
   disaggregatedWire: opt(S.Literal("f16", "f32"), "f16",
     "Disaggregated webgpu workers: format of the query rows and partial outputs on the data link (f16: half the bytes, rounded to nearest; lse and row indices stay 32-bit)."),
-  disaggregatedMicroBatches: opt(S.Literal(1, 2), 1,
-    "Disaggregated webgpu workers: micro-batches per decode step. 2 splits each decode step of two or more requests into two halves on separate scratch buffers, interleaved layer by layer, so one half's dense work and unique attention run while the other half's query rows are on the data link (the shared worker then holds two requests in flight); 1 sends each layer's rows and waits for the reply before the next layer."),
+  disaggregatedMicroBatches: opt(S.Literal(1, 2), 2,
+    "Disaggregated webgpu workers: micro-batches per decode step. 2 splits each decode step of two or more requests into two halves on separate scratch buffers, interleaved layer by layer, so one half's dense work and unique attention run while the other half's query rows are on the data link (the shared worker then holds two requests in flight; each half reads the layer weights itself); 1 sends each layer's rows and waits for the reply before the next layer. Default 2: on one H200 it took TPOT p50 from 420.9 to 383.1 ms (bench/h200-disagg-mb.sh, docs/disaggregated.md)."),
 }).annotations({ description: "Live-mode settings (moska live, moska replay --live); ignored by sim." })
 
 export const TraceLevel = S.Literal("requests", "kernels", "tokens").annotations({

@@ -1,11 +1,11 @@
 /**
  * `npm run bench:sim`: the simulator's speed as users meet it. Each case is one `moska sim` process
- * (`node dist/cli/main.js sim FILE --db TMP --json`, start-up, the worker thread and the SQLite
- * sink included) on a shipped scenario as shipped, plus synthetic Poisson runs of 100k and 1M
+ * (`node dist/bundle/main.js sim FILE --db TMP --json`: package.json's bin, start-up, the worker
+ * thread and the SQLite sink included; `--unbundled` times `dist/cli/main.js` instead) on a shipped scenario as shipped, plus synthetic Poisson runs of 100k and 1M
  * requests (trace level `requests`) whose peak RSS shows whether memory grows per finished
  * request. Prints a table of medians and writes JSON (`--out`, default `.bench/sim.json`).
  * Options: `--only TEXT` (substring of a case name), `--repeat N` (runs per case and build, default
- * 1), `--compare PATH` (another build's `dist/cli/main.js`, run interleaved with this one, case by
+ * 1), `--compare PATH` (another build's `dist/bundle/main.js` or `dist/cli/main.js`, run interleaved with this one, case by
  * case, so a shared machine's load falls on both alike), `--requests N` (the large synthetic run's
  * size, default 1,000,000), `--no-large` (skip it). "x vs compare" is the other build's median over
  * this one's (above 1: this build is faster); on a loaded machine CPU seconds are the steadier figure.
@@ -14,7 +14,7 @@ import Database from "better-sqlite3"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
-import { benchOption, ROOT, THIS_CLI } from "./benchArgs.js"
+import { benchOption, ROOT, THIS_BIN, THIS_CLI } from "./benchArgs.js"
 import { markdownTable } from "./markdownTable.js"
 import { median, sampleBuilds, sampleKey } from "./sampleBuilds.js"
 import { timeNode } from "./timeNode.js"
@@ -59,7 +59,8 @@ const CASES: Case[] = [
   ...(process.argv.includes("--no-large") ? [] : [{ name: `poisson ${largeRequests.toLocaleString("en-US")} (synthetic)`, file: poisson(largeRequests) }]),
 ].filter((c) => only === undefined || c.name.includes(only))
 
-const builds = [{ label: "this", cli: THIS_CLI }, ...(compare === undefined ? [] : [{ label: "compare", cli: resolve(compare) }])]
+const thisCli = process.argv.includes("--unbundled") ? THIS_CLI : THIS_BIN
+const builds = [{ label: "this", cli: thisCli }, ...(compare === undefined ? [] : [{ label: "compare", cli: resolve(compare) }])]
 
 interface Sample {
   readonly wallS: number

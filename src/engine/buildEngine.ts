@@ -8,6 +8,7 @@ import type { Scenario } from "../core/scenario.js"
 import type { KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
 import type { Ns } from "../core/units.js"
 import type { RequestSpec, WorkloadSource } from "../core/workload.js"
+import { requestGroup } from "../actors/requestGroup.js"
 import { requestMachine, requestRowOf } from "../actors/requestMachine.js"
 import { routerMachine } from "../actors/routerMachine.js"
 import { traceSinkMachine } from "../actors/traceSinkMachine.js"
@@ -176,6 +177,11 @@ export const buildEngine = (ports: EnginePorts): Engine => {
     },
   })
 
+  // One actor system for every request of the run (see requestGroup): no system per request.
+  const requestParent = createActor(requestGroup, { clock: xclock })
+  requestParent.subscribe({ error: onDefect })
+  requestParent.start()
+
   const trackers = Array.from({ length: resolved.unique.workers }, () => routing.tracker())
   const router = createActor(
     routerMachine.provide({
@@ -221,7 +227,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
 
   const arrive = (spec: RequestSpec): void => {
     counts.total++
-    const actor: Actor<typeof requestMachine> = createActor(recorded, { input: spec, clock: xclock })
+    const actor: Actor<typeof requestMachine> = createActor(recorded, { input: spec, clock: xclock, parent: requestParent })
     actor.subscribe({ error: onDefect })
     actor.start()
     const needBytes = requestKvBytes(resolved, spec.uniqueTokens, spec.outputTokens)
@@ -377,6 +383,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
       // Per-chunk facts go in before the sink closes (its last flush writes them); rows are unchanged.
       if (ctx.chunkTally !== null && ports.sink.chunkStats !== undefined) ports.sink.chunkStats(ctx.chunkTally.finish())
       sinkActor.send({ type: "sink.close" })
+      requestParent.stop()
     },
     config: () => {
       const r = resolved

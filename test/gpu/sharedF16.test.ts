@@ -34,7 +34,7 @@ const fake = (over: Partial<{ f16: boolean; subgroupMin: number; wgBytes: number
     sgmSpelling: "template" as const,
   })
 
-const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SHARED_F16_WSM", "MOSKA_SHARED_INT8_F16", "MOSKA_SGM_SPELLING", "MOSKA_SHARED_F16_OACC"]
+const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SHARED_F16_WSM", "MOSKA_SHARED_INT8_F16", "MOSKA_SGM_SPELLING", "MOSKA_SHARED_F16_OACC", "MOSKA_SHARED_F16_VLOAD"]
 afterEach(() => {
   for (const k of ENV_KNOBS) delete process.env[k]
 })
@@ -106,6 +106,18 @@ describe("f16 kernel options and workgroup memory", () => {
     process.env.MOSKA_SHARED_F16_OACC = "reg"
     expect(() => f16Options(fake())).toThrow(/MOSKA_SHARED_F16_OACC=reg: want lazy or tile/)
   })
+  it("reads V with K with MOSKA_SHARED_F16_VLOAD=early (no workgroup memory), late or unset is the default", () => {
+    expect(f16Options(fake())).not.toHaveProperty("vLoad")
+    process.env.MOSKA_SHARED_F16_VLOAD = "early"
+    const o = f16Options(fake())
+    expect(o).toMatchObject({ rows: 64, oParts: 2, vLoad: "early" })
+    const { vLoad: _, ...late } = o
+    expect(sharedF16WorkgroupBytes(o)).toBe(sharedF16WorkgroupBytes(late))
+    process.env.MOSKA_SHARED_F16_VLOAD = "late"
+    expect(f16Options(fake())).not.toHaveProperty("vLoad")
+    process.env.MOSKA_SHARED_F16_VLOAD = "1"
+    expect(() => f16Options(fake())).toThrow(/MOSKA_SHARED_F16_VLOAD=1: want early or late/)
+  })
 })
 
 const base: SharedF16Options = { spelling: "template", rows: 64, oParts: 2, kvStride: 136, sStride: 72, pStride: 72, oPad: 8 }
@@ -129,6 +141,9 @@ const VARIANTS: SharedF16Options[] = [
   { ...base, rows: 32, oAcc: "lazy" },
   { ...base, rows: 32, oParts: 1, oAcc: "lazy" },
   { ...base, oAcc: "lazy", kv: "int8" },
+  { ...base, vLoad: "early" },
+  { ...base, oAcc: "lazy", vLoad: "early", wsm: "vec4" },
+  { ...base, rows: 32, oAcc: "lazy", vLoad: "early", kv: "int8" },
 ]
 
 /** Bytes of every `var<workgroup>` the WGSL declares. */
@@ -181,6 +196,23 @@ describe("f16 shared-attention WGSL generator", () => {
     expect(w).toMatch(new RegExp(`const LAZY_T: f32 = ${LAZY_RESCALE}\\.0;`))
     // Default kernel: unchanged structure (no flag, O through workgroup memory every tile).
     expect(sharedF16Wgsl(8, base)).not.toMatch(/resc|LAZY_T|workgroupUniformLoad/)
+  })
+  it("with vLoad early reads every V word before the K tile's barrier and stages exactly those words after the softmax", () => {
+    for (const kv of [undefined, "int8"] as const) {
+      const w = sharedF16Wgsl(8, { ...base, vLoad: "early", ...(kv ? { kv } : {}) })
+      const loop = w.slice(w.indexOf("for (var k0 = 0u;"))
+      const firstBarrier = loop.indexOf("workgroupBarrier();")
+      const pre = [...loop.matchAll(/let vw(\d+) = v\[([^\]]+)\];/g)]
+      expect(pre.length).toBe(kv ? 4 : 8)
+      for (const m of pre) {
+        expect(m.index).toBeLessThan(firstBarrier)
+        expect(m[2]).toMatch(/min\(.*, nkeys - 1u\)/)
+      }
+      // After the softmax (the last write of P), each prefetched word is staged once; V is not read again.
+      const afterSoftmax = loop.slice(loop.lastIndexOf("pb["))
+      for (const m of pre) expect([...afterSoftmax.matchAll(new RegExp(`let w = vw${m[1]};`, "g"))].length).toBe(1)
+      expect(loop.slice(firstBarrier)).not.toMatch(/= v\[/)
+    }
   })
   it("keys every staged K/V row load to a clamped key, so reads past the unit's keys stay in bounds", () => {
     const loads = [...sharedF16Wgsl(8, base).matchAll(/let w = [kv]\[([^\]]+)\]/g)].map((m) => m[1]!)
@@ -278,9 +310,11 @@ describe("f16 kernel with emulated subgroup matrices on lavapipe", () => {
   // oAcc lazy: K grows along each chunk (×1 on keys 0-63, ×16 on 64-127, ×40 from 128), so tile maxima climb by more
   // than LAZY_RESCALE and the flagged rescale of the O matrices runs (checked on the float64 scores below), while
   // rows that do not climb keep their reference max; and once on plain data. Slow for the reason above.
-  for (const [splits, fmt, grow] of [[1, "f16", true], [2, "int8", true], [2, "f16", false]] as const)
-    it.skipIf(process.env.MOSKA_TEST_SLOW !== "1")(`lazy O: matches float64 through the host for ${fmt} KV with ${splits} key split(s), ${grow ? "growing" : "plain"} keys (seed ${seed})`, async () => {
+  // The last case also reads V early (vLoad "early").
+  for (const [splits, fmt, grow, early] of [[1, "f16", true, false], [2, "int8", true, false], [2, "f16", false, false], [1, "f16", true, true]] as const)
+    it.skipIf(process.env.MOSKA_TEST_SLOW !== "1")(`lazy O${early ? ", early V" : ""}: matches float64 through the host for ${fmt} KV with ${splits} key split(s), ${grow ? "growing" : "plain"} keys (seed ${seed})`, async () => {
       process.env.MOSKA_SHARED_F16_OACC = "lazy"
+      if (early) process.env.MOSKA_SHARED_F16_VLOAD = "early"
       if (fmt === "int8") process.env.MOSKA_SHARED_INT8_F16 = "1"
       const g = gpu()
       const dev: GpuContext = { ...g, f16SubgroupMatrix: true, subgroupMinSize: 32, sgmSpelling: "template", pipelines: new Map() }
@@ -309,10 +343,10 @@ describe("f16 kernel with emulated subgroup matrices on lavapipe", () => {
       }
       const job = { q: gpuOps.upload(g, q), kv: uploadKv(g, ek, ev), tokens: S, kvHeads: Hkv, chunkTokens: C, units: UNITS, splits }
       const opts = sharedShape(dev, job).h16
-      expect(opts).toMatchObject({ rows: 32, oParts: 2, oAcc: "lazy", ...(fmt === "int8" ? { kv: "int8" } : {}) })
+      expect(opts).toMatchObject({ rows: 32, oParts: 2, oAcc: "lazy", ...(fmt === "int8" ? { kv: "int8" } : {}), ...(early ? { vLoad: "early" } : {}) })
       await gpuOps.pipeline(dev, sharedF16PipelineKey(Hkv, opts!), SHARED_BINDINGS, emulateSgm(sharedF16Wgsl(Hkv, opts!)))
       const plan = await sharedAttention(dev, job)
-      expect(plan.kernel).toBe(`f16-mma-r32-o2${fmt === "int8" ? "-i8" : ""}-lazy`)
+      expect(plan.kernel).toBe(`f16-mma-r32-o2${fmt === "int8" ? "-i8" : ""}-lazy${early ? "-vearly" : ""}`)
       const { got, want } = await runSharedVsRef(g, plan, "shared-f16-lazy", { q, k, v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
       expect(relErr(got, want)).toBeLessThan(3e-3)
     }, 1_800_000)

@@ -49,6 +49,12 @@ export interface SharedF16Options {
    * two barriers; absent: O through workgroup memory every tile (the session-7 kernel).
    */
   readonly oAcc?: "lazy"
+  /**
+   * "early": each invocation issues its V tile's global loads (8 or 4 × 16 bytes, held in registers) with the K
+   * tile's, before the first barrier, and writes them to workgroup memory after the softmax as before, so the V
+   * reads overlap S = Q·Kᵀ and the softmax instead of following them. Absent: V is read after the softmax.
+   */
+  readonly vLoad?: "early"
 }
 
 /** How far (natural log) a tile's row max may exceed the row's reference max before O is rescaled (oAcc "lazy"). */
@@ -96,6 +102,8 @@ export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oPar
  *   `oParts` column parts; each invocation rescales its f32 accumulators by the softmax correction and adds
  *   its column of the part.
  * f16 tiles are twice the int8 ones, so the O round trip goes in two parts at 64 rows (see oParts).
+ * oAcc "lazy" keeps O in the P·V result matrices across tiles instead (see SharedF16Options.oAcc); vLoad "early"
+ * reads the V tile with the K tile.
  * Only for D = 128, subgroup size 32, and a device with shader-f16 and f16 16×16×16 subgroup matrices.
  * Bindings, params, work items and outputs (`po`, `pl`) are the f32 kernel's (SHARED_BINDINGS).
  */
@@ -144,18 +152,22 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
   const NV = (KT * CPR) / NT
   const gidx = (j: number): string => `((key0 + min(k0 + t / ${CPR}u + ${(NT / CPR) * j}u, nkeys - 1u)) * params.Hkv + h) * ${CPR}u + t % ${CPR}u`
   // int8: 16 i8 per load become 16 f16 (exact: |x| <= 127), at so = key · VST + column · 16.
+  // vLoad "early": V's 16-byte words are read into vw<j> before the K tile's barrier; staging V then writes those.
+  const early = opts.vLoad === "early"
+  const word = (buf: string, j: number): string => (early && buf === "v" ? `vw${j}` : `${buf}[${gidx(j)}]`)
+  const vPreload = unroll(NV, (j) => `    let vw${j} = v[${gidx(j)}];`)
   const stage8 = (buf: string): string =>
     unroll(NV, (j) => {
       const o = `(t / 8u + ${(NT / 8) * j}u) * VST + (t % 8u) * 16u`
-      if (v4) return `    { let w = ${buf}[${gidx(j)}]; let so = (${o}) / 4u;\n${unroll(4, (e) => `      hb[so + ${e}u] = vec4<f16>(unpack4xI8(w[${e}]));`)} }`
-      return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = vec4<f16>(unpack4xI8(w[${e}])); hb[so + ${4 * e}u] = x.x; hb[so + ${4 * e + 1}u] = x.y; hb[so + ${4 * e + 2}u] = x.z; hb[so + ${4 * e + 3}u] = x.w; }`)} }`
+      if (v4) return `    { let w = ${word(buf, j)}; let so = (${o}) / 4u;\n${unroll(4, (e) => `      hb[so + ${e}u] = vec4<f16>(unpack4xI8(w[${e}]));`)} }`
+      return `    { let w = ${word(buf, j)}; let so = ${o};\n${unroll(4, (e) => `      { let x = vec4<f16>(unpack4xI8(w[${e}])); hb[so + ${4 * e}u] = x.x; hb[so + ${4 * e + 1}u] = x.y; hb[so + ${4 * e + 2}u] = x.z; hb[so + ${4 * e + 3}u] = x.w; }`)} }`
     })
   const stage = (buf: string): string =>
     i8 ? stage8(buf) : unroll(NV, (j) => {
       const o = `(t / 16u + ${(NT / 16) * j}u) * VST + (t % 16u) * 8u`
       // so is a multiple of 8 f16 (VST and the column are), so the vec4 form writes two whole vectors.
-      if (v4) return `    { let w = ${buf}[${gidx(j)}]; let so = (${o}) / 4u; hb[so] = bitcast<vec4<f16>>(w.xy); hb[so + 1u] = bitcast<vec4<f16>>(w.zw); }`
-      return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = bitcast<vec2<f16>>(w[${e}]); hb[so + ${2 * e}u] = x.x; hb[so + ${2 * e + 1}u] = x.y; }`)} }`
+      if (v4) return `    { let w = ${word(buf, j)}; let so = (${o}) / 4u; hb[so] = bitcast<vec4<f16>>(w.xy); hb[so + 1u] = bitcast<vec4<f16>>(w.zw); }`
+      return `    { let w = ${word(buf, j)}; let so = ${o};\n${unroll(4, (e) => `      { let x = bitcast<vec2<f16>>(w[${e}]); hb[so + ${2 * e}u] = x.x; hb[so + ${2 * e + 1}u] = x.y; }`)} }`
     })
   // P·V: subgroup sg owns column blocks sg and sg + 4 for every row block.
   const lazy = opts.oAcc === "lazy"
@@ -279,6 +291,7 @@ ${lazy ? `    // Last read at the previous tile's flag load, two barriers ago; f
     if (t == 0u) { resc = 0u; }
 ` : ""}${i8 ? `    // The previous tile read its scales before its P·V barrier, so these writes cannot race them.
     if (t < KT) { let kr = params.srow0 + (key0 + min(k0 + t, nkeys - 1u)) * params.Hkv + h; skw[t] = ks[kr]; svw[t] = vs[kr]; }
+` : ""}${early ? `${vPreload}
 ` : ""}${stage("k")}
     workgroupBarrier();
     {

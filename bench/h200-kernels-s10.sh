@@ -7,9 +7,11 @@
 #   f16-lazy            MOSKA_SHARED_F16_OACC=lazy: O stays in f32 result matrices across tiles, rescaled through
 #                       workgroup memory only when a row max climbs by > 8 (src/gpu/sharedF16/sharedF16.wgsl.ts, oAcc)
 #   f16-lazy-v4         the same with vec4<f16> workgroup tiles (MOSKA_SHARED_F16_WSM=vec4)
+#   f16-ve / f16-lazy-ve  MOSKA_SHARED_F16_VLOAD=early: the V tile's global loads issued with K's, before the first
+#                       barrier (SharedF16Options.vLoad), on the default / the lazy kernel
 #   f16-lazy-r32        the same with 32-row tiles (MOSKA_SHARED_F16_ROWS=32; session 7: 32 rows won only at top-k B = 16)
 #   ...-rob0            Dawn's robustness off (MOSKA_GPU_ROBUSTNESS=0), the twins of the default and the lazy kernels
-#   int8 / int8-f16-lazy  int8 KV: the default int8 tensor-core kernel (+ perreq, for the >= 15x target) / int8 KV
+#   int8 / i8f16-lazy  int8 KV: the default int8 tensor-core kernel (+ perreq, for the >= 15x target) / int8 KV
 #                       staged into the lazy f16 kernel (MOSKA_SHARED_INT8_F16=1 MOSKA_SHARED_F16_OACC=lazy)
 # Shapes: shared S = 1M dense and top-k 25% at B = 16/64/256 (moska rows = router + shared + merge), perreq B = 256
 # (ratio perreq / moska top25). Steps run in priority order and stop starting new ones after BUDGET_S seconds
@@ -22,7 +24,7 @@ BUDGET_S=${BUDGET_S:-480}
 T0=$(date +%s)
 K="node dist/cli/main.js bench kernels --json"
 if [ "${QUICK:-0}" = 1 ]; then K="$K --quick"; fi
-STEPS=${1:-"anchor f16 f16-lazy f16-rob0 f16-lazy-rob0 f16-lazy-v4 int8 int8-f16-lazy f16-lazy-v4-rob0 f16-lazy-r32 int8-f16-lazy-rob0"}
+STEPS=${1:-"anchor f16 f16-lazy f16-rob0 f16-lazy-rob0 f16-lazy-ve f16-ve int8 i8f16-lazy f16-lazy-ve-rob0 f16-lazy-v4 f16-lazy-r32 f16-lazy-v4-rob0 i8f16-lazy-rob0"}
 A=()
 [ -n "${ANCHOR:-}" ] && A=(--anchor "$ANCHOR")
 step() { # name, timeout, command... (stdout -> $OUT/<name>.json)
@@ -47,10 +49,13 @@ for st in $STEPS; do
     f16-lazy-rob0) step f16-lazy-rob0 90 env $R $L $K --only shared,moska --kv f16 "${A[@]}" ;;
     f16-lazy-v4) step f16-lazy-v4 90 env $L MOSKA_SHARED_F16_WSM=vec4 $K --only shared,moska --kv f16 "${A[@]}" ;;
     f16-lazy-v4-rob0) step f16-lazy-v4-rob0 90 env $R $L MOSKA_SHARED_F16_WSM=vec4 $K --only shared,moska --kv f16 "${A[@]}" ;;
+    f16-ve) step f16-ve 90 env MOSKA_SHARED_F16_VLOAD=early $K --only shared,moska --kv f16 "${A[@]}" ;;
+    f16-lazy-ve) step f16-lazy-ve 90 env $L MOSKA_SHARED_F16_VLOAD=early $K --only shared,moska --kv f16 "${A[@]}" ;;
+    f16-lazy-ve-rob0) step f16-lazy-ve-rob0 90 env $R $L MOSKA_SHARED_F16_VLOAD=early $K --only shared,moska --kv f16 "${A[@]}" ;;
     f16-lazy-r32) step f16-lazy-r32 90 env $L MOSKA_SHARED_F16_ROWS=32 $K --only shared,moska --kv f16 "${A[@]}" ;;
     int8) step int8 120 $K --only shared,moska,perreq --kv int8 "${A[@]}" ;;
-    int8-f16-lazy) step int8-f16-lazy 90 env MOSKA_SHARED_INT8_F16=1 $L $K --only shared,moska --kv int8 "${A[@]}" ;;
-    int8-f16-lazy-rob0) step int8-f16-lazy-rob0 90 env $R MOSKA_SHARED_INT8_F16=1 $L $K --only shared,moska --kv int8 "${A[@]}" ;;
+    i8f16-lazy) step i8f16-lazy 90 env MOSKA_SHARED_INT8_F16=1 $L $K --only shared,moska --kv int8 "${A[@]}" ;;
+    i8f16-lazy-rob0) step i8f16-lazy-rob0 90 env $R MOSKA_SHARED_INT8_F16=1 $L $K --only shared,moska --kv int8 "${A[@]}" ;;
     *) echo "unknown step $st" >&2 ;;
   esac
 done

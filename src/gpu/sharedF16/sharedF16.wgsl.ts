@@ -46,8 +46,8 @@ export interface SharedF16Options {
    * workgroup moves (a workgroup-uniform flag), the O matrices make one round trip through workgroup memory to
    * be scaled, which on a chunk's 64 tiles happens on the first tile (O still zero, skipped) and rarely after.
    * Per tile that drops the 8 O-matrix stores per subgroup, the per-invocation rescale of 64 accumulators and
-   * two barriers; absent: O through workgroup memory every tile (the session-7 kernel). With int8 KV the f16 P·diag(v
-   * scale) is then up to e^8 × V's scale, finite while a V row's max |v| stays below ~2.7e3 (65504 · 127 / e^8).
+   * two of the six barriers (the flag's workgroupUniformLoad takes the third's place); absent: O through workgroup memory every tile (the session-7 kernel). With int8 KV the f16 P·diag(v
+   * scale) is then up to e^8 × V's scale, finite while a V row's max |v| stays below (65504 · 127 / e^8 ≈ 2.8e3).
    */
   readonly oAcc?: "lazy"
   /**
@@ -288,7 +288,7 @@ ${qm}
 ${lazy ? oDecl : `  var o: array<f32, ${RT}>;
 ${unroll(RT, (i) => `  o[${i}] = 0.0;`)}`}
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
-${lazy ? `    // Last read at the previous tile's flag load, two barriers ago; first set after this tile's S barrier.
+${lazy ? `    // Last read at the previous tile's flag load, before its closing barrier; first set after this tile's S barrier.
     if (t == 0u) { resc = 0u; }
 ` : ""}${i8 ? `    // The previous tile read its scales before its P·V barrier, so these writes cannot race them.
     if (t < KT) { let kr = params.srow0 + (key0 + min(k0 + t, nkeys - 1u)) * params.Hkv + h; skw[t] = ks[kr]; svw[t] = vs[kr]; }

@@ -46,8 +46,9 @@ export interface SharedF16Options {
    * workgroup moves (a workgroup-uniform flag), the O matrices make one round trip through workgroup memory to
    * be scaled, which on a chunk's 64 tiles happens on the first tile (O still zero, skipped) and rarely after.
    * Per tile that drops the 8 O-matrix stores per subgroup, the per-invocation rescale of 64 accumulators and
-   * two of the six barriers (the flag's workgroupUniformLoad takes the third's place); absent: O through workgroup memory every tile (the session-7 kernel). With int8 KV the f16 P·diag(v
-   * scale) is then up to e^8 × V's scale, finite while a V row's max |v| stays below (65504 · 127 / e^8 ≈ 2.8e3).
+   * two of the six barriers (a third becomes the flag's workgroupUniformLoad); absent: O through workgroup memory
+   * every tile (the session-7 kernel). With int8 KV the f16 P·diag(v scale) is then up to e^8 × V's scale, finite
+   * while a V row's max |v| stays below 65504 · 127 / e^8 ≈ 2.8e3.
    */
   readonly oAcc?: "lazy"
   /**

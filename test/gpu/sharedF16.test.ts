@@ -8,7 +8,7 @@ import { SHARED_BINDINGS } from "../../src/gpu/shared/shared.wgsl.js"
 import { sharedAttention, sharedF16PipelineKey, sharedShape, type SharedUnit } from "../../src/gpu/shared/sharedAttention.js"
 import { F16_WORKGROUP_BYTES, f16MmaBlocker } from "../../src/gpu/sharedF16/f16Mma.js"
 import { f16Options } from "../../src/gpu/sharedF16/f16Options.js"
-import { sharedF16Wgsl, sharedF16WorkgroupBytes, type SharedF16Options } from "../../src/gpu/sharedF16/sharedF16.wgsl.js"
+import { LAZY_RESCALE, sharedF16Wgsl, sharedF16WorkgroupBytes, type SharedF16Options } from "../../src/gpu/sharedF16/sharedF16.wgsl.js"
 import { sgmLoad } from "../../src/gpu/sharedInt8/sgm.js"
 import { makeRng, randomArray, relErr, testSeed, useGpu } from "./gpuFixture.js"
 import { runSharedVsRef } from "./sharedPlanFixture.js"
@@ -34,7 +34,7 @@ const fake = (over: Partial<{ f16: boolean; subgroupMin: number; wgBytes: number
     sgmSpelling: "template" as const,
   })
 
-const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SHARED_F16_WSM", "MOSKA_SHARED_INT8_F16", "MOSKA_SGM_SPELLING"]
+const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SHARED_F16_WSM", "MOSKA_SHARED_INT8_F16", "MOSKA_SGM_SPELLING", "MOSKA_SHARED_F16_OACC", "MOSKA_SHARED_F16_VLOAD"]
 afterEach(() => {
   for (const k of ENV_KNOBS) delete process.env[k]
 })
@@ -94,6 +94,30 @@ describe("f16 kernel options and workgroup memory", () => {
     process.env.MOSKA_SHARED_F16_ROWS = "48"
     expect(() => f16Options(fake())).toThrow(/MOSKA_SHARED_F16_ROWS=48: want one of 32, 64/)
   })
+  it("keeps O in result matrices with MOSKA_SHARED_F16_OACC=lazy (4 bytes more: the rescale flag), still 64 rows in 48 KiB", () => {
+    expect(f16Options(fake())).not.toHaveProperty("oAcc")
+    process.env.MOSKA_SHARED_F16_OACC = "lazy"
+    const o = f16Options(fake())
+    expect(o).toMatchObject({ rows: 64, oParts: 2, oAcc: "lazy" })
+    expect(sharedF16WorkgroupBytes(o)).toBe(sharedF16WorkgroupBytes({ ...o, oAcc: undefined }) + 4)
+    expect(f16Options(fake({ wgBytes: 32 * KB }))).toMatchObject({ rows: 32, oAcc: "lazy" })
+    process.env.MOSKA_SHARED_F16_OACC = "tile"
+    expect(f16Options(fake())).not.toHaveProperty("oAcc")
+    process.env.MOSKA_SHARED_F16_OACC = "reg"
+    expect(() => f16Options(fake())).toThrow(/MOSKA_SHARED_F16_OACC=reg: want lazy or tile/)
+  })
+  it("reads V with K with MOSKA_SHARED_F16_VLOAD=early (no workgroup memory), late or unset is the default", () => {
+    expect(f16Options(fake())).not.toHaveProperty("vLoad")
+    process.env.MOSKA_SHARED_F16_VLOAD = "early"
+    const o = f16Options(fake())
+    expect(o).toMatchObject({ rows: 64, oParts: 2, vLoad: "early" })
+    const { vLoad: _, ...late } = o
+    expect(sharedF16WorkgroupBytes(o)).toBe(sharedF16WorkgroupBytes(late))
+    process.env.MOSKA_SHARED_F16_VLOAD = "late"
+    expect(f16Options(fake())).not.toHaveProperty("vLoad")
+    process.env.MOSKA_SHARED_F16_VLOAD = "1"
+    expect(() => f16Options(fake())).toThrow(/MOSKA_SHARED_F16_VLOAD=1: want early or late/)
+  })
 })
 
 const base: SharedF16Options = { spelling: "template", rows: 64, oParts: 2, kvStride: 136, sStride: 72, pStride: 72, oPad: 8 }
@@ -112,6 +136,14 @@ const VARIANTS: SharedF16Options[] = [
   { ...base, kv: "int8", wsm: "vec4" },
   { ...base, rows: 32, kv: "int8" },
   { ...base, rows: 32, oParts: 1, kv: "int8", wsm: "vec4" },
+  { ...base, oAcc: "lazy" },
+  { ...base, oAcc: "lazy", wsm: "vec4" },
+  { ...base, rows: 32, oAcc: "lazy" },
+  { ...base, rows: 32, oParts: 1, oAcc: "lazy" },
+  { ...base, oAcc: "lazy", kv: "int8" },
+  { ...base, vLoad: "early" },
+  { ...base, oAcc: "lazy", vLoad: "early", wsm: "vec4" },
+  { ...base, rows: 32, oAcc: "lazy", vLoad: "early", kv: "int8" },
 ]
 
 /** Bytes of every `var<workgroup>` the WGSL declares. */
@@ -119,7 +151,7 @@ const declaredWorkgroupBytes = (wgsl: string): number => {
   const size: Record<string, number> = { f16: 2, f32: 4, "vec2<f32>": 8, "vec4<f16>": 8 }
   let total = 0
   for (const m of wgsl.matchAll(/var<workgroup> \w+: array<(f16|f32|vec2<f32>|vec4<f16>), (\d+)>;/g)) total += Number(m[2]) * size[m[1]!]!
-  return total
+  return total + 4 * [...wgsl.matchAll(/var<workgroup> \w+: u32;/g)].length
 }
 
 describe("f16 shared-attention WGSL generator", () => {
@@ -145,6 +177,42 @@ describe("f16 shared-attention WGSL generator", () => {
     // Every write into hb / pb stores a whole vector (no scalar f16 element writes remain).
     expect(w).not.toMatch(/(hb|pb)\[[^\]]+\]\.\w = /)
     expect(w).not.toMatch(/(hb|pb)\[[^\]]+\] = f16\(/)
+  })
+  it("with oAcc lazy accumulates P·V into O matrices that live across tiles and goes through workgroup memory only on a flagged rescale and at the end", () => {
+    const w = sharedF16Wgsl(8, { ...base, oAcc: "lazy" })
+    const loop = w.slice(w.indexOf("for (var k0 = 0u;"), w.indexOf("var lt = "))
+    // O matrices declared once before the loop, none inside it; no per-invocation O array.
+    expect(w.slice(0, w.indexOf("for (var k0 = 0u;"))).toMatch(/var o00 = subgroup_matrix_result<f32, 16, 16>\(\);/)
+    expect(loop).not.toMatch(/var o\d\d = /)
+    expect(w).not.toMatch(/var o: array<f32/)
+    expect(loop).toMatch(/let rs = workgroupUniformLoad\(&resc\);\n/)
+    // Inside the loop, O leaves its matrices only under the flag: every O store and result load sits in the rescale block.
+    const resc = loop.slice(loop.indexOf("if (rs != 0u && k0 != 0u) {"), loop.indexOf("for (var j0 = 0u;"))
+    const oStores = (x: string) => [...x.matchAll(/subgroupMatrixStore<row_major>\(&big, [^;]+, o\d\d, OS\)/g)].length
+    expect(oStores(resc)).toBe(8)
+    expect(oStores(loop)).toBe(8)
+    expect([...resc.matchAll(/o\d\d = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&big, /g)].length).toBe(8)
+    expect(loop).toMatch(/let up = mx > mrun \+ LAZY_T;\n\s*let mn = select\(mrun, mx, up\);/)
+    expect(w).toMatch(new RegExp(`const LAZY_T: f32 = ${LAZY_RESCALE}\\.0;`))
+    // Default kernel: unchanged structure (no flag, O through workgroup memory every tile).
+    expect(sharedF16Wgsl(8, base)).not.toMatch(/resc|LAZY_T|workgroupUniformLoad/)
+  })
+  it("with vLoad early reads every V word before the K tile's barrier and stages exactly those words after the softmax", () => {
+    for (const kv of [undefined, "int8"] as const) {
+      const w = sharedF16Wgsl(8, { ...base, vLoad: "early", ...(kv ? { kv } : {}) })
+      const loop = w.slice(w.indexOf("for (var k0 = 0u;"))
+      const firstBarrier = loop.indexOf("workgroupBarrier();")
+      const pre = [...loop.matchAll(/let vw(\d+) = v\[([^\]]+)\];/g)]
+      expect(pre.length).toBe(kv ? 4 : 8)
+      for (const m of pre) {
+        expect(m.index).toBeLessThan(firstBarrier)
+        expect(m[2]).toMatch(/min\(.*, nkeys - 1u\)/)
+      }
+      // After the softmax (the last write of P), each prefetched word is staged once; V is not read again.
+      const afterSoftmax = loop.slice(loop.lastIndexOf("pb["))
+      for (const m of pre) expect([...afterSoftmax.matchAll(new RegExp(`let w = vw${m[1]};`, "g"))].length).toBe(1)
+      expect(loop.slice(firstBarrier)).not.toMatch(/= v\[/)
+    }
   })
   it("keys every staged K/V row load to a clamped key, so reads past the unit's keys stay in bounds", () => {
     const loads = [...sharedF16Wgsl(8, base).matchAll(/let w = [kv]\[([^\]]+)\]/g)].map((m) => m[1]!)
@@ -238,4 +306,49 @@ describe("f16 kernel with emulated subgroup matrices on lavapipe", () => {
       // wrong index, role or scale is O(1).
       expect(relErr(got, want)).toBeLessThan(3e-3)
     }, 1_800_000)
+
+  // oAcc lazy: K grows along each chunk (×1 on keys 0-63, ×16 on 64-127, ×40 from 128), so tile maxima climb by more
+  // than LAZY_RESCALE and the flagged rescale of the O matrices runs (checked on the float64 scores below), while
+  // rows that do not climb keep their reference max; and once on plain data. Slow for the reason above (one compile
+  // took over 30 minutes on a shared 2-core host, hence the longer limit).
+  // The last case also reads V early (vLoad "early").
+  for (const [splits, fmt, grow, early] of [[1, "f16", true, false], [2, "int8", true, false], [2, "f16", false, false], [1, "f16", true, true]] as const)
+    it.skipIf(process.env.MOSKA_TEST_SLOW !== "1")(`lazy O${early ? ", early V" : ""}: matches float64 through the host for ${fmt} KV with ${splits} key split(s), ${grow ? "growing" : "plain"} keys (seed ${seed})`, async () => {
+      process.env.MOSKA_SHARED_F16_OACC = "lazy"
+      if (early) process.env.MOSKA_SHARED_F16_VLOAD = "early"
+      if (fmt === "int8") process.env.MOSKA_SHARED_INT8_F16 = "1"
+      const g = gpu()
+      const dev: GpuContext = { ...g, f16SubgroupMatrix: true, subgroupMinSize: 32, sgmSpelling: "template", pipelines: new Map() }
+      const rng = makeRng(seed).split(`f16lazy${splits}${fmt}${grow}`)
+      const q = randomArray(rng, B * Hq * D)
+      const kf = randomArray(rng, S * Hkv * D)
+      const gain = (tok: number): number => (!grow ? 1 : tok % C >= 128 ? 40 : tok % C >= 64 ? 16 : 1)
+      for (let i = 0; i < kf.length; i++) kf[i]! *= gain(Math.floor(i / (Hkv * D)))
+      const ek = encodeKv(fmt, kf, D)
+      const ev = encodeKv(fmt, randomArray(rng, S * Hkv * D), D)
+      const k = decodeKv(ek)
+      if (grow) {
+        // Some row of unit 1 (chunk 1, 140 keys: tiles at 0, 64, 128) has a tile max above its running max by more than LAZY_RESCALE.
+        const u = UNITS[1]!
+        const tileMax = (r: number, k0: number): number => {
+          let m = -Infinity
+          for (let t = k0; t < Math.min(k0 + 64, S - u.chunk * C); t++) {
+            let dot = 0
+            for (let d = 0; d < D; d++) dot += q[r * D + d]! * k[((u.chunk * C + t) * Hkv + u.kvHead) * D + d]!
+            m = Math.max(m, dot / Math.sqrt(D))
+          }
+          return m
+        }
+        const climbs = u.rows.filter((r) => tileMax(r, 64) > tileMax(r, 0) + LAZY_RESCALE + 1)
+        expect(climbs.length).toBeGreaterThan(0)
+      }
+      const job = { q: gpuOps.upload(g, q), kv: uploadKv(g, ek, ev), tokens: S, kvHeads: Hkv, chunkTokens: C, units: UNITS, splits }
+      const opts = sharedShape(dev, job).h16
+      expect(opts).toMatchObject({ rows: 32, oParts: 2, oAcc: "lazy", ...(fmt === "int8" ? { kv: "int8" } : {}), ...(early ? { vLoad: "early" } : {}) })
+      await gpuOps.pipeline(dev, sharedF16PipelineKey(Hkv, opts!), SHARED_BINDINGS, emulateSgm(sharedF16Wgsl(Hkv, opts!)))
+      const plan = await sharedAttention(dev, job)
+      expect(plan.kernel).toBe(`f16-mma-r32-o2${fmt === "int8" ? "-i8" : ""}-lazy${early ? "-vearly" : ""}`)
+      const { got, want } = await runSharedVsRef(g, plan, "shared-f16-lazy", { q, k, v: decodeKv(ev), tokens: S, kvHeads: Hkv, dim: D, chunkTokens: C, units: UNITS })
+      expect(relErr(got, want)).toBeLessThan(3e-3)
+    }, 3_600_000)
 })

@@ -12,6 +12,22 @@ const pick = <T extends number>(name: string, allowed: readonly T[], fallback: T
   return n
 }
 
+/** MOSKA_SHARED_F16_OACC: "lazy" keeps O in result matrices (SharedF16Options.oAcc); unset or "tile" is the default. */
+const oAccKnob = (): { oAcc?: "lazy" } => {
+  const v = process.env.MOSKA_SHARED_F16_OACC
+  if (v === undefined || v === "tile") return {}
+  if (v === "lazy") return { oAcc: "lazy" }
+  throw new Error(`MOSKA_SHARED_F16_OACC=${v}: want lazy or tile`)
+}
+
+/** MOSKA_SHARED_F16_VLOAD: "early" issues the V tile's global loads with K's (SharedF16Options.vLoad); unset or "late" is the default. */
+const vLoadKnob = (): { vLoad?: "early" } => {
+  const v = process.env.MOSKA_SHARED_F16_VLOAD
+  if (v === undefined || v === "late") return {}
+  if (v === "early") return { vLoad: "early" }
+  throw new Error(`MOSKA_SHARED_F16_VLOAD=${v}: want early or late`)
+}
+
 /**
  * Options of the f16 tensor-core kernel for this device: 64-row tiles where 48 KiB of workgroup memory
  * hold them (the O tile then goes through workgroup memory in two column parts), else 32-row tiles;
@@ -19,7 +35,9 @@ const pick = <T extends number>(name: string, allowed: readonly T[], fallback: T
  * MOSKA_SHARED_F16_ROWS=32|64, MOSKA_SHARED_F16_OPARTS=1|2, MOSKA_SHARED_F16_KVSTRIDE=136|144 (f16 per
  * staged K/V row), MOSKA_SHARED_F16_SSTRIDE=68|72 (f32 per S row), MOSKA_SHARED_F16_PSTRIDE=72|80 (f16 per
  * P row), MOSKA_SHARED_F16_OPAD=4|8 (f32 of padding per O row), MOSKA_SHARED_F16_WSM=vec4 (workgroup tiles as
- * array<vec4<f16>>, see SharedF16Options.wsm), MOSKA_SGM_SPELLING=legacy. A knob set to a
+ * array<vec4<f16>>, see SharedF16Options.wsm), MOSKA_SHARED_F16_OACC=lazy (O kept in result matrices, lazily
+ * rescaled, see SharedF16Options.oAcc), MOSKA_SHARED_F16_VLOAD=early (V's global loads issued with K's, see
+ * SharedF16Options.vLoad), MOSKA_SGM_SPELLING=legacy. A knob set to a
  * value whose layout does not fit the device is an error, not a silent fallback.
  * `format` int8: the kernel stages int8 KV (f16MmaBlocker allows that only with MOSKA_SHARED_INT8_F16=1).
  * @example const opts = f16Options(gpu) // { rows: 64, oParts: 2, ... } on the H200
@@ -33,6 +51,8 @@ export const f16Options = (gpu: Pick<GpuContext, "limits" | "sgmSpelling">, form
     oPad: pick("MOSKA_SHARED_F16_OPAD", [4, 8] as const, 8)!,
     ...wsmKnob("MOSKA_SHARED_F16_WSM"),
     ...(format === "int8" ? { kv: "int8" as const } : {}),
+    ...oAccKnob(),
+    ...vLoadKnob(),
   }
   const rowsSet = pick("MOSKA_SHARED_F16_ROWS", [32, 64] as const, undefined)
   const partsSet = pick("MOSKA_SHARED_F16_OPARTS", [1, 2] as const, undefined)

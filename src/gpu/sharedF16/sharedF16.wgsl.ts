@@ -39,7 +39,28 @@ export interface SharedF16Options {
    * in f16), so the f16 tensor cores run on int8 KV. Absent: f16 KV.
    */
   readonly kv?: "int8"
+  /**
+   * "lazy": the O accumulators stay in f32 result matrices for the whole key loop instead of going through
+   * workgroup memory every tile. A row's reference max moves only when the tile's max exceeds it by more than
+   * LAZY_RESCALE (so P = e^(S−m) ≤ e^8 still fits f16 with f16's full relative precision); when any row of the
+   * workgroup moves (a workgroup-uniform flag), the O matrices make one round trip through workgroup memory to
+   * be scaled, which on a chunk's 64 tiles happens on the first tile (O still zero, skipped) and rarely after.
+   * Per tile that drops the 8 O-matrix stores per subgroup, the per-invocation rescale of 64 accumulators and
+   * two of the six barriers (a third becomes the flag's workgroupUniformLoad); absent: O through workgroup memory
+   * every tile (the session-7 kernel). With int8 KV the f16 P·diag(v scale) is then up to e^8 × V's scale, finite
+   * while a V row's max |v| stays below 65504 · 127 / e^8 ≈ 2.8e3.
+   */
+  readonly oAcc?: "lazy"
+  /**
+   * "early": each invocation issues its V tile's global loads (8 or 4 × 16 bytes, held in registers) with the K
+   * tile's, before the first barrier, and writes them to workgroup memory after the softmax as before, so the V
+   * reads overlap S = Q·Kᵀ and the softmax instead of following them. Absent: V is read after the softmax.
+   */
+  readonly vLoad?: "early"
 }
+
+/** How far (natural log) a tile's row max may exceed the row's reference max before O is rescaled (oAcc "lazy"). */
+export const LAZY_RESCALE = 8
 
 /** Columns of the O tile per round trip through workgroup memory. */
 const oCols = (o: Pick<SharedF16Options, "oParts">): number => F16_DIM / o.oParts
@@ -50,19 +71,21 @@ const oCols = (o: Pick<SharedF16Options, "oParts">): number => F16_DIM / o.oPart
  * WGSL cannot alias arrays of different types, and a matrix load reads only an array of its own component
  * type (f16 matrices from array<f16>, f32 results from array<f32>), hence the separate f16 and f32 arrays.
  */
-export const sharedF16Layout = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad" | "kv">) => ({
+export const sharedF16Layout = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad" | "kv" | "oAcc">) => ({
   hb: F16_KEY_TILE * o.kvStride,
   pb: o.rows * o.pStride,
   big: o.rows * Math.max(o.sStride, oCols(o) + o.oPad),
   perRow: o.rows,
   /** f32 per key of a tile, twice (K and V scales), int8 KV only. */
   perKey: o.kv === "int8" ? F16_KEY_TILE : 0,
+  /** u32 rescale flag, oAcc "lazy" only. */
+  flag: o.oAcc === "lazy" ? 1 : 0,
 })
 
 /** Workgroup memory of the kernel for these options, in bytes. */
-export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad" | "kv">): number => {
+export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oParts" | "kvStride" | "sStride" | "pStride" | "oPad" | "kv" | "oAcc">): number => {
   const L = sharedF16Layout(o)
-  return 2 * (L.hb + L.pb) + 4 * L.big + 8 * L.perRow + 8 * L.perKey
+  return 2 * (L.hb + L.pb) + 4 * L.big + 8 * L.perRow + 8 * L.perKey + 4 * L.flag
 }
 
 /**
@@ -81,6 +104,8 @@ export const sharedF16WorkgroupBytes = (o: Pick<SharedF16Options, "rows" | "oPar
  *   `oParts` column parts; each invocation rescales its f32 accumulators by the softmax correction and adds
  *   its column of the part.
  * f16 tiles are twice the int8 ones, so the O round trip goes in two parts at 64 rows (see oParts).
+ * oAcc "lazy" keeps O in the P·V result matrices across tiles instead (see SharedF16Options.oAcc); vLoad "early"
+ * reads the V tile with the K tile.
  * Only for D = 128, subgroup size 32, and a device with shader-f16 and f16 16×16×16 subgroup matrices.
  * Bindings, params, work items and outputs (`po`, `pl`) are the f32 kernel's (SHARED_BINDINGS).
  */
@@ -129,22 +154,28 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
   const NV = (KT * CPR) / NT
   const gidx = (j: number): string => `((key0 + min(k0 + t / ${CPR}u + ${(NT / CPR) * j}u, nkeys - 1u)) * params.Hkv + h) * ${CPR}u + t % ${CPR}u`
   // int8: 16 i8 per load become 16 f16 (exact: |x| <= 127), at so = key · VST + column · 16.
+  // vLoad "early": V's 16-byte words are read into vw<j> before the K tile's barrier; staging V then writes those.
+  const early = opts.vLoad === "early"
+  const word = (buf: string, j: number): string => (early && buf === "v" ? `vw${j}` : `${buf}[${gidx(j)}]`)
+  const vPreload = unroll(NV, (j) => `    let vw${j} = v[${gidx(j)}];`)
   const stage8 = (buf: string): string =>
     unroll(NV, (j) => {
       const o = `(t / 8u + ${(NT / 8) * j}u) * VST + (t % 8u) * 16u`
-      if (v4) return `    { let w = ${buf}[${gidx(j)}]; let so = (${o}) / 4u;\n${unroll(4, (e) => `      hb[so + ${e}u] = vec4<f16>(unpack4xI8(w[${e}]));`)} }`
-      return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = vec4<f16>(unpack4xI8(w[${e}])); hb[so + ${4 * e}u] = x.x; hb[so + ${4 * e + 1}u] = x.y; hb[so + ${4 * e + 2}u] = x.z; hb[so + ${4 * e + 3}u] = x.w; }`)} }`
+      if (v4) return `    { let w = ${word(buf, j)}; let so = (${o}) / 4u;\n${unroll(4, (e) => `      hb[so + ${e}u] = vec4<f16>(unpack4xI8(w[${e}]));`)} }`
+      return `    { let w = ${word(buf, j)}; let so = ${o};\n${unroll(4, (e) => `      { let x = vec4<f16>(unpack4xI8(w[${e}])); hb[so + ${4 * e}u] = x.x; hb[so + ${4 * e + 1}u] = x.y; hb[so + ${4 * e + 2}u] = x.z; hb[so + ${4 * e + 3}u] = x.w; }`)} }`
     })
   const stage = (buf: string): string =>
     i8 ? stage8(buf) : unroll(NV, (j) => {
       const o = `(t / 16u + ${(NT / 16) * j}u) * VST + (t % 16u) * 8u`
       // so is a multiple of 8 f16 (VST and the column are), so the vec4 form writes two whole vectors.
-      if (v4) return `    { let w = ${buf}[${gidx(j)}]; let so = (${o}) / 4u; hb[so] = bitcast<vec4<f16>>(w.xy); hb[so + 1u] = bitcast<vec4<f16>>(w.zw); }`
-      return `    { let w = ${buf}[${gidx(j)}]; let so = ${o};\n${unroll(4, (e) => `      { let x = bitcast<vec2<f16>>(w[${e}]); hb[so + ${2 * e}u] = x.x; hb[so + ${2 * e + 1}u] = x.y; }`)} }`
+      if (v4) return `    { let w = ${word(buf, j)}; let so = (${o}) / 4u; hb[so] = bitcast<vec4<f16>>(w.xy); hb[so + 1u] = bitcast<vec4<f16>>(w.zw); }`
+      return `    { let w = ${word(buf, j)}; let so = ${o};\n${unroll(4, (e) => `      { let x = bitcast<vec2<f16>>(w[${e}]); hb[so + ${2 * e}u] = x.x; hb[so + ${2 * e + 1}u] = x.y; }`)} }`
     })
   // P·V: subgroup sg owns column blocks sg and sg + 4 for every row block.
+  const lazy = opts.oAcc === "lazy"
+  const oDecl = unroll(RB, (rb) => `      var o${rb}0 = ${result}();\n      var o${rb}1 = ${result}();`)
   const pv = [
-    unroll(RB, (rb) => `      var o${rb}0 = ${result}();\n      var o${rb}1 = ${result}();`),
+    ...(lazy ? [] : [oDecl]),
     `      for (var j0 = 0u; j0 < KT; j0 += 16u) {`,
     `        let v0 = ${ld(right, "&hb", "j0 * VST + sg * 16u", false, "VST")};`,
     `        let v1 = ${ld(right, "&hb", "j0 * VST + sg * 16u + 64u", false, "VST")};`,
@@ -162,6 +193,30 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
       .join("\n")
   const rescale = (part: number): string =>
     unroll(RPI, (i) => `      { let row = rr * ${RPI}u + ${i}u; o[${part * RPI + i}] = fma(o[${part * RPI + i}], apw[row].x, big[row * OS + cc]); }`)
+  // oAcc "lazy": O part `part` back from workgroup memory into its result matrices (same places as oStore).
+  const oLoad = (part: number): string =>
+    [0, 1]
+      .filter((h) => opts.oParts === 1 || h === part)
+      .flatMap((h) => {
+        const col = opts.oParts === 2 ? "sg * 16u" : `sg * 16u + ${64 * h}u`
+        return Array.from({ length: RB }, (_, rb) => `        o${rb}${h} = ${sgmLoad(sp, result, "&big", `${rb * 16}u * OS + ${col}`, false, "OS")};`)
+      })
+      .join("\n")
+  const lazyRescale = [
+    `      // Some row's reference max moved (not on the first tile, where O is still zero): scale O's rows by apw.x.`,
+    `      if (rs != 0u && k0 != 0u) {`,
+    ...Array.from({ length: opts.oParts }, (_, part) =>
+      [
+        oStore(part),
+        `        workgroupBarrier();`,
+        unroll(RPI, (i) => `        { let row = rr * ${RPI}u + ${i}u; big[row * OS + cc] *= apw[row].x; }`),
+        `        workgroupBarrier();`,
+        oLoad(part),
+        `        workgroupBarrier();`,
+      ].join("\n"),
+    ),
+    `      }`,
+  ].join("\n")
   const parts =
     opts.oParts === 1
       ? `${oStore(0)}\n    }\n    workgroupBarrier();\n    {\n${rescale(0)}\n    }`
@@ -196,7 +251,10 @@ var<workgroup> big: array<f32, ${layout.big}>;
 var<workgroup> apw: array<vec2<f32>, ${layout.perRow}>;${i8 ? `
 // int8 KV: the tile's per-key K and V scales.
 var<workgroup> skw: array<f32, ${layout.perKey}>;
-var<workgroup> svw: array<f32, ${layout.perKey}>;` : ""}
+var<workgroup> svw: array<f32, ${layout.perKey}>;` : ""}${lazy ? `
+// Set when some row's reference max moved this tile (O must be rescaled before P·V adds to it).
+var<workgroup> resc: u32;
+const LAZY_T: f32 = ${LAZY_RESCALE.toFixed(1)};` : ""}
 
 @compute @workgroup_size(${NT})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_id) sg: u32) {
@@ -228,11 +286,14 @@ ${qm}
   workgroupBarrier();
   var mrun = NEG;
   var lrun = 0.0;
-  var o: array<f32, ${RT}>;
-${unroll(RT, (i) => `  o[${i}] = 0.0;`)}
+${lazy ? oDecl : `  var o: array<f32, ${RT}>;
+${unroll(RT, (i) => `  o[${i}] = 0.0;`)}`}
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
-${i8 ? `    // The previous tile read its scales before its P·V barrier, so these writes cannot race them.
+${lazy ? `    // Last read at the previous tile's flag load, before its closing barrier; first set after this tile's S barrier.
+    if (t == 0u) { resc = 0u; }
+` : ""}${i8 ? `    // The previous tile read its scales before its P·V barrier, so these writes cannot race them.
     if (t < KT) { let kr = params.srow0 + (key0 + min(k0 + t, nkeys - 1u)) * params.Hkv + h; skw[t] = ks[kr]; svw[t] = vs[kr]; }
+` : ""}${early ? `${vPreload}
 ` : ""}${stage("k")}
     workgroupBarrier();
     {
@@ -246,26 +307,41 @@ ${sMma}
       var mx = NEG;
 ${unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let key = kb + ${e}u; let s = select(big[r * SS + key]${i8 ? " * skw[key]" : ""}, NEG, k0 + key >= nkeys); sc[${g * 4 + e}] = s; mx = max(mx, s); }`)}\n      }`)}
       ${xor("mx")}
-      let mn = max(mrun, mx);
+${lazy ? `      // The reference max moves only by more than LAZY_T (every row on the first tile, O being zero then).
+      let up = mx > mrun + LAZY_T;
+      let mn = select(mrun, mx, up);` : `      let mn = max(mrun, mx);`}
       let alpha = exp(mrun - mn);
       mrun = mn;
       lrun *= alpha;
 ${i8 ? pInt8 : v4 ? unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n        let p = vec4<f16>(exp(vec4<f32>(sc[${g * 4}], sc[${g * 4 + 1}], sc[${g * 4 + 2}], sc[${g * 4 + 3}]) - mn)); lrun += dot(vec4<f32>(p), vec4<f32>(1.0)); pb[(r * PST + kb) / 4u] = p;\n      }`) : unroll(NG, (g) => `      { let kb = hf * ${KPT}u + ((${g}u + r) % ${NG}u) * 4u;\n${unroll(4, (e) => `        { let p = f16(exp(sc[${g * 4 + e}] - mn)); lrun += f32(p); pb[r * PST + kb + ${e}u] = p; }`)}\n      }`)}
-      if (hf == 0u) { apw[r] = vec2<f32>(alpha, 0.0); }
+      if (hf == 0u) { apw[r] = vec2<f32>(alpha, 0.0);${lazy ? " if (up) { resc = 1u; }" : ""} }
     }
 ${stage("v")}
+${lazy ? `    {
+      // Also the barrier that orders the V staging and P before P·V.
+      let rs = workgroupUniformLoad(&resc);
+${lazyRescale}
+${pv}
+    }
+    // The V tile is read until here; the next tile stages K over it.
     workgroupBarrier();
+  }` : `    workgroupBarrier();
     {
 ${pv}
 ${parts}
     // No barrier here: the next tile's first barrier orders these reads before its S stores into big.
-  }
+  }`}
   workgroupBarrier();
   var lt = lrun + subgroupShuffleXor(lrun, 1u);
 ${lanes.slice(1).map((m) => `  lt += subgroupShuffleXor(lt, ${m}u);`).join("\n")}
   if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
-  workgroupBarrier();
-${unroll(opts.oParts, (part) => unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, o[${part * RPI + i}] / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`))}
+${lazy ? unroll(opts.oParts, (part) => [
+    oStore(part),
+    `  workgroupBarrier();`,
+    unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, big[row * OS + cc] / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`),
+    ...(part < opts.oParts - 1 ? [`  workgroupBarrier();`] : []),
+  ].join("\n")) : `  workgroupBarrier();
+${unroll(opts.oParts, (part) => unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, o[${part * RPI + i}] / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`))}`}
 }
 `
 }

@@ -14,7 +14,8 @@ import { torchTopkLaunches } from "./torchTopk.js"
  * - gemm: `default` / `cublas` / `cublaslt` (128×256, 256×128 or 128×128 tiles, bf16 `cublas` nvjet's measured tiles; 64×64 for skinny M, split-K + a reduce launch when the tiles fill <= half the SMs)
  * - decodeAttention: `default` / `sdpa` (flash-decoding: split-K over tokens + reduce)
  * - sharedAttention: `default` (GQA group packed as rows, KV split to fill the SMs, in-kernel
- *   reduce), `sdpa-flash` / `sdpa-cudnn` (packed rows, one tile covers the whole chunk),
+ *   reduce), `sdpa-cudnn` (packed rows, one tile covers the whole chunk), `sdpa-flash` (the same, or
+ *   64-row tiles over a KV split + a combine launch where FlashAttention-2's heuristic splits: flashNumSplits),
  *   `sdpa-unpacked` (one tile per query head: rows = queries, the GQA group not packed)
  * - router: `default` (scores GEMM + fused group-sum/top-k), `torch-eager` (bmm, sum, and topk's own launches: torchTopk.ts)
  * - merge: `default` (one fused pass), `torch-eager` (amax, exp, mul, sum, sum, div)
@@ -201,6 +202,30 @@ const decodeTiling = (spec: DecodeAttentionSpec, gpu: GpuSpec, impl: string, p: 
   return { impl, klass, launches, usefulFlops: 4 * spec.qHeads * hd * spec.totalTokens * spec.layers }
 }
 
+/**
+ * KV splits ATen's FlashAttention-2 forward (`mha_fwd` -> `set_params_splitkv`) picks with no dropout:
+ * one split when the (batch x heads x 64-row query blocks) fill 80% of twice the SMs (it counts two
+ * 128-thread CTAs per SM); otherwise, over the split counts up to min(128, 2 x SMs, 128-token KV blocks)
+ * that change the blocks per split, the smallest whose wave fill (work / ⌈work⌉ in waves of 2 x SMs)
+ * reaches 85% of the best. More than one split runs `flash_fwd_splitkv_kernel` (64-row query tiles)
+ * and a combine kernel. Only the measured sdpa-flash shape with 128 such blocks splits (2 ways):
+ * priced unsplit, its 64 query rows padded to a 128-row tile made it compute-bound at +67%
+ * (docs/model-fidelity.md, shared-sdpa-flash-s262144-c16384-b16), where it runs at HBM speed.
+ */
+const flashNumSplits = (mBlocks: number, sms: number, kvTokens: number): number => {
+  const slots = 2 * sms
+  if (mBlocks >= 0.8 * slots) return 1
+  const nBlocks = cdiv(kvTokens, 128)
+  const most = Math.min(128, slots, nBlocks)
+  const fill = (n: number): number => { const waves = (mBlocks * n) / slots; return waves / Math.ceil(waves) }
+  // a split count whose blocks per split equal the previous count's is the same split
+  const eligible = (n: number): boolean => n === 1 || cdiv(nBlocks, n) !== cdiv(nBlocks, n - 1)
+  let best = 0
+  for (let n = 1; n <= most; n++) if (eligible(n)) best = Math.max(best, fill(n))
+  for (let n = 1; n <= most; n++) if (eligible(n) && fill(n) >= 0.85 * best) return n
+  return 1
+}
+
 const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
   const klass = klassOf("sharedAttention", impl)
   const G = spec.groupSize
@@ -210,15 +235,19 @@ const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: 
   const bins = spec.histogram.filter((b) => b.queries > 0 && b.units > 0)
   const unpacked = impl === "sdpa-unpacked"
   const split = impl === "default"
+  // FlashAttention-2's split-KV choice counts 64-row query blocks over all units (one bin in every measured shape)
+  const flashSplits = impl === "sdpa-flash"
+    ? flashNumSplits(bins.reduce((s, b) => s + b.units * cdiv(b.queries * G, 64), 0), gpu.sms, spec.chunkTokens)
+    : 1
   // rows of one unit's GEMM, and how they are cut into row tiles
   const shape = (q: number) => {
     const rows = unpacked ? q : q * G
-    const tileRows = split && rows <= 64 ? 64 : 128
+    const tileRows = (split && rows <= 64) || flashSplits > 1 ? 64 : 128
     const rowTiles = cdiv(rows, tileRows) * (unpacked ? G : 1)
     return { rows: Math.min(rows, tileRows), tileRows, rowTiles }
   }
   const baseTiles = bins.reduce((s, b) => s + b.units * shape(b.queries).rowTiles, 0)
-  const nsplit = split ? clamp(cdiv(p.splitTargetTilesPerSm * gpu.sms, Math.max(1, baseTiles)), 1, Math.max(1, Math.floor(spec.chunkTokens / 512))) : 1
+  const nsplit = split ? clamp(cdiv(p.splitTargetTilesPerSm * gpu.sms, Math.max(1, baseTiles)), 1, Math.max(1, Math.floor(spec.chunkTokens / 512))) : flashSplits
   const tokens = spec.chunkTokens / nsplit
   const anySmallRows = bins.some((b) => shape(b.queries).tileRows === 64)
   const tilesPerSm = anySmallRows ? 2 : 1

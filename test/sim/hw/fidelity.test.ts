@@ -49,8 +49,8 @@ describe("fits need more shapes than parameters", () => {
     expect(four.fits.map((f) => f.klass)).toEqual(["router.torch-eager"])
   })
 
-  it("flags factors that land on the edge of the search range (FlashAttention's launch overhead at 0)", () => {
-    const t = classTables(H200, all.filter((m) => m.spec.kind === "sharedAttention" && m.impl === "sdpa-flash"))[0]!
+  it("flags factors that land on the edge of the search range (unpacked SDPA's launch overhead at 0)", () => {
+    const t = classTables(H200, all.filter((m) => m.spec.kind === "sharedAttention" && m.impl === "sdpa-unpacked"))[0]!
     const f = fitClass(t, t.ids.map((_, i) => i))!
     expect(f.atBound).toContain("launch floor 0")
     const d = classTables(H200, all.filter((m) => m.spec.kind === "decodeAttention"))[0]!

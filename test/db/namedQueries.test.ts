@@ -129,3 +129,13 @@ describe("goodput", () => {
     expect(row?.goodput_tokens_per_s).toBeCloseTo(12 / 0.7, 9)
   })
 })
+
+describe("the summary query", () => {
+  it("reads only the run it names (its percentile join is limited to :run, so another run's 100k requests cost nothing)", () => {
+    const db = freshDb()
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${q("summary")}`).all({ run: 1 }) as Array<{ detail: string }>).map((r) => r.detail)
+    // every read of requests is a search on its primary key's run_id, none a full scan
+    expect(plan.filter((d) => /^SCAN (q|requests)\b/.test(d)), plan.join(" | ")).toEqual([])
+    expect(plan.filter((d) => /^SEARCH (q|requests) USING PRIMARY KEY \(run_id=\?/.test(d)).length).toBeGreaterThan(1)
+  })
+})

@@ -5,8 +5,9 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { migrate, MIGRATIONS_DIR } from "../../src/db/migrate.js"
 
-// db/024 rewrote the percentile views to sort each group once; these tests hold it to the values of
-// the db/005 and db/006 definitions it replaced, on a file whose groups are awkward for ranks: runs
+// db/024 rewrote the percentile views to sort each group once, db/025 the two latency ones to rank
+// each metric on its own; these tests hold each to the values, types and row order of the
+// definitions it replaced (db/005 and db/006, then db/024), on a file whose groups are awkward for ranks: runs
 // of one and two requests, ties, fractional tpot values, requests with one token (no tpot), a run
 // without token rows.
 const VIEWS = ["latency_percentiles", "latency_percentiles_linear", "itl_percentiles", "itl_percentiles_linear"] as const
@@ -61,22 +62,30 @@ const fill = (db: Database.Database): void => {
   })()
 }
 
+// every column with its SQLite type, in the order the view returns its rows (no ORDER BY: callers
+// such as `SELECT * FROM latency_percentiles` see that order)
 const readViews = (db: Database.Database, where: string): unknown[][] =>
-  VIEWS.map((v) => db.prepare(`SELECT *, typeof(p50_ns) AS p50_type FROM ${v} ${where} ORDER BY run_id, metric`).all())
+  VIEWS.map((v) => {
+    const cols = (db.prepare(`SELECT * FROM ${v} LIMIT 0`).columns()).map((c) => c.name)
+    return db.prepare(`SELECT *, ${cols.map((c) => `typeof(${c})`).join(" || ',' || ")} AS types FROM ${v} ${where}`).all()
+  })
 
-describe("the percentile views of db/024", () => {
-  it("give the values and types of the db/005 and db/006 views, per run and over the whole file", () => {
+describe.each([24, 25])("the percentile views of db/0%i", (version) => {
+  it("give the values, types and row order of the views they replace, per run and over the whole file", () => {
     const db = new Database(":memory:")
-    migrate(db, migrationsBefore(24))
+    migrate(db, migrationsBefore(version))
     fill(db)
     const wheres = ["", "WHERE run_id = 1", "WHERE run_id = 2", "WHERE run_id = 3"]
     const before = wheres.map((w) => readViews(db, w))
-    expect(migrate(db)).toContain(24)
+    expect(migrate(db)).toContain(version)
     const after = wheres.map((w) => readViews(db, w))
     expect(after).toEqual(before)
     // not vacuous: every view answers for the runs it covers
     expect((after[0] as unknown[][]).map((rows) => rows.length)).toEqual([12, 12, 2, 2])
   })
+})
+
+describe("the percentile views", () => {
 
   it("reach the primary keys when a query names its run", () => {
     const db = new Database(":memory:")

@@ -250,6 +250,36 @@ describe("f16 shared-attention WGSL generator", () => {
       expect(loop.slice(firstBarrier)).not.toMatch(/= v\[/)
     }
   })
+  // Lavapipe's emulation indexes arrays per element, where Dawn's robustness would clamp a whole matrix access: this
+  // evaluates every matrix load / store's offset and stride (the WGSL expressions themselves) for each subgroup and
+  // P·V step and checks that its 16 rows end inside the array it names, and that vec4 offsets divide evenly.
+  it.each(VARIANTS.filter((v) => v.spelling === "template").map((v) => [JSON.stringify(v), v] as const))("keeps every matrix load and store inside its workgroup array: %s", (_, v) => {
+    const w = sharedF16Wgsl(8, v)
+    const consts = Object.fromEntries([...w.matchAll(/const (\w+): u32 = (\d+)u;/g)].map((m) => [m[1]!, Number(m[2])]))
+    const arrays = new Map([...w.matchAll(/var<workgroup> (\w+): array<(f16|f32|vec4<f16>), (\d+)>;/g)].map((m) => [m[1]!, { len: Number(m[3]), per: m[2] === "vec4<f16>" ? 4 : 1 }]))
+    const js = (e: string): string => e.replace(/(\d+)u\b/g, "$1")
+    // rb0 / kb0 divide integers (u32 division truncates); the offsets' own "/ 4u" must come out exact (vec4 alignment).
+    const idiv = (e: string): string => js(e).replace(/ \/ (\d+)/g, " / $1 | 0")
+    const rb0 = idiv(/let rb0 = ([^;]+);/.exec(w)![1]!)
+    const kb0 = idiv(/let kb0 = ([^;]+);/.exec(w)![1]!)
+    const calls = [...w.matchAll(/subgroupMatrix(Load<.+?>|Store<\w+>)\(&(\w+), (.+?), (?:[co]\d\d, )?(\w+|\(\w+\) \/ 4u)\);/g)]
+    expect(calls.length).toBe([...w.matchAll(/subgroupMatrix(Load|Store)</g)].length)
+    let checked = 0
+    for (const [, , arr, off, stride] of calls) {
+      const a = arrays.get(arr!)!
+      for (let sg = 0; sg < 4; sg++)
+        for (let j0 = 0; j0 < 64; j0 += 16) {
+          const env = { ...consts, sg, j0 }
+          const ev = (e: string): number => new Function(...Object.keys(env), "rb0", "kb0", `return ${js(e)};`)(...Object.values(env), new Function("sg", `return ${rb0};`)(sg), new Function("sg", `return ${kb0};`)(sg)) as number
+          const o = ev(off!)
+          const st = ev(stride!)
+          expect(Number.isInteger(o) && Number.isInteger(st), `${arr} at ${off}`).toBe(true)
+          expect(o + 15 * st + 16 / a.per, `${arr} at ${off} (sg ${sg}, j0 ${j0})`).toBeLessThanOrEqual(a.len)
+          checked++
+        }
+    }
+    expect(checked).toBeGreaterThan(0)
+  })
   it("keys every staged K/V row load to a clamped key, so reads past the unit's keys stay in bounds", () => {
     const loads = [...sharedF16Wgsl(8, base).matchAll(/let w = [kv]\[([^\]]+)\]/g)].map((m) => m[1]!)
     expect(loads.length).toBe(16)

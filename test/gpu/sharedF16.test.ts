@@ -34,7 +34,7 @@ const fake = (over: Partial<{ f16: boolean; subgroupMin: number; wgBytes: number
     sgmSpelling: "template" as const,
   })
 
-const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SHARED_F16_WSM", "MOSKA_SHARED_INT8_F16", "MOSKA_SGM_SPELLING", "MOSKA_SHARED_F16_OACC", "MOSKA_SHARED_F16_VLOAD"]
+const ENV_KNOBS = ["MOSKA_SHARED_F16_MMA", "MOSKA_SHARED_F16_ROWS", "MOSKA_SHARED_F16_OPARTS", "MOSKA_SHARED_F16_KVSTRIDE", "MOSKA_SHARED_F16_SSTRIDE", "MOSKA_SHARED_F16_PSTRIDE", "MOSKA_SHARED_F16_OPAD", "MOSKA_SHARED_F16_WSM", "MOSKA_SHARED_INT8_F16", "MOSKA_SGM_SPELLING", "MOSKA_SHARED_F16_OACC", "MOSKA_SHARED_F16_VLOAD", "MOSKA_SHARED_F16_LAZY_O"]
 afterEach(() => {
   for (const k of ENV_KNOBS) delete process.env[k]
 })
@@ -106,6 +106,20 @@ describe("f16 kernel options and workgroup memory", () => {
     process.env.MOSKA_SHARED_F16_OACC = "reg"
     expect(() => f16Options(fake())).toThrow(/MOSKA_SHARED_F16_OACC=reg: want lazy or tile/)
   })
+  it("picks the lazy rescale with MOSKA_SHARED_F16_LAZY_O (flush by default; load and none only with lazy O)", () => {
+    process.env.MOSKA_SHARED_F16_OACC = "lazy"
+    expect(f16Options(fake())).not.toHaveProperty("lazyO")
+    process.env.MOSKA_SHARED_F16_LAZY_O = "flush"
+    expect(f16Options(fake())).not.toHaveProperty("lazyO")
+    for (const w of ["load", "none"] as const) {
+      process.env.MOSKA_SHARED_F16_LAZY_O = w
+      expect(f16Options(fake())).toMatchObject({ oAcc: "lazy", lazyO: w })
+    }
+    process.env.MOSKA_SHARED_F16_OACC = "tile"
+    expect(f16Options(fake())).not.toHaveProperty("lazyO")
+    process.env.MOSKA_SHARED_F16_LAZY_O = "reload"
+    expect(() => f16Options(fake())).toThrow(/MOSKA_SHARED_F16_LAZY_O=reload: want flush, load or none/)
+  })
   it("reads V with K with MOSKA_SHARED_F16_VLOAD=early (no workgroup memory), late or unset is the default", () => {
     expect(f16Options(fake())).not.toHaveProperty("vLoad")
     process.env.MOSKA_SHARED_F16_VLOAD = "early"
@@ -144,6 +158,9 @@ const VARIANTS: SharedF16Options[] = [
   { ...base, vLoad: "early" },
   { ...base, oAcc: "lazy", vLoad: "early", wsm: "vec4" },
   { ...base, rows: 32, oAcc: "lazy", vLoad: "early", kv: "int8" },
+  { ...base, oAcc: "lazy", lazyO: "load" },
+  { ...base, rows: 32, oParts: 1, oAcc: "lazy", lazyO: "load" },
+  { ...base, oAcc: "lazy", lazyO: "none" },
 ]
 
 /** Bytes of every `var<workgroup>` the WGSL declares. */
@@ -179,19 +196,38 @@ describe("f16 shared-attention WGSL generator", () => {
     expect(w).not.toMatch(/(hb|pb)\[[^\]]+\] = f16\(/)
   })
   it("with oAcc lazy accumulates P·V into O matrices that live across tiles and goes through workgroup memory only on a flagged rescale and at the end", () => {
-    const w = sharedF16Wgsl(8, { ...base, oAcc: "lazy" })
-    const loop = w.slice(w.indexOf("for (var k0 = 0u;"), w.indexOf("var lt = "))
+    const oStores = (x: string) => [...x.matchAll(/subgroupMatrixStore<row_major>\(&big, [^;]+, o\d\d, OS\)/g)].length
+    const resultLoads = (x: string) => [...x.matchAll(/o\d\d = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&big, /g)].length
+    const parts = (w: string) => {
+      const loop = w.slice(w.indexOf("for (var k0 = 0u;"), w.indexOf("// O's first part goes out"))
+      return { loop, resc: loop.slice(loop.indexOf("if (rs != 0u && k0 != 0u) {"), loop.indexOf("for (var j0 = 0u;")), end: w.slice(w.indexOf("for (var j0 = 0u;")) }
+    }
+    // lazyO "flush" (default): the flagged rescale adds the stored matrices into the f32 accumulators and zeroes the
+    // matrices; no result matrix is ever loaded from memory (the session-10 H200 failure, see SharedF16Options.lazyO).
+    const f = sharedF16Wgsl(8, { ...base, oAcc: "lazy" })
+    const fp = parts(f)
+    expect(f).toMatch(/var o: array<f32, 64>;/)
+    expect(resultLoads(f)).toBe(0)
+    expect(oStores(fp.resc)).toBe(8)
+    expect([...fp.resc.matchAll(/o\d\d = subgroup_matrix_result<f32, 16, 16>\(\);/g)].length).toBe(8)
+    expect(fp.resc).toMatch(/o\[0\] = \(o\[0\] \+ big\[row \* OS \+ cc\]\) \* apw\[row\]\.x;/)
+    expect(fp.end).toMatch(/\(o\[63\] \+ big\[row \* OS \+ cc\]\) \/ lm\.x/)
+    // The end's first O store comes before the divergent apw write, not right after it.
+    const tail = f.slice(f.lastIndexOf("var lt = ") - 600)
+    expect(tail.indexOf("subgroupMatrixStore")).toBeLessThan(tail.indexOf("if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }"))
+    // lazyO "none" (diagnostic): no rescale block at all.
+    expect(sharedF16Wgsl(8, { ...base, oAcc: "lazy", lazyO: "none" })).not.toMatch(/if \(rs != 0u/)
+    const w = sharedF16Wgsl(8, { ...base, oAcc: "lazy", lazyO: "load" })
+    const { loop, resc } = parts(w)
     // O matrices declared once before the loop, none inside it; no per-invocation O array.
     expect(w.slice(0, w.indexOf("for (var k0 = 0u;"))).toMatch(/var o00 = subgroup_matrix_result<f32, 16, 16>\(\);/)
     expect(loop).not.toMatch(/var o\d\d = /)
     expect(w).not.toMatch(/var o: array<f32/)
     expect(loop).toMatch(/let rs = workgroupUniformLoad\(&resc\);\n/)
     // Inside the loop, O leaves its matrices only under the flag: every O store and result load sits in the rescale block.
-    const resc = loop.slice(loop.indexOf("if (rs != 0u && k0 != 0u) {"), loop.indexOf("for (var j0 = 0u;"))
-    const oStores = (x: string) => [...x.matchAll(/subgroupMatrixStore<row_major>\(&big, [^;]+, o\d\d, OS\)/g)].length
     expect(oStores(resc)).toBe(8)
     expect(oStores(loop)).toBe(8)
-    expect([...resc.matchAll(/o\d\d = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&big, /g)].length).toBe(8)
+    expect(resultLoads(resc)).toBe(8)
     expect(loop).toMatch(/let up = mx > mrun \+ LAZY_T;\n\s*let mn = select\(mrun, mx, up\);/)
     expect(w).toMatch(new RegExp(`const LAZY_T: f32 = ${LAZY_RESCALE}\\.0;`))
     // Default kernel: unchanged structure (no flag, O through workgroup memory every tile).
@@ -213,6 +249,36 @@ describe("f16 shared-attention WGSL generator", () => {
       for (const m of pre) expect([...afterSoftmax.matchAll(new RegExp(`let w = vw${m[1]};`, "g"))].length).toBe(1)
       expect(loop.slice(firstBarrier)).not.toMatch(/= v\[/)
     }
+  })
+  // Lavapipe's emulation indexes arrays per element, where Dawn's robustness would clamp a whole matrix access: this
+  // evaluates every matrix load / store's offset and stride (the WGSL expressions themselves) for each subgroup and
+  // P·V step and checks that its 16 rows end inside the array it names, and that vec4 offsets divide evenly.
+  it.each(VARIANTS.filter((v) => v.spelling === "template").map((v) => [JSON.stringify(v), v] as const))("keeps every matrix load and store inside its workgroup array: %s", (_, v) => {
+    const w = sharedF16Wgsl(8, v)
+    const consts = Object.fromEntries([...w.matchAll(/const (\w+): u32 = (\d+)u;/g)].map((m) => [m[1]!, Number(m[2])]))
+    const arrays = new Map([...w.matchAll(/var<workgroup> (\w+): array<(f16|f32|vec4<f16>), (\d+)>;/g)].map((m) => [m[1]!, { len: Number(m[3]), per: m[2] === "vec4<f16>" ? 4 : 1 }]))
+    const js = (e: string): string => e.replace(/(\d+)u\b/g, "$1")
+    // rb0 / kb0 divide integers (u32 division truncates); the offsets' own "/ 4u" must come out exact (vec4 alignment).
+    const idiv = (e: string): string => js(e).replace(/ \/ (\d+)/g, " / $1 | 0")
+    const rb0 = idiv(/let rb0 = ([^;]+);/.exec(w)![1]!)
+    const kb0 = idiv(/let kb0 = ([^;]+);/.exec(w)![1]!)
+    const calls = [...w.matchAll(/subgroupMatrix(Load<.+?>|Store<\w+>)\(&(\w+), (.+?), (?:[co]\d\d, )?(\w+|\(\w+\) \/ 4u)\);/g)]
+    expect(calls.length).toBe([...w.matchAll(/subgroupMatrix(Load|Store)</g)].length)
+    let checked = 0
+    for (const [, , arr, off, stride] of calls) {
+      const a = arrays.get(arr!)!
+      for (let sg = 0; sg < 4; sg++)
+        for (let j0 = 0; j0 < 64; j0 += 16) {
+          const env = { ...consts, sg, j0 }
+          const ev = (e: string): number => new Function(...Object.keys(env), "rb0", "kb0", `return ${js(e)};`)(...Object.values(env), new Function("sg", `return ${rb0};`)(sg), new Function("sg", `return ${kb0};`)(sg)) as number
+          const o = ev(off!)
+          const st = ev(stride!)
+          expect(Number.isInteger(o) && Number.isInteger(st), `${arr} at ${off}`).toBe(true)
+          expect(o + 15 * st + 16 / a.per, `${arr} at ${off} (sg ${sg}, j0 ${j0})`).toBeLessThanOrEqual(a.len)
+          checked++
+        }
+    }
+    expect(checked).toBeGreaterThan(0)
   })
   it("keys every staged K/V row load to a clamped key, so reads past the unit's keys stay in bounds", () => {
     const loads = [...sharedF16Wgsl(8, base).matchAll(/let w = [kv]\[([^\]]+)\]/g)].map((m) => m[1]!)

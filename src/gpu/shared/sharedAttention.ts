@@ -199,5 +199,5 @@ export const sharedAttention = async (gpu: GpuContext, job: SharedJob): Promise<
     })
     passes.push({ pipeline, group, workgroups: gpuOps.grid(gpu, nitems) })
   })
-  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: h16 ? `f16-mma-r${h16.rows}-o${h16.oParts}${h16.wsm === "vec4" ? "-v4" : ""}${h16.kv === "int8" ? "-i8" : ""}${h16.oAcc === "lazy" ? "-lazy" : ""}${h16.vLoad === "early" ? "-vearly" : ""}` : !i8 ? "f32" : `${i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}`}${i8.wsm === "vec4" ? "-v4" : ""}` }
+  return { passes, po, pl, unitSlot0, splits, slots: slot - base, variant, workgroups, rowTile: RT, kernel: h16 ? `f16-mma-r${h16.rows}-o${h16.oParts}${h16.wsm === "vec4" ? "-v4" : ""}${h16.kv === "int8" ? "-i8" : ""}${h16.oAcc === "lazy" ? `-lazy${h16.lazyO ? `-${h16.lazyO}` : ""}` : ""}${h16.vLoad === "early" ? "-vearly" : ""}` : !i8 ? "f32" : `${i8.stage === "none" ? "int8-mma" : `int8-mma-staged${i8.prefetch ? "-prefetch" : ""}-o${i8.oStride}-r${i8.rows}`}${i8.wsm === "vec4" ? "-v4" : ""}` }
 }

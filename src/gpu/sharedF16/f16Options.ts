@@ -12,11 +12,16 @@ const pick = <T extends number>(name: string, allowed: readonly T[], fallback: T
   return n
 }
 
-/** MOSKA_SHARED_F16_OACC: "lazy" keeps O in result matrices (SharedF16Options.oAcc); unset or "tile" is the default. */
-const oAccKnob = (): { oAcc?: "lazy" } => {
+/**
+ * MOSKA_SHARED_F16_OACC: "lazy" keeps O in result matrices (SharedF16Options.oAcc); unset or "tile" is the default.
+ * With lazy, MOSKA_SHARED_F16_LAZY_O=flush (default) | load | none picks how O is rescaled (SharedF16Options.lazyO).
+ */
+const oAccKnob = (): { oAcc?: "lazy"; lazyO?: "load" | "none" } => {
   const v = process.env.MOSKA_SHARED_F16_OACC
+  const w = process.env.MOSKA_SHARED_F16_LAZY_O
+  if (w !== undefined && w !== "flush" && w !== "load" && w !== "none") throw new Error(`MOSKA_SHARED_F16_LAZY_O=${w}: want flush, load or none`)
   if (v === undefined || v === "tile") return {}
-  if (v === "lazy") return { oAcc: "lazy" }
+  if (v === "lazy") return { oAcc: "lazy", ...(w === "load" || w === "none" ? { lazyO: w } : {}) }
   throw new Error(`MOSKA_SHARED_F16_OACC=${v}: want lazy or tile`)
 }
 
@@ -36,7 +41,7 @@ const vLoadKnob = (): { vLoad?: "early" } => {
  * staged K/V row), MOSKA_SHARED_F16_SSTRIDE=68|72 (f32 per S row), MOSKA_SHARED_F16_PSTRIDE=72|80 (f16 per
  * P row), MOSKA_SHARED_F16_OPAD=4|8 (f32 of padding per O row), MOSKA_SHARED_F16_WSM=vec4 (workgroup tiles as
  * array<vec4<f16>>, see SharedF16Options.wsm), MOSKA_SHARED_F16_OACC=lazy (O kept in result matrices, lazily
- * rescaled, see SharedF16Options.oAcc), MOSKA_SHARED_F16_VLOAD=early (V's global loads issued with K's, see
+ * rescaled, see SharedF16Options.oAcc; MOSKA_SHARED_F16_LAZY_O=flush|load|none, SharedF16Options.lazyO), MOSKA_SHARED_F16_VLOAD=early (V's global loads issued with K's, see
  * SharedF16Options.vLoad), MOSKA_SGM_SPELLING=legacy. A knob set to a
  * value whose layout does not fit the device is an error, not a silent fallback.
  * `format` int8: the kernel stages int8 KV (f16MmaBlocker allows that only with MOSKA_SHARED_INT8_F16=1).

@@ -52,6 +52,17 @@ export interface SharedF16Options {
    */
   readonly oAcc?: "lazy"
   /**
+   * How oAcc "lazy" rescales O (absent: "flush"). "flush": the O matrices are stored to workgroup memory, added
+   * into a per-invocation f32 accumulator (the default kernel's `o` array) with the row's correction applied,
+   * and reset to zero; the end adds the matrices' last part. No result matrix is ever loaded from memory.
+   * "load": stored, scaled in workgroup memory and loaded back into the result matrices (the session-10 kernel,
+   * err 0.5 on the H200 while right on lavapipe's emulation, docs/kernels-h200.md session 10).
+   * "none": diagnostic only, never rescales O (wrong once a row max climbs by more than LAZY_RESCALE; the
+   * bench's data never does after the first tile), to tell on the device whether the rescale block's presence is
+   * what breaks the kernel there.
+   */
+  readonly lazyO?: "load" | "none"
+  /**
    * "early": each invocation issues its V tile's global loads (8 or 4 × 16 bytes, held in registers) with the K
    * tile's, before the first barrier, and writes them to workgroup memory after the softmax as before, so the V
    * reads overlap S = Q·Kᵀ and the softmax instead of following them. Absent: V is read after the softmax.
@@ -202,21 +213,36 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
         return Array.from({ length: RB }, (_, rb) => `        o${rb}${h} = ${sgmLoad(sp, result, "&big", `${rb * 16}u * OS + ${col}`, false, "OS")};`)
       })
       .join("\n")
-  const lazyRescale = [
-    `      // Some row's reference max moved (not on the first tile, where O is still zero): scale O's rows by apw.x.`,
-    `      if (rs != 0u && k0 != 0u) {`,
-    ...Array.from({ length: opts.oParts }, (_, part) =>
-      [
-        oStore(part),
-        `        workgroupBarrier();`,
-        unroll(RPI, (i) => `        { let row = rr * ${RPI}u + ${i}u; big[row * OS + cc] *= apw[row].x; }`),
-        `        workgroupBarrier();`,
-        oLoad(part),
-        `        workgroupBarrier();`,
-      ].join("\n"),
-    ),
-    `      }`,
-  ].join("\n")
+  const lazyO = opts.lazyO ?? "flush"
+  const flush = lazy && lazyO === "flush"
+  const oZero = unroll(RB, (rb) => `        o${rb}0 = ${result}();\n        o${rb}1 = ${result}();`)
+  const lazyRescale =
+    lazyO === "none"
+      ? `      // lazyO "none" (diagnostic): O is never rescaled.\n      _ = rs;`
+      : [
+          `      // Some row's reference max moved (not on the first tile, where O is still zero): scale O's rows by apw.x.`,
+          `      if (rs != 0u && k0 != 0u) {`,
+          ...Array.from({ length: opts.oParts }, (_, part) =>
+            lazyO === "flush"
+              ? [
+                  // The matrices' part goes into the invocation's f32 accumulators, both scaled by the row's correction.
+                  oStore(part),
+                  `        workgroupBarrier();`,
+                  unroll(RPI, (i) => `        { let row = rr * ${RPI}u + ${i}u; o[${part * RPI + i}] = (o[${part * RPI + i}] + big[row * OS + cc]) * apw[row].x; }`),
+                  `        workgroupBarrier();`,
+                ].join("\n")
+              : [
+                  oStore(part),
+                  `        workgroupBarrier();`,
+                  unroll(RPI, (i) => `        { let row = rr * ${RPI}u + ${i}u; big[row * OS + cc] *= apw[row].x; }`),
+                  `        workgroupBarrier();`,
+                  oLoad(part),
+                  `        workgroupBarrier();`,
+                ].join("\n"),
+          ),
+          ...(lazyO === "flush" ? [`        // Flushed: the matrices restart from zero (no result matrix is loaded from memory).`, oZero] : []),
+          `      }`,
+        ].join("\n")
   const parts =
     opts.oParts === 1
       ? `${oStore(0)}\n    }\n    workgroupBarrier();\n    {\n${rescale(0)}\n    }`
@@ -286,8 +312,8 @@ ${qm}
   workgroupBarrier();
   var mrun = NEG;
   var lrun = 0.0;
-${lazy ? oDecl : `  var o: array<f32, ${RT}>;
-${unroll(RT, (i) => `  o[${i}] = 0.0;`)}`}
+${lazy ? `${oDecl}\n` : ""}${!lazy || flush ? `  var o: array<f32, ${RT}>;
+${unroll(RT, (i) => `  o[${i}] = 0.0;`)}` : ""}
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
 ${lazy ? `    // Last read at the previous tile's flag load, before its closing barrier; first set after this tile's S barrier.
     if (t == 0u) { resc = 0u; }
@@ -332,15 +358,17 @@ ${parts}
     // No barrier here: the next tile's first barrier orders these reads before its S stores into big.
   }`}
   workgroupBarrier();
-  var lt = lrun + subgroupShuffleXor(lrun, 1u);
+${lazy ? `  // O's first part goes out before the divergent (hf == 0) write below, so no matrix operation follows a divergent branch without a barrier.
+${oStore(0)}
+` : ""}  var lt = lrun + subgroupShuffleXor(lrun, 1u);
 ${lanes.slice(1).map((m) => `  lt += subgroupShuffleXor(lt, ${m}u);`).join("\n")}
   if (hf == 0u) { apw[r] = vec2<f32>(lt, mrun); }
 ${lazy ? unroll(opts.oParts, (part) => [
-    oStore(part),
+    part === 0 ? "" : oStore(part),
     `  workgroupBarrier();`,
-    unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, big[row * OS + cc] / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`),
+    unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, ${flush ? `(o[${part * RPI + i}] + big[row * OS + cc])` : "big[row * OS + cc]"} / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`),
     ...(part < opts.oParts - 1 ? [`  workgroupBarrier();`] : []),
-  ].join("\n")) : `  workgroupBarrier();
+  ].filter((x) => x !== "").join("\n")) : `  workgroupBarrier();
 ${unroll(opts.oParts, (part) => unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, o[${part * RPI + i}] / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`))}`}
 }
 `

@@ -3,8 +3,8 @@
 # bench/h200-kernels-s10.sh (PyTorch anchor of the same call, one table last), shorter:
 #   PACK=1 bash .gpu/on-host.sh bash bench/h200-kernels-s10b.sh [STEPS]     (dist built here: npm run build; carry .gpu, dist)
 # Session 10 found every lazy variant wrong on the H200 (err 0.5, 1.3 with robustness off) while right on lavapipe.
-# The lazy rescale now defaults to lazyO "flush" (SharedF16Options.lazyO: O's matrices are added into f32
-# accumulators and zeroed; no result matrix is loaded back from workgroup memory). Steps:
+# The lazy rescale now defaults to lazyO "flush" (SharedF16Options.lazyO: O's matrices are added into the
+# rows' output slots in po and zeroed; no result matrix is loaded back from workgroup memory). Steps:
 #   f16 / f16-rob0          default kernel (O through workgroup memory every tile), robustness on / off
 #   f16-lazy / -rob0        MOSKA_SHARED_F16_OACC=lazy with the flush rescale (the fix under test)
 #   f16-lazy-load           MOSKA_SHARED_F16_LAZY_O=load: the session-10 reload of the result matrices (bisect: was the

@@ -53,8 +53,9 @@ export interface SharedF16Options {
   readonly oAcc?: "lazy"
   /**
    * How oAcc "lazy" rescales O (absent: "flush"). "flush": the O matrices are stored to workgroup memory, added
-   * into a per-invocation f32 accumulator (the default kernel's `o` array) with the row's correction applied,
-   * and reset to zero; the end adds the matrices' last part. No result matrix is ever loaded from memory.
+   * into the rows' output slots in `po` (each invocation its own elements, the first flush writing them) with the
+   * row's correction applied, and reset to zero; the end adds the matrices' last part. No result matrix is ever
+   * loaded from memory and no register array is added (a flush is as rare as the rescale).
    * "load": stored, scaled in workgroup memory and loaded back into the result matrices (the session-10 kernel,
    * err 0.5 on the H200 while right on lavapipe's emulation, docs/kernels-h200.md session 10).
    * "none": diagnostic only, never rescales O (wrong once a row max climbs by more than LAZY_RESCALE; the
@@ -225,10 +226,11 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
           ...Array.from({ length: opts.oParts }, (_, part) =>
             lazyO === "flush"
               ? [
-                  // The matrices' part goes into the invocation's f32 accumulators, both scaled by the row's correction.
+                  // The matrices' part is added into the row's output slot in po (this invocation's own elements, so
+                  // program order suffices; the first flush writes instead of adding), both scaled by the correction.
                   oStore(part),
                   `        workgroupBarrier();`,
-                  unroll(RPI, (i) => `        { let row = rr * ${RPI}u + ${i}u; o[${part * RPI + i}] = (o[${part * RPI + i}] + big[row * OS + cc]) * apw[row].x; }`),
+                  unroll(RPI, (i) => `        { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let at = (slot0 + row) * D + ${part * CP}u + cc; po[at] = (select(0.0, po[at], flushed) + big[row * OS + cc]) * apw[row].x; } }`),
                   `        workgroupBarrier();`,
                 ].join("\n")
               : [
@@ -240,7 +242,7 @@ export const sharedF16Wgsl = (kvHeads: number, opts: SharedF16Options): string =
                   `        workgroupBarrier();`,
                 ].join("\n"),
           ),
-          ...(lazyO === "flush" ? [`        // Flushed: the matrices restart from zero (no result matrix is loaded from memory).`, oZero] : []),
+          ...(lazyO === "flush" ? [`        // Flushed: the matrices restart from zero (no result matrix is loaded from memory).`, oZero, `        flushed = true;`] : []),
           `      }`,
         ].join("\n")
   const parts =
@@ -312,7 +314,8 @@ ${qm}
   workgroupBarrier();
   var mrun = NEG;
   var lrun = 0.0;
-${lazy ? `${oDecl}\n` : ""}${!lazy || flush ? `  var o: array<f32, ${RT}>;
+${lazy ? `${oDecl}\n` : ""}${flush ? `  // Whether O was flushed into po (set only under the workgroup-uniform rescale flag).
+  var flushed = false;` : ""}${!lazy ? `  var o: array<f32, ${RT}>;
 ${unroll(RT, (i) => `  o[${i}] = 0.0;`)}` : ""}
   for (var k0 = 0u; k0 < nkeys; k0 += KT) {
 ${lazy ? `    // Last read at the previous tile's flag load, before its closing barrier; first set after this tile's S barrier.
@@ -366,7 +369,7 @@ ${lanes.slice(1).map((m) => `  lt += subgroupShuffleXor(lt, ${m}u);`).join("\n")
 ${lazy ? unroll(opts.oParts, (part) => [
     part === 0 ? "" : oStore(part),
     `  workgroupBarrier();`,
-    unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, ${flush ? `(o[${part * RPI + i}] + big[row * OS + cc])` : "big[row * OS + cc]"} / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`),
+    unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; ${flush ? `let at = (slot0 + row) * D + ${part * CP}u + cc; po[at] = select(0.0, (select(0.0, po[at], flushed) + big[row * OS + cc]) / lm.x, lm.x > 0.0);` : `po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, big[row * OS + cc] / lm.x, lm.x > 0.0);`} ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`),
     ...(part < opts.oParts - 1 ? [`  workgroupBarrier();`] : []),
   ].filter((x) => x !== "").join("\n")) : `  workgroupBarrier();
 ${unroll(opts.oParts, (part) => unroll(RPI, (i) => `  { let row = rr * ${RPI}u + ${i}u; if (row < nrows) { let lm = apw[row]; po[(slot0 + row) * D + ${part * CP}u + cc] = select(0.0, o[${part * RPI + i}] / lm.x, lm.x > 0.0); ${part === 0 ? `if (cc == 0u) { pl[slot0 + row] = select(NEG, lm.y + log(lm.x), lm.x > 0.0); } ` : ""}} }`))}`}

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { migrate, MIGRATIONS_DIR } from "../../src/db/migrate.js"
+import { lcg, rowInserts } from "./syntheticRows.js"
 
 // db/024 rewrote the percentile views to sort each group once, db/025 the two latency ones to rank
 // each metric on its own; these tests hold each to the values, types and row order of the
@@ -23,19 +24,10 @@ const migrationsBefore = (version: number): string => {
   return dir
 }
 
-/** Deterministic rows (an LCG, no Math.random): three runs of 1, 2 and 700 requests; runs 2 and 3 with tokens. */
+/** Deterministic rows (lcg, no Math.random): three runs of 1, 2 and 700 requests; runs 2 and 3 with tokens. */
 const fill = (db: Database.Database): void => {
-  let s = 12345
-  const next = (m: number): number => {
-    s = (s * 1103515245 + 12345) % 2147483648
-    return s % m
-  }
-  const run = db.prepare(
-    "INSERT INTO runs (run_id, mode, system, scenario_name, scenario_json, seed, started_at, code_version, hardware) VALUES (?, 'sim', 'moska', 't', '{}', 1, '2026-01-01', 'test', '{}')",
-  )
-  const req = db.prepare(
-    "INSERT INTO requests (run_id, request_id, arrival_ns, admitted_ns, first_token_ns, finished_ns, unique_tokens, requested_tokens, output_tokens, status) VALUES (?, ?, ?, ?, ?, ?, 100, ?, ?, ?)",
-  )
+  const next = lcg(12345)
+  const { run, request: req } = rowInserts(db)
   const tok = db.prepare("INSERT INTO tokens (run_id, request_id, idx, at_ns) VALUES (?, ?, ?, ?)")
   const sizes = [1, 2, 700]
   db.transaction(() => {

@@ -2,6 +2,7 @@ import Database from "better-sqlite3"
 import { describe, expect, it } from "vitest"
 import { migrate } from "../../src/db/migrate.js"
 import { summarizeRun, type PercentilesMs } from "../../src/db/summarizeRun.js"
+import { lcg, rowInserts } from "./syntheticRows.js"
 
 // summarizeRun computes the latency figures itself (a sort in JS, SQLite's AVG for the means)
 // rather than reading latency_percentiles; this holds it to the view, bit for bit, on runs whose
@@ -18,19 +19,10 @@ const fromView = (db: Database.Database, runId: number, metric: string): Percent
   return { n: r.n, mean: ms(r.mean_ns), p50: ms(r.p50_ns), p90: ms(r.p90_ns), p99: ms(r.p99_ns), p999: ms(r.p999_ns), max: ms(r.max_ns) }
 }
 
-/** Deterministic rows (an LCG, no Math.random): runs of 1, 2, 5000 and 333 requests, one all single-token, one all cancelled. */
+/** Deterministic rows (lcg, no Math.random): runs of 1, 2, 5000 and 333 requests, one all single-token, one all cancelled. */
 const fill = (db: Database.Database): number[] => {
-  let s = 987654
-  const next = (m: number): number => {
-    s = (s * 1103515245 + 12345) % 2147483648
-    return s % m
-  }
-  const run = db.prepare(
-    "INSERT INTO runs (run_id, mode, system, scenario_name, scenario_json, seed, started_at, code_version, hardware) VALUES (?, 'sim', 'moska', 't', '{}', 1, '2026-01-01', 'test', '{}')",
-  )
-  const req = db.prepare(
-    "INSERT INTO requests (run_id, request_id, arrival_ns, admitted_ns, first_token_ns, finished_ns, unique_tokens, requested_tokens, output_tokens, status) VALUES (?, ?, ?, ?, ?, ?, 100, ?, ?, ?)",
-  )
+  const next = lcg(987654)
+  const { run, request: req } = rowInserts(db)
   const runs = [
     { n: 1, oneToken: false, cancelled: false },
     { n: 2, oneToken: false, cancelled: false },

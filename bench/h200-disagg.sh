@@ -34,16 +34,7 @@
 #   DISAGG_SCENARIO=scenarios/live/tiny-webgpu-disagg.yaml COLO_SCENARIO=scenarios/live/tiny-webgpu-disagg.yaml COLO_SETS=policy.disaggregated=false WORKLOAD=scenario bash bench/h200-disagg.sh
 set -uo pipefail
 N=${1:-32}
-DSC=${DISAGG_SCENARIO:-scenarios/live/h200-8b-disagg.yaml}; CSC=${COLO_SCENARIO:-scenarios/live/h200-8b.yaml}
-WL=${WORKLOAD:-"{kind: closed, concurrency: 16, requests: $N, uniqueTokens: {kind: uniform, min: 256, max: 1024}, outputTokens: {kind: fixed, value: 64}}"}
-sets=()
-case "$WL" in
-  trace) sets+=(--set "workload.limit=$N") ;;
-  scenario) ;;
-  *) sets+=(--set "workload=$WL") ;;
-esac
-for e in ${SETS:-}; do sets+=(--set "$e"); done
-colo=(); for e in ${COLO_SETS:-}; do colo+=(--set "$e"); done
+. "$(dirname "$0")/disagg-workload.sh"
 OUT=${OUT:-out/h200-disagg}; F="$OUT/files"; mkdir -p "$F"; DB="$F/live.db"; rm -f "$DB" "$DB"-wal "$DB"-shm
 M="node dist/cli/main.js"
 SOCK="ipc:///tmp/moska-h200-disagg-$$.sock"

@@ -13,14 +13,20 @@
 #   ...-rob0            Dawn's robustness off (MOSKA_GPU_ROBUSTNESS=0), the twins of the default and the lazy kernels
 #   int8 / i8f16-lazy  int8 KV: the default int8 tensor-core kernel (+ perreq, for the >= 15x target) / int8 KV
 #                       staged into the lazy f16 kernel (MOSKA_SHARED_INT8_F16=1 MOSKA_SHARED_F16_OACC=lazy)
+#   f16-lazy-load / f16-lazy-none  session 10b's bisect of the lazy kernel's error on the H200 (not in the default
+#                       steps): MOSKA_SHARED_F16_LAZY_O=load, the session-10 reload of the result matrices; =none, no
+#                       rescale block at all (right only while no row max climbs by > 8). The 10b call was
+#                       NAME=s10b BUDGET_S=240 ... bash bench/h200-kernels-s10.sh "anchor f16 f16-lazy f16-lazy-rob0 f16-rob0 f16-lazy-load f16-lazy-none"
 # Shapes: shared S = 1M dense and top-k 25% at B = 16/64/256 (moska rows = router + shared + merge), perreq B = 256
 # (ratio perreq / moska top25). Steps run in priority order and stop starting new ones after BUDGET_S seconds
 # (default 480) so the call stays under 9 minutes.
 # Prints one line per step as it goes and ONE table last; every step's JSON stays under $OUT (PACK=1: one .tgz).
 # QUICK=1: the bench's small shapes (a lavapipe smoke run of this script; no anchor rows match them).
+# NAME (default s10) names the summary ($OUT/NAME-summary.json) and the PACK=1 archive ($OUT/NAME-results.tgz).
 set -u
 : "${OUT:?set OUT to the output folder}"
 BUDGET_S=${BUDGET_S:-480}
+NAME=${NAME:-s10}
 T0=$(date +%s)
 K="node dist/cli/main.js bench kernels --json"
 if [ "${QUICK:-0}" = 1 ]; then K="$K --quick"; fi
@@ -56,10 +62,12 @@ for st in $STEPS; do
     int8) step int8 120 $K --only shared,moska,perreq --kv int8 "${A[@]}" ;;
     i8f16-lazy) step i8f16-lazy 90 env MOSKA_SHARED_INT8_F16=1 $L $K --only shared,moska --kv int8 "${A[@]}" ;;
     i8f16-lazy-rob0) step i8f16-lazy-rob0 90 env $R MOSKA_SHARED_INT8_F16=1 $L $K --only shared,moska --kv int8 "${A[@]}" ;;
+    f16-lazy-load) step f16-lazy-load 90 env $L MOSKA_SHARED_F16_LAZY_O=load $K --only shared,moska --kv f16 "${A[@]}" ;;
+    f16-lazy-none) step f16-lazy-none 90 env $L MOSKA_SHARED_F16_LAZY_O=none $K --only shared,moska --kv f16 "${A[@]}" ;;
     *) echo "unknown step $st" >&2 ;;
   esac
 done
 echo "total $(( $(date +%s) - T0 ))s" >&2
-node bench/s8-table.mjs "$OUT" "$OUT/s10-summary.json" "$STEPS"
+node bench/s8-table.mjs "$OUT" "$OUT/$NAME-summary.json" "$STEPS"
 # The device tool returns a handful of files: PACK=1 puts everything in one archive.
-if [ "${PACK:-0}" = 1 ]; then tar -C "$OUT" -czf /tmp/s10-results.tgz . && rm -rf "${OUT:?}"/* && mv /tmp/s10-results.tgz "$OUT/"; fi
+if [ "${PACK:-0}" = 1 ]; then tar -C "$OUT" -czf "/tmp/$NAME-results.tgz" . && rm -rf "${OUT:?}"/* && mv "/tmp/$NAME-results.tgz" "$OUT/"; fi

@@ -28,6 +28,8 @@ interface Job {
   readonly requests: ReadonlyArray<{ readonly id: number; readonly uniqueTokens: number; readonly outputTokens: number }>
   readonly subscriber: Subscriber<WorkDone>
   cancelled: boolean
+  /** Called once its decoder call has ended (or can no longer start): `settled` waits on it. */
+  readonly finish: () => void
 }
 
 export interface WebGpuExecutorOptions {
@@ -101,6 +103,8 @@ export class WebGpuExecutor implements LiveExecutor {
   /** Set by `close`: no new decoder call starts; the one in flight is awaited before the device goes. */
   private closing = false
   private readonly inFlight = new Set<Promise<unknown>>()
+  /** One promise per job not yet ended, resolved when its decoder call ends (`settled`). */
+  private readonly unsettled = new Set<Promise<void>>()
 
   constructor(options: WebGpuExecutorOptions, slots: number) {
     this.o = options
@@ -114,12 +118,19 @@ export class WebGpuExecutor implements LiveExecutor {
         subscriber.error(new Error(`WebGpuExecutor: work item ${item.label} on ${item.workerId} has no step payload (live webgpu runs colocated, iteration granularity)`))
         return
       }
+      let finish = (): void => undefined
+      const ended = new Promise<void>((resolve) => (finish = resolve))
+      this.unsettled.add(ended)
       const job: Job = {
         item,
         phase: payload.phase,
         requests: payload.requests.map((r) => ({ id: r.spec.id, uniqueTokens: r.spec.uniqueTokens, outputTokens: r.spec.outputTokens })),
         subscriber,
         cancelled: false,
+        finish: () => {
+          this.unsettled.delete(ended)
+          finish()
+        },
       }
       let q = this.queues.get(item.workerId)
       if (q === undefined) this.queues.set(item.workerId, (q = []))
@@ -129,6 +140,15 @@ export class WebGpuExecutor implements LiveExecutor {
         job.cancelled = true
       }
     })
+  }
+
+  /**
+   * Resolves once every item submitted so far has ended on the device (or will never run: the
+   * executor failed). A disaggregated unique worker reads the bytes its decoder moved only then,
+   * so a step's link rows carry that step's transfers and none arrive after the last row.
+   */
+  settled(): Promise<void> {
+    return Promise.all([...this.unsettled]).then(() => undefined)
   }
 
   freeAtNs(workerId: string): number {
@@ -205,6 +225,7 @@ export class WebGpuExecutor implements LiveExecutor {
           gpuNs: Math.round(r.gpuNs), predictedNs: Math.round(predictedNs),
         }
         this.running.delete(workerId)
+        job.finish()
         clock.schedule(endNs as Ns, () => {
           if (job.cancelled) return
           job.subscriber.next(done)
@@ -215,6 +236,9 @@ export class WebGpuExecutor implements LiveExecutor {
       (e: unknown) => {
         this.failure = e
         this.running.delete(workerId)
+        // nothing queued runs after a failure
+        job.finish()
+        for (const q of this.queues.values()) for (const j of q) j.finish()
         // Through the clock too, so the graph sees the failure in order and stops the run.
         clock.schedule(clock.now(), () => job.subscriber.error(e), Priority.completion)
       },

@@ -34,9 +34,9 @@ export interface WebGpuWorkerOptions {
  * MoSKA decoder, each layer's shared attention through the data link to its shared worker
  * (`DataLinks.attend`; with `decoder.sharedPortSteps` "decode" only decode steps', prefill attending
  * the decoder's own corpus replica, else every step's and no corpus K/V here), warmed up (which compiles the shared worker's kernel
- * too), running whole prefill and decode steps (WebGpuExecutor). Its link items complete at once
- * with the bytes its decoder actually moved since the last one (the transfers ran inside the
- * step). Shared: a SharedServer over the same corpus answering the unique workers' layers; its own
+ * too), running whole prefill and decode steps (WebGpuExecutor). Its link items complete once the
+ * items before them have ended, with the bytes its decoder actually moved since the last one (the
+ * transfers ran inside the step). Shared: a SharedServer over the same corpus answering the unique workers' layers; its own
  * engine items are bookkeeping (ServedSharedExecutor).
  * @example const runtime = await webGpuWorker({ gpu, role: "unique", workerId: "unique-0", decoder: cfg, sharedWorkers: 1, wire: "f16", clock, links, modelOf, executor, log })
  */
@@ -110,6 +110,8 @@ export const webGpuWorker = async (o: WebGpuWorkerOptions): Promise<WorkerRuntim
   }
   const seen = { sent: 0, received: 0 }
   const link = async (l: { readonly sendBytes: number }): Promise<{ startNs: number; endNs: number; bytes: number }> => {
+    // The step this link item belongs to was submitted before it: its transfers are counted once it ends.
+    await executor.settled()
     const now = o.clock.now()
     const toShared = l.sendBytes > 0
     const bytes = toShared ? links.moved.sent - seen.sent : links.moved.received - seen.received

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3"
 import type { Scenario } from "../core/scenario.js"
+import { traceWindowNs } from "../core/traceWindowNs.js"
 import type { RequestSpec } from "../core/workload.js"
 import { openTraceDb } from "../db/openTraceDb.js"
 import { HEARTBEAT_EVERY_MS } from "../db/runLiveness.js"
@@ -80,6 +81,7 @@ export const recordRun = (input: {
   let opened: { db: Database.Database; runId: number } | undefined
   const sink = new SqliteTraceSink({
     level: scenario.trace,
+    windowNs: traceWindowNs(scenario),
     open: () => {
       const db = openTraceDb(input.dbFile)
       const runId = runRecords.insertRun(db, {

@@ -4,6 +4,7 @@ import { SqliteTraceSink } from "../db/SqliteTraceSink.js"
 import { summarizeRun, type RunSummary } from "../db/summarizeRun.js"
 import type { BeyondPoint, BeyondStudy } from "../sim/hw/paper/beyondPlan.js"
 import { runSimulation } from "../sim/runSimulation.js"
+import { traceWindowNs } from "../core/traceWindowNs.js"
 
 /** Per-chunk batching facts of a run, from its `shared.chunk` kernel rows (exact routing only). */
 export interface ChunkStats {
@@ -87,7 +88,7 @@ const readRun = (db: Database.Database, p: BeyondPoint, input: { readonly codeVe
     mode: "sim", system: sc.system, scenarioName: sc.name, scenarioJson: JSON.stringify(sc), seed: sc.seed,
     startedAt: new Date(t0).toISOString(), codeVersion: input.codeVersion, hardware: JSON.stringify(sc.hardware),
   })
-  const sink = new SqliteTraceSink({ level: sc.trace, open: () => ({ db, runId }) })
+  const sink = new SqliteTraceSink({ level: sc.trace, windowNs: traceWindowNs(sc), open: () => ({ db, runId }) })
   const result = runSimulation({ scenario: sc, sink })
   sink.flush()
   const wallS = (input.clock() - t0) / 1000

@@ -27,6 +27,7 @@ import { decoderDimsOf, prepareLiveScenario, type ExecutorKind } from "./prepare
 import { prepareHardware } from "./prepareHardware.js"
 import { humanSummary, type RunOptions } from "./runAndReport.js"
 import type { RemoteDeployment } from "../live/disagg/remoteDeployment.js"
+import { traceWindowNs } from "../core/traceWindowNs.js"
 
 export interface LiveReport extends RunReport {
   readonly live: {
@@ -98,7 +99,7 @@ export const runLiveAndReport = async (input: Scenario, opts: RunOptions & { rea
       seed: scenario.seed, startedAt: new Date(t0).toISOString(), codeVersion: codeVersion(),
       hardware: JSON.stringify({ ...scenario.hardware, live: { executor: kind, device: gpu?.name ?? null } }), label: opts.label ?? null,
     })
-    const sink = new ThreadedTraceSink({ file: opts.db, run: { runId }, level: scenario.trace })
+    const sink = new ThreadedTraceSink({ file: opts.db, run: { runId }, level: scenario.trace, windowNs: traceWindowNs(scenario) })
     let signal: string | null = null
     const onSignal = (s: NodeJS.Signals): void => {
       if (signal !== null) {

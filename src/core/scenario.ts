@@ -229,8 +229,8 @@ export const Live = S.Struct({
     "Disaggregated webgpu workers: micro-batches per decode step. 2 splits each decode step of two or more requests into two halves on separate scratch buffers, interleaved layer by layer, so one half's dense work and unique attention run while the other half's query rows are on the data link (the shared worker then holds two requests in flight; each half reads the layer weights itself); 1 sends each layer's rows and waits for the reply before the next layer. Default 2: on one H200 it took TPOT p50 from 420.9 to 383.1 ms (bench/h200-disagg-mb.sh, docs/disaggregated.md)."),
 }).annotations({ description: "Live-mode settings (moska live, moska replay --live); ignored by sim." })
 
-export const TraceLevel = S.Literal("requests", "kernels", "tokens").annotations({
-  description: "What the trace database keeps: request rows only; plus kernel batches; plus per-token rows.",
+export const TraceLevel = S.Literal("requests", "totals", "kernels", "tokens").annotations({
+  description: "What the trace database keeps: request rows only; plus kernel batches summed per worker, kind and window (table kernel_totals, window traceWindowMs); plus every kernel batch; plus per-token rows.",
 })
 
 export const Scenario = S.Struct({
@@ -254,6 +254,7 @@ export const Scenario = S.Struct({
     granularity: "iteration", prefill: true,
   }, "Scheduling policy."),
   trace: opt(TraceLevel, "kernels", "Trace detail level."),
+  traceWindowMs: S.optional(d(PosInt, "Trace level totals: the window kernel batches are summed over, ms of the run's clock (a batch counts in the window its end falls in). Absent: 1000.")),
   live: S.optional(d(Live, "Live-mode settings (moska live, moska replay --live); ignored by sim. Absent: every field's default.")),
   untilS: S.optional(d(PosNum, "Stop the simulation at this simulated time, seconds (requests still in flight are recorded as cancelled).")),
 })

@@ -76,6 +76,8 @@ export interface TraceSink {
   token(row: TokenRow): void
   /** The run's per-chunk facts, once at its end (sinks that do not keep them leave it out). */
   chunkStats?(stats: ChunkStats): void
+  /** The run's last row has arrived (the engine stopped): sinks holding partial sums (trace level `totals`) hand them to the next flush. */
+  finish?(): void
   /** Writes everything buffered so far. */
   flush(): void
 }

@@ -1,8 +1,10 @@
 import type { Database } from "better-sqlite3"
+import type { TraceLevel } from "../core/scenario.js"
 import type { ChunkStats, KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
 import { bulkInsert } from "./bulkInsert.js"
+import { KernelTotals, type KernelTotal } from "./kernelTotals.js"
 
-type Level = "requests" | "kernels" | "tokens"
+type Level = typeof TraceLevel.Type
 
 const byKey = (a: TokenRow, b: TokenRow): number => a.requestId - b.requestId || a.index - b.index
 
@@ -11,7 +13,9 @@ const byKey = (a: TokenRow, b: TokenRow): number => a.requestId - b.requestId ||
  * `batchRows` rows (default 10,000) with prepared multi-row statements, in the order received. The database
  * and run row are obtained lazily from `open` at the first write, so a run that fails validation
  * inside the engine (before producing rows) leaves no trace at all. Rows above the scenario's trace
- * level are dropped here (kernels at `requests`; tokens unless `tokens`).
+ * level are dropped here (kernels at `requests`; tokens unless `tokens`). At `totals` kernel rows
+ * are summed per worker, kind and window (KernelTotals) into `kernel_totals`: a window is written
+ * once it is closed, the rest at `finish()`.
  * @example
  * const sink = new SqliteTraceSink({ open: () => ({ db, runId }), level: "kernels" })
  * sink.request(row); sink.flush()
@@ -21,6 +25,8 @@ export class SqliteTraceSink implements TraceSink {
   private readonly batchRows: number
   private readonly keepKernels: boolean
   private readonly keepTokens: boolean
+  private readonly totals: KernelTotals | null
+  private pendingTotals: KernelTotal[] = []
   private requests: RequestRow[] = []
   private kernels: KernelRow[] = []
   private tokens: TokenRow[] = []
@@ -28,18 +34,21 @@ export class SqliteTraceSink implements TraceSink {
   private kernelSeq = 0
   private target: { db: Database; runId: number; write: () => void } | undefined
   /** Rows written to the database so far, by table. */
-  readonly written = { requests: 0, kernels: 0, tokens: 0 }
+  readonly written = { requests: 0, kernels: 0, tokens: 0, kernelTotals: 0 }
 
   constructor(options: {
     readonly open: () => { readonly db: Database; readonly runId: number }
     readonly level?: Level
     readonly batchRows?: number
+    /** Window of the `totals` level's sums, ns of the run's clock (default 1 s). */
+    readonly windowNs?: number
   }) {
     this.open = options.open
     this.batchRows = options.batchRows ?? 10_000
     const level = options.level ?? "kernels"
-    this.keepKernels = level !== "requests"
+    this.keepKernels = level === "kernels" || level === "tokens"
     this.keepTokens = level === "tokens"
+    this.totals = level === "totals" ? new KernelTotals(options.windowNs ?? 1_000_000_000) : null
   }
 
   request(row: RequestRow): void {
@@ -48,9 +57,19 @@ export class SqliteTraceSink implements TraceSink {
   }
 
   kernel(row: KernelRow): void {
+    if (this.totals !== null) {
+      this.totals.add(row)
+      return
+    }
     if (!this.keepKernels) return
     this.kernels.push(row)
     this.maybeFlush()
+  }
+
+  /** The run's last row has arrived: the `totals` level's open windows are written at the next flush. */
+  finish(): void {
+    if (this.totals === null) return
+    for (const t of this.totals.all()) this.pendingTotals.push(t)
   }
 
   token(row: TokenRow): void {
@@ -66,7 +85,8 @@ export class SqliteTraceSink implements TraceSink {
 
   /** Writes everything buffered in one transaction (opening the database first if needed). */
   flush(): void {
-    if (this.requests.length + this.kernels.length + this.tokens.length === 0 && this.chunks === undefined) return
+    if (this.totals !== null) for (const t of this.totals.closed()) this.pendingTotals.push(t)
+    if (this.requests.length + this.kernels.length + this.tokens.length + this.pendingTotals.length === 0 && this.chunks === undefined) return
     this.connect().write()
   }
 
@@ -86,6 +106,16 @@ export class SqliteTraceSink implements TraceSink {
     const insExternal = bulkInsert<RequestRow>(db, "request_external_ids", ["run_id", "request_id", "external_id"])
     const insChunk = bulkInsert<ChunkStats["chunks"][number]>(db, "chunk_stats", ["run_id", "chunk_id", "rows", "gemms", "basis"])
     const insGemmSize = bulkInsert<ChunkStats["gemmSizes"][number]>(db, "chunk_gemm_sizes", ["run_id", "rows", "gemms"])
+    // A window is written once, whole; a late row's sum for a window already written is added to it.
+    const upsertTotal = db.prepare(`INSERT INTO kernel_totals
+        (run_id, worker_id, kind, window_ns, window_len, batches, queries, busy_ns, flops, bytes, gpu_ns, predicted_ns)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, worker_id, kind, window_ns) DO UPDATE SET
+        batches = batches + excluded.batches, queries = queries + excluded.queries, busy_ns = busy_ns + excluded.busy_ns,
+        flops = flops + excluded.flops, bytes = bytes + excluded.bytes,
+        gpu_ns = CASE WHEN excluded.gpu_ns IS NULL THEN gpu_ns ELSE coalesce(gpu_ns, 0) + excluded.gpu_ns END,
+        predicted_ns = CASE WHEN excluded.predicted_ns IS NULL THEN predicted_ns ELSE coalesce(predicted_ns, 0) + excluded.predicted_ns END`)
+    const windowLen = this.totals?.windowNs ?? 0
     const write = db.transaction(() => {
       insRequest(this.requests, (r, out) => {
         out.push(runId, r.requestId, r.arrivalNs, r.admittedNs, r.firstTokenNs, r.finishedNs, r.uniqueTokens,
@@ -104,6 +134,9 @@ export class SqliteTraceSink implements TraceSink {
       insToken(this.tokens, (t, out) => {
         out.push(runId, t.requestId, t.index, t.atNs)
       })
+      for (const t of this.pendingTotals) {
+        upsertTotal.run(runId, t.workerId, t.kind, t.windowNs, windowLen, t.batches, t.queries, t.busyNs, t.flops, t.bytes, t.gpuNs, t.predictedNs)
+      }
       if (this.chunks !== undefined) {
         insChunk(this.chunks.chunks, (c, out) => out.push(runId, c.chunkId, c.rows, c.gemms, c.basis))
         insGemmSize(this.chunks.gemmSizes, (g, out) => out.push(runId, g.rows, g.gemms))
@@ -112,6 +145,8 @@ export class SqliteTraceSink implements TraceSink {
       this.written.requests += this.requests.length
       this.written.kernels += this.kernels.length
       this.written.tokens += this.tokens.length
+      this.written.kernelTotals += this.pendingTotals.length
+      this.pendingTotals = []
       this.requests = []
       this.kernels = []
       this.tokens = []

@@ -109,7 +109,7 @@ export const NAMED_QUERIES: Readonly<Record<string, NamedQuery>> = {
           FROM throughput WHERE run_id = :run`,
   },
   utilization: {
-    description: "per worker: batches, busy time and busy / run span",
+    description: "per worker: batches, busy time and busy / run span (trace level totals: the batches' summed time)",
     // The worker_utilization view (db/003) with the run filter inside: SQLite does not push
     // `run_id = ?` into window functions, and the view would rank every run's kernels first.
     // test/db/traceDb.test.ts checks that both give the same rows.
@@ -131,13 +131,29 @@ export const NAMED_QUERIES: Readonly<Record<string, NamedQuery>> = {
                  CASE WHEN s.span_ns > 0 THEN SUM(w.e - w.s) * 1.0 / s.span_ns END AS utilization,
                  SUM(w.flops) AS flops, SUM(w.bytes) AS bytes
           FROM blocks w JOIN run_span s ON s.run_id = :run
-          GROUP BY w.worker_id ORDER BY w.worker_id`,
+          GROUP BY w.worker_id
+          UNION ALL
+          SELECT t.worker_id, SUM(t.batches), SUM(t.busy_ns) / 1e9, s.span_ns / 1e9,
+                 CASE WHEN s.span_ns > 0 THEN SUM(t.busy_ns) * 1.0 / s.span_ns END, SUM(t.flops), SUM(t.bytes)
+          FROM kernel_totals t JOIN run_span s ON s.run_id = :run
+          WHERE t.run_id = :run GROUP BY t.worker_id
+          ORDER BY 1`,
   },
   kernels: {
     description: "kernel batches by worker and kind: count, rows, total and mean time (ms)",
     sql: `SELECT worker_id, kind, COUNT(*) AS batches, SUM(queries) AS rows, SUM(end_ns - start_ns) / 1e6 AS total_ms,
                  AVG(end_ns - start_ns) / 1e6 AS mean_ms, SUM(flops) AS flops, SUM(bytes) AS bytes
-          FROM kernels WHERE run_id = :run GROUP BY worker_id, kind ORDER BY worker_id, kind`,
+          FROM kernels WHERE run_id = :run GROUP BY worker_id, kind
+          UNION ALL
+          SELECT worker_id, kind, SUM(batches), SUM(queries), SUM(busy_ns) / 1e6, SUM(busy_ns) * 1.0 / SUM(batches) / 1e6, SUM(flops), SUM(bytes)
+          FROM kernel_totals WHERE run_id = :run GROUP BY worker_id, kind
+          ORDER BY 1, 2`,
+  },
+  timeline: {
+    description: "trace level totals: per window and worker, batches, busy time and busy / window (ms)",
+    sql: `SELECT window_ns / 1e6 AS window_ms, worker_id, SUM(batches) AS batches, SUM(queries) AS rows,
+                 SUM(busy_ns) / 1e6 AS busy_ms, SUM(busy_ns) * 1.0 / MAX(window_len) AS busy_share, SUM(flops) AS flops, SUM(bytes) AS bytes
+          FROM kernel_totals WHERE run_id = :run GROUP BY window_ns, worker_id ORDER BY window_ns, worker_id`,
   },
   requests: {
     description: "per completed request: ttft, tpot, e2e (ms) and token counts",

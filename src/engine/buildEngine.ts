@@ -139,6 +139,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
         },
         flush: () => ports.sink.flush(),
         close: () => {
+          ports.sink.finish?.()
           ports.sink.flush()
           for (const s of subs) s.unsubscribe()
         },

@@ -2,10 +2,11 @@ import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 import { TraceWriteFailed } from "../core/errors.js"
+import type { TraceLevel } from "../core/scenario.js"
 import type { KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
 import type { RunStart } from "../db/runRecords.js"
 
-type Level = "requests" | "kernels" | "tokens"
+type Level = typeof TraceLevel.Type
 
 /** Which run the rows belong to: an existing `runs` row, or one the writer inserts at the first row. */
 export type RunTarget = { readonly runId: number } | { readonly start: RunStart }
@@ -15,6 +16,8 @@ export interface WriterInput {
   readonly file: string
   readonly run: RunTarget
   readonly level: Level
+  /** Trace level `totals`: the window the writer sums kernel rows over, ns. */
+  readonly windowNs?: number
 }
 
 /** Main → writer. Tokens travel packed as (requestId, index, atNs) triples in a transferred buffer. */
@@ -101,18 +104,21 @@ export class ThreadedTraceSink implements TraceSink {
     readonly batchRows?: number
     /** Post at most this long after the first unposted row (default 50 ms). */
     readonly flushMs?: number
+    /** Trace level `totals`: the writer thread sums kernel rows per window of this many ns (default 1 s). */
+    readonly windowNs?: number
     /** Called once, as soon as the writer reports a failure. */
     readonly onError?: (e: TraceWriteFailed) => void
   }) {
     const level = options.level ?? "kernels"
     this.file = options.file
+    // at `totals` the rows still travel: the writer's SqliteTraceSink sums them
     this.keepKernels = level !== "requests"
     this.keepTokens = level === "tokens"
     this.batchRows = options.batchRows ?? 2_048
     this.flushMs = options.flushMs ?? 50
     this.onError = options.onError
     // started now, before the clock runs, so the thread's start-up never lands inside a live run
-    this.worker = startWriter({ file: options.file, run: options.run, level })
+    this.worker = startWriter({ file: options.file, run: options.run, level, ...(options.windowNs === undefined ? {} : { windowNs: options.windowNs }) })
     this.worker.on("message", (m: FromWriter) => this.onMessage(m))
     this.worker.on("error", (e) => this.fail(e.message))
     this.worker.on("exit", (code) => {

@@ -25,6 +25,7 @@ let failed = false
 let heartbeat: ReturnType<typeof setInterval> | undefined
 const sink = new SqliteTraceSink({
   level: input.level,
+  ...(input.windowNs === undefined ? {} : { windowNs: input.windowNs }),
   // batches arrive already sized by the main thread; commit each whole, as one transaction
   batchRows: Number.POSITIVE_INFINITY,
   open: () => {
@@ -57,6 +58,8 @@ const handle = (m: ToWriter): void => {
     sink.flush()
     post({ type: "committed", written: { ...sink.written } })
   } else {
+    // the run's end: trace level totals writes its open windows too
+    sink.finish()
     sink.flush()
     clearInterval(heartbeat)
     db?.close()

@@ -314,8 +314,19 @@ describe("summaries and queries say why", () => {
     expect(moska(["sim", "scenarios/default.yaml", "--set", "workload.requests=3", "--set", "trace=requests", "--db", db]).code).toBe(0)
     const util = moska(["query", "utilization", "--db", db])
     expect(util.code).toBe(0)
-    expect(util.stderr).toBe("moska: note: no rows: run 1 was traced at level 'requests', which keeps no kernel rows (run it with --set trace=kernels)\n")
+    expect(util.stderr).toBe("moska: note: no rows: run 1 was traced at level 'requests', which keeps no kernel rows (run it with --set trace=totals or trace=kernels)\n")
     expect(moska(["query", "itl", "--db", db]).stderr).toMatch(/which keeps no token rows \(run it with --set trace=tokens\)/)
+  })
+
+  it("a run traced at level totals answers kernels, utilization and timeline from kernel_totals, and a query of the kernels table says why it is empty", () => {
+    const db = tmpDb()
+    expect(moska(["sim", "scenarios/default.yaml", "--set", "workload.requests=3", "--set", "trace=totals", "--set", "traceWindowMs=100", "--db", db]).code).toBe(0)
+    for (const q of ["kernels", "utilization", "timeline"]) {
+      const r = moska(["query", q, "--db", db, "--json"])
+      expect(r.code, r.stderr).toBe(0)
+      expect((JSON.parse(r.stdout) as unknown[]).length, q).toBeGreaterThan(0)
+    }
+    expect(moska(["query", "SELECT * FROM kernels WHERE run_id = :run", "--db", db]).stderr).toMatch(/traced at level 'totals', which keeps kernel batches summed per window in kernel_totals/)
   })
 
   it("- reads the scenario or the trace from standard input, and messages name <stdin>", () => {

@@ -33,12 +33,18 @@ const parseParams = (pairs: readonly string[], usage: (message: string) => Error
 
 /**
  * Why a query over a run found nothing when the run's trace level keeps no rows of the kind it reads
- * (kernel rows need `kernels` or `tokens`, token rows need `tokens`); null when the level is not why.
+ * (kernel rows need `kernels` or `tokens`, window sums `totals`, token rows need `tokens`); null when the level is not why.
  */
 const emptyBecause = (sql: string, level: string | null): string | null => {
   const reads = (re: RegExp) => re.test(sql)
-  if (level === "requests" && reads(/\bkernels\b|utilization/i)) {
-    return "was traced at level 'requests', which keeps no kernel rows (run it with --set trace=kernels)"
+  if (level === "requests" && reads(/\bkernels?_?\w*\b|utilization/i)) {
+    return "was traced at level 'requests', which keeps no kernel rows (run it with --set trace=totals or trace=kernels)"
+  }
+  if (level === "totals" && reads(/\bkernels\b/i) && !reads(/\bkernel_totals\b/i)) {
+    return "was traced at level 'totals', which keeps kernel batches summed per window in kernel_totals, not one row each (run it with --set trace=kernels)"
+  }
+  if ((level === "kernels" || level === "tokens") && reads(/\bkernel_totals\b/i) && !reads(/\bFROM kernels\b/i)) {
+    return `was traced at level '${level}', which keeps every batch in kernels, not the sums in kernel_totals (run it with --set trace=totals)`
   }
   if (level !== null && level !== "tokens" && reads(/\btokens\b|\bitl\w*\b|inter_token/i)) {
     return `was traced at level '${level}', which keeps no token rows (run it with --set trace=tokens)`

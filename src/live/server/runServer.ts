@@ -19,6 +19,7 @@ import { warmDecoder } from "../warmDecoder.js"
 import { WebGpuExecutor } from "../webGpuExecutor.js"
 import { buildServer } from "./buildServer.js"
 import { ServingEngine } from "./servingEngine.js"
+import { traceWindowNs } from "../../core/traceWindowNs.js"
 
 /** Live settings the server uses (the scenario's `live` section, decoded with defaults). */
 export interface ServeLive {
@@ -80,7 +81,7 @@ export const runServer = async (input: RunServerInput): Promise<void> => {
     seed: scenario.seed, startedAt: new Date(t0).toISOString(), codeVersion: input.codeVersion,
     hardware: JSON.stringify({ ...scenario.hardware, live: { executor: input.executor, serve: true } }), label: input.label,
   })
-  const sink = new ThreadedTraceSink({ file: input.db, run: { runId }, level: scenario.trace })
+  const sink = new ThreadedTraceSink({ file: input.db, run: { runId }, level: scenario.trace, windowNs: traceWindowNs(scenario) })
   let serving = null as ServingEngine | null
   let stopping = false
   const tokens = input.executor === "webgpu" ? "decoder" : "seeded"

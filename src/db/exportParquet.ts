@@ -2,7 +2,7 @@ import type { Database } from "better-sqlite3"
 import { fileWriter, parquetWriteRows } from "hyparquet-writer"
 import type { ExportTable } from "./exportRun.js"
 
-const ORDER: Readonly<Record<ExportTable, string>> = { requests: "request_id", kernels: "seq", tokens: "request_id, idx" }
+const ORDER: Readonly<Record<ExportTable, string>> = { requests: "request_id", kernels: "seq", kernel_totals: "worker_id, kind, window_ns", tokens: "request_id, idx" }
 
 // SQLite's declared column types (db/*.sql) as Parquet types; every column nullable, as in SQLite
 const PARQUET_TYPE: Readonly<Record<string, "INT64" | "DOUBLE" | "STRING">> = { INTEGER: "INT64", REAL: "DOUBLE", TEXT: "STRING" }

@@ -1,15 +1,16 @@
 import type { Database } from "better-sqlite3"
 
 export type ExportFormat = "csv" | "jsonl" | "perfetto"
-export type ExportTable = "requests" | "kernels" | "tokens"
+export type ExportTable = "requests" | "kernels" | "kernel_totals" | "tokens"
 
 export const EXPORT_FORMATS: readonly ExportFormat[] = ["csv", "jsonl", "perfetto"]
-export const EXPORT_TABLES: readonly ExportTable[] = ["requests", "kernels", "tokens"]
+export const EXPORT_TABLES: readonly ExportTable[] = ["requests", "kernels", "kernel_totals", "tokens"]
 
 // each table in its primary-key order, so an export of the same run is the same bytes
 const SELECT: Readonly<Record<ExportTable, string>> = {
   requests: "SELECT * FROM requests WHERE run_id = ? ORDER BY request_id",
   kernels: "SELECT * FROM kernels WHERE run_id = ? ORDER BY seq",
+  kernel_totals: "SELECT * FROM kernel_totals WHERE run_id = ? ORDER BY worker_id, kind, window_ns",
   tokens: "SELECT * FROM tokens WHERE run_id = ? ORDER BY request_id, idx",
 }
 

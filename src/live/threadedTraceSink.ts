@@ -26,7 +26,7 @@ export type ToWriter =
   | { readonly type: "close" }
 
 /** Rows committed so far, by table. */
-export interface Written { readonly requests: number; readonly kernels: number; readonly tokens: number }
+export interface Written { readonly requests: number; readonly kernels: number; readonly tokens: number; readonly kernelTotals: number }
 
 /** Writer → main. */
 export type FromWriter =
@@ -92,7 +92,7 @@ export class ThreadedTraceSink implements TraceSink {
   private exited = false
   private readonly exitWaiters: Array<() => void> = []
   private id: number | null = null
-  private committed: Written = { requests: 0, kernels: 0, tokens: 0 }
+  private committed: Written = { requests: 0, kernels: 0, tokens: 0, kernelTotals: 0 }
 
   constructor(options: {
     /** The trace database file (created and migrated if needed). */

@@ -120,7 +120,7 @@ describe.concurrent("ThreadedTraceSink", () => {
     const kernelCalls = cs.flatMap((c) => (c.table === "kernel" ? [c.row] : []))
     expect(got.kernels.map((k) => [(k as { seq: number }).seq, (k as { start_ns: number }).start_ns]))
       .toEqual(kernelCalls.map((k, i) => [i, k.startNs]))
-    expect(sink.written).toEqual({ requests: 300, kernels: 3_600, tokens: 7_500 })
+    expect(sink.written).toEqual({ requests: 300, kernels: 3_600, tokens: 7_500, kernelTotals: 0 })
   })
 
   it("posts a batch that stays below batchRows once flushMs has passed, without flush or close", async () => {
@@ -133,6 +133,35 @@ describe.concurrent("ThreadedTraceSink", () => {
     } finally {
       await sink.close()
     }
+  })
+
+  it("at level totals, the writer sums the kernel rows per worker, kind and window (the open windows at close)", async () => {
+    const cs = calls()
+    const file = join(dir, "totals.db")
+    const sink = new ThreadedTraceSink({ file, run: { start }, level: "totals", windowNs: 100_000, batchRows: 500 })
+    replay(sink, cs)
+    await sink.close()
+    const db = openTraceDb(file, { readonly: true })
+    const W = 100_000
+    const got = db.prepare("SELECT worker_id, kind, window_ns, batches, queries, busy_ns FROM kernel_totals WHERE run_id = ? ORDER BY 1, 2, 3").all(sink.runId)
+    expect(db.prepare("SELECT COUNT(*) FROM kernels").pluck().get()).toBe(0)
+    db.close()
+    const want = new Map<string, { worker_id: string; kind: string; window_ns: number; batches: number; queries: number; busy_ns: number }>()
+    for (const c of cs) {
+      if (c.table !== "kernel") continue
+      const k = c.row
+      const w = k.endNs - (k.endNs % W)
+      const key = `${k.workerId} ${k.kind} ${w}`
+      const t = want.get(key) ?? { worker_id: k.workerId, kind: k.kind, window_ns: w, batches: 0, queries: 0, busy_ns: 0 }
+      t.batches++
+      t.queries += k.queries
+      t.busy_ns += k.endNs - k.startNs
+      want.set(key, t)
+    }
+    const sorted = [...want.values()].sort((a, b) => a.worker_id.localeCompare(b.worker_id) || a.kind.localeCompare(b.kind) || a.window_ns - b.window_ns)
+    expect(sorted.length).toBeGreaterThan(100)
+    expect(got).toEqual(sorted)
+    expect(sink.written.kernelTotals).toBe(sorted.length)
   })
 
   it("drops rows above the trace level and opens nothing when no row was kept", async () => {

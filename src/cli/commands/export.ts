@@ -19,7 +19,7 @@ const writeAll = (fd: number, s: string): void => {
 }
 
 /**
- * `moska export RUN --format csv|jsonl|parquet|perfetto [--table requests|kernels|tokens] [--db FILE] [--out FILE]`:
+ * `moska export RUN --format csv|jsonl|parquet|perfetto [--table requests|kernels|kernel_totals|tokens] [--db FILE] [--out FILE]`:
  * one run's table as CSV, JSONL or Parquet, or its kernel timeline as Chrome trace-event JSON for
  * ui.perfetto.dev (one track per worker). Writes to stdout unless `--out` is given (Parquet, a
  * binary file, needs `--out`).

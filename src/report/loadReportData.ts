@@ -179,9 +179,23 @@ export const loadReportData = (db: Database, runId: number): RunReportData => {
     } else openE = Math.max(openE, e)
   }
   close()
+  // Trace level totals keeps sums per window (db/026): a window's busy time is spread evenly over
+  // the part of it inside the run's span (the last window ends with the run).
+  if (utilization.length === 0) {
+    for (const [w, at, len, busy] of db.prepare(`SELECT worker_id, window_ns, MAX(window_len), SUM(busy_ns) FROM kernel_totals WHERE run_id = ?
+                                                 GROUP BY worker_id, window_ns ORDER BY worker_id, window_ns`).raw().iterate(runId) as IterableIterator<[string, number, number, number]>) {
+      if (current?.workerId !== w) utilization.push((current = { workerId: w, busy: zeros() }))
+      const s0 = Math.max(at, startNs)
+      const e0 = Math.min(at + len, startNs + spanNs)
+      if (e0 > s0) spread(current.busy, binNs, s0 - startNs, e0 - startNs, busy / (e0 - s0) / binNs)
+    }
+  }
 
   const kernelsByKind = (db.prepare(`SELECT kind, COUNT(*) AS batches, SUM(end_ns - start_ns) / 1e6 AS totalMs
-                                     FROM kernels WHERE run_id = ? GROUP BY kind ORDER BY kind`).all(runId) as Array<{ kind: string; batches: number; totalMs: number }>)
+                                     FROM kernels WHERE run_id = ? GROUP BY kind
+                                     UNION ALL
+                                     SELECT kind, SUM(batches), SUM(busy_ns) / 1e6 FROM kernel_totals WHERE run_id = ? GROUP BY kind
+                                     ORDER BY 1`).all(runId, runId) as Array<{ kind: string; batches: number; totalMs: number }>)
   const chunkRows = db.prepare(`SELECT queries, COUNT(*) FROM kernels WHERE run_id = ? AND chunk_id IS NOT NULL
                                 GROUP BY queries ORDER BY queries`).raw().all(runId) as Array<[number, number]>
   const summary = parse(run.summary_json as string | null) as { engine?: { config?: unknown } } | null

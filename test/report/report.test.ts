@@ -32,6 +32,7 @@ beforeAll(async () => {
   const program = new Command().exitOverride()
   registerReport(program)
   await program.parseAsync(["report", "1", "2", "3", "--db", dbFile, "--out", htmlFile], { from: "user" })
+  run(["trace=totals", "traceWindowMs=100"], "totals")
 }, 120_000)
 
 describe("loadReportData", () => {
@@ -71,6 +72,21 @@ describe("loadReportData", () => {
     const out = db.prepare("SELECT SUM(output_tokens) FROM requests WHERE run_id = 1").pluck().get() as number
     expect(fast.timeline.tokensPerS.reduce((a, b) => a + b, 0) * fast.timeline.binS).toBeCloseTo(out, 3)
     expect(Math.max(...fast.timeline.queueMax)).toBeGreaterThanOrEqual(0)
+    db.close()
+  })
+
+  it("draws a run traced at level totals from kernel_totals: the same busy time per worker and batches per kind as the rows", () => {
+    const db = openTraceDb(dbFile, { readonly: true })
+    const totals = loadReportData(db, 4)
+    const rows = loadReportData(db, 1) // the same scenario and seed at level kernels
+    expect(totals.label).toBe("totals")
+    expect(totals.kernelsByKind.map((k) => [k.kind, k.batches, Math.round(k.totalMs * 1e6)])).toEqual(rows.kernelsByKind.map((k) => [k.kind, k.batches, Math.round(k.totalMs * 1e6)]))
+    const summed = db.prepare("SELECT worker_id, SUM(busy_ns) AS busy_ns FROM kernel_totals WHERE run_id = 4 GROUP BY worker_id ORDER BY worker_id").all() as Array<{ worker_id: string; busy_ns: number }>
+    expect(totals.timeline.utilization.map((u) => u.workerId)).toEqual(summed.map((v) => v.worker_id))
+    for (const u of totals.timeline.utilization) {
+      const busyNs = u.busy.reduce((a, b) => a + b, 0) * totals.timeline.binS * 1e9
+      expect(busyNs / (summed.find((v) => v.worker_id === u.workerId)?.busy_ns as number), u.workerId).toBeCloseTo(1, 4)
+    }
     db.close()
   })
 

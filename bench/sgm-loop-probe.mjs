@@ -2,8 +2,8 @@
 // right on this device? The lazy-O f16 kernel (MOSKA_SHARED_F16_OACC=lazy) keeps O in result matrices across its key
 // loop and was wrong on the H200 (err ≈ 0.5, even with LAZY_O=none: docs/kernels-h200.md, sessions 10 / 10b) while
 // the default kernel, whose O matrices live for one tile and go through workgroup memory, is right.
-//   bash .gpu/on-host.sh node bench/sgm-loop-probe.mjs [$OUT/sgm-loop.json | -]   (default $OUT/sgm-loop.json;
-//   "-": the JSON to stdout and the table to stderr, as bench/h200-kernels-s10.sh's step `sgm-loop` runs it)
+//   bash .gpu/on-host.sh node bench/sgm-loop-probe.mjs [$OUT/sgm-loop.json]   (the JSON there; the table on stdout;
+//   also step `sgm-loop` of bench/h200-kernels-s10.sh)
 // Every variant computes O = Σ_i P_i·V_i (16×16 f16 P and V per subgroup and iteration, or, for kern-*, the lazy
 // kernel's 64-row × 128-column O per workgroup from 64×64 P and 64×128 V tiles staged in padded workgroup rows)
 // and is checked against float64. Inputs are k/64 (|k| ≤ 64): every product and partial sum is exact in f32, so a
@@ -44,7 +44,7 @@ Object.assign(globalThis, globals);
 
 const env = process.env;
 const outArg = process.argv[2] ?? join(env.OUT ?? '.', 'sgm-loop.json');
-const say = s => (outArg === '-' ? process.stderr : process.stdout).write(`${s}\n`);
+const say = s => process.stdout.write(`${s}\n`);
 const list = (v, d) => (v ?? d).split(',').map(s => s.trim()).filter(Boolean);
 const keep = []; // Dawn instances, adapters, devices: an instance collected while its device lives crashes Node.
 
@@ -409,7 +409,8 @@ function fmt(r) {
 say('\nsgm-loop-probe summary (f16·f16→f32 16x16x16, O = Σ P_i·V_i vs float64; inputs exact, so a right O matches exactly):');
 for (const r of rows) say(fmt(r));
 const json = JSON.stringify({ probe: 'sgm-loop', iters, workgroups: wgs, modes, emuSets, sets: meta, rows }, null, 1);
-if (outArg === '-') process.stdout.write(`${json}\n`); else { writeFileSync(outArg, json); say(`wrote ${outArg}`); }
+writeFileSync(outArg, json);
+say(`wrote ${outArg}`);
 const allRight = rows.length > 0 && rows.every(r => r.ok);
 for (const d of keep) if (d && typeof d.destroy === 'function') d.destroy();
 if (env.SGM_LOOP_STRICT === '1' && !allRight) process.exit(1);

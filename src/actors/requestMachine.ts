@@ -70,24 +70,22 @@ export const requestMachine = setup({
   on: {
     "request.cancelled": {
       target: ".cancelled",
-      actions: assign(({ event }) => ({ finishedNs: event.atNs, outputTokens: event.outputTokens })),
+      actions: assign({ finishedNs: ({ event }) => event.atNs, outputTokens: ({ event }) => event.outputTokens }),
     },
     "request.failed": {
       target: ".failed",
-      actions: assign(({ event }) => ({ finishedNs: event.atNs, outputTokens: event.outputTokens, reason: event.reason })),
+      actions: assign({ finishedNs: ({ event }) => event.atNs, outputTokens: ({ event }) => event.outputTokens, reason: ({ event }) => event.reason }),
     },
   },
-  // Each assign is one function returning the fields it sets, not a function per field: xstate
-  // calls a property assigner once per key, and a request makes few transitions but many requests do.
   states: {
     queued: {
       on: {
-        "request.admitted": { target: "admitted", actions: assign(({ event }) => ({ admittedNs: event.atNs })) },
+        "request.admitted": { target: "admitted", actions: assign({ admittedNs: ({ event }) => event.atNs }) },
         // Admitted and started in the same instant (the common case): one event, not two, since
         // each costs a full xstate transition and a request makes only a handful of them.
-        "request.prefillStarted": { target: "prefill", actions: assign(({ event }) => ({ admittedNs: event.atNs })) },
-        "request.decodeStarted": { target: "decoding", actions: assign(({ event }) => ({ admittedNs: event.atNs })) },
-        "request.rejected": { target: "rejected", actions: assign(({ event }) => ({ finishedNs: event.atNs, reason: event.reason })) },
+        "request.prefillStarted": { target: "prefill", actions: assign({ admittedNs: ({ event }) => event.atNs }) },
+        "request.decodeStarted": { target: "decoding", actions: assign({ admittedNs: ({ event }) => event.atNs }) },
+        "request.rejected": { target: "rejected", actions: assign({ finishedNs: ({ event }) => event.atNs, reason: ({ event }) => event.reason }) },
       },
     },
     admitted: {
@@ -98,19 +96,19 @@ export const requestMachine = setup({
     },
     prefill: {
       on: {
-        "request.firstToken": { target: "decoding", actions: assign(({ event }) => ({ firstTokenNs: event.atNs, outputTokens: 1 })) },
+        "request.firstToken": { target: "decoding", actions: assign({ firstTokenNs: ({ event }) => event.atNs, outputTokens: 1 }) },
       },
     },
     decoding: {
       on: {
-        "request.firstToken": { actions: assign(({ context, event }) => ({ firstTokenNs: context.firstTokenNs ?? event.atNs })) },
+        "request.firstToken": { actions: assign({ firstTokenNs: ({ context, event }) => context.firstTokenNs ?? event.atNs }) },
         "request.completed": {
           target: "done",
-          actions: assign(({ context, event }) => ({
-            firstTokenNs: context.firstTokenNs ?? event.atNs,
-            finishedNs: event.atNs,
-            outputTokens: event.outputTokens,
-          })),
+          actions: assign({
+            firstTokenNs: ({ context, event }) => context.firstTokenNs ?? event.atNs,
+            finishedNs: ({ event }) => event.atNs,
+            outputTokens: ({ event }) => event.outputTokens,
+          }),
         },
       },
     },

@@ -27,7 +27,7 @@ const generic = (spec: DecodeAttentionSpec, gpu: GpuSpec, impl: string, p: Model
   }
 }
 
-const H200 = GPU_PRESETS.H200
+const H200: GpuSpec = GPU_PRESETS.H200
 // a calibrated class (factors and launch latency of its own) next to the presets' datasheet rates
 const calibrated: GpuSpec = {
   ...H200, name: "H200-cal",

@@ -2,7 +2,8 @@ import { createActor, type Actor } from "xstate"
 import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
 import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
-import { disaggregatedUniqueWork, iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork } from "./iterationWork.js"
+import type { KernelSpec } from "../core/kernels.js"
+import { disaggregatedUniqueWork, iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork, type UniqueContexts } from "./iterationWork.js"
 import { executeWork } from "./executeWork.js"
 import { recordRow } from "./recordRow.js"
 import type { SharedPool, Submission } from "./sharedPool.js"
@@ -362,15 +363,22 @@ export class UniqueReplica {
         }
       }
     }
-    const state: BatchState = { decoding: B, unique: { count: B, totalTokens: this.uniqueTotal, maxTokens: this.uniqueMax }, histogram }
+    const unique: UniqueContexts = { count: B, totalTokens: this.uniqueTotal, maxTokens: this.uniqueMax }
     const last = this.lastShared
     // With a pool (disaggregated moska) the unique side does not depend on the histogram: a step
-    // that reuses the last shared side builds only its unique kernels, not a shared side to drop.
-    const work: IterationWork =
-      this.shared !== null && last !== undefined && last.histogram === histogram && last.B === B && last.layers === layers
-        ? { unique: disaggregatedUniqueWork(r, B, state.unique, layers), shared: last.work.shared, toShared: last.work.toShared, fromShared: last.work.fromShared }
-        : this.reuseSharedWork(iterationWork(r, state, layers), histogram, B, layers)
-    const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: work.unique, queries: B, payload: { phase: "decode", requests: this.decoding } satisfies StepPayload }
+    // that reuses the last shared side builds only its unique kernels, not a shared side to drop,
+    // and keeps the last work for its shared side (its `unique` is not read: `uniqueKernels` is).
+    let uniqueKernels: readonly KernelSpec[]
+    let work: IterationWork
+    if (this.shared !== null && last !== undefined && last.histogram === histogram && last.B === B && last.layers === layers) {
+      uniqueKernels = disaggregatedUniqueWork(r, B, unique, layers)
+      work = last.work
+    } else {
+      const state: BatchState = { decoding: B, unique, histogram }
+      work = this.reuseSharedWork(iterationWork(r, state, layers), histogram, B, layers)
+      uniqueKernels = work.unique
+    }
+    const uniqueItem: WorkItem = { workerId: this.workerId, label: "unique.iteration", kernels: uniqueKernels, queries: B, payload: { phase: "decode", requests: this.decoding } satisfies StepPayload }
     if (this.shared === null) {
       this.run(uniqueItem, this.subStepDone)
       return

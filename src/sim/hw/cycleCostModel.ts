@@ -4,6 +4,7 @@ import type { KernelKind, KernelSpec, TransferSpec } from "../../core/kernels.js
 import { ns } from "../../core/units.js"
 import { efficiencyFor } from "./efficiency.js"
 import type { Tiling } from "./launch.js"
+import { decodeWavePricer } from "./decodeWavePrice.js"
 import { DEFAULT_MODEL_PARAMS, type ModelParams } from "./modelParams.js"
 import { tileKernel } from "./tiling.js"
 import { scheduleCycles } from "./tileScheduler.js"
@@ -71,6 +72,8 @@ export const priceTransfer = (spec: TransferSpec): { seconds: number } => ({
 export const makeCycleCostModel = (gpu: GpuSpec, opts: CycleOptions = {}): CostModel => {
   const level = opts.level ?? "wave"
   const p: ModelParams = { ...DEFAULT_MODEL_PARAMS, ...opts.params }
+  // Decode attention is priced every decode iteration: at the wave level, straight from the spec (same figures, no Tiling).
+  const decodeWave = level === "wave" ? decodeWavePricer(gpu, opts.impl?.decodeAttention ?? "default", p) : undefined
   return {
     name: level === "event" ? "cycle-event" : "cycle",
     gpu,
@@ -79,6 +82,7 @@ export const makeCycleCostModel = (gpu: GpuSpec, opts: CycleOptions = {}): CostM
         const { seconds } = priceTransfer(spec)
         return { ns: ns(seconds * 1e9), flops: 0, bytes: spec.bytes, boundBy: "link", detail: { link: spec.link.name, messages: spec.messages } }
       }
+      if (spec.kind === "decodeAttention" && decodeWave !== undefined) return decodeWave(spec)
       const tiling = tileKernel(spec, gpu, opts.impl?.[spec.kind] ?? "default", p)
       const r = priceTiling(tiling, gpu, efficiencyFor(gpu, tiling.klass), level, p)
       return {

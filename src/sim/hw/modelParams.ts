@@ -23,6 +23,12 @@ export interface ModelParams {
    * digit and the count read-back after an L1/L2 load, ~0.5 µs. Paid like a pipeline fill.
    */
   readonly selectPassLatencyCycles: number
+  /**
+   * Largest storage binding moska's WebGPU kernels read K or V through, bytes: Dawn's
+   * maxStorageBufferBindingSize on the H200, 2 GiB − 4 (src/gpu/kvBuffers.ts). Shared attention runs one
+   * dispatch per binding of whole chunks (tiling.ts `kvSegmentChunks`).
+   */
+  readonly kvBindingBytes: number
 }
 
 export const DEFAULT_MODEL_PARAMS: ModelParams = {
@@ -32,4 +38,5 @@ export const DEFAULT_MODEL_PARAMS: ModelParams = {
   splitTargetTilesPerSm: 2,
   minSplitTokens: 256,
   selectPassLatencyCycles: 1000,
+  kvBindingBytes: 2 ** 31 - 4,
 }

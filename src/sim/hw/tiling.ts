@@ -11,10 +11,10 @@ import { torchTopkLaunches } from "./torchTopk.js"
  * Tiling strategies: how each kernel kind is split into thread-block tiles. Every kind has a
  * `default` (the kernel moska would run); measured library kernels have their own names so a
  * measurement is priced with the tiling that actually ran:
- * - gemm: `default` / `cublas` / `cublaslt` (128×256, 256×128 or 128×128 tiles, bf16 `cublas` nvjet's measured tiles; 64×64 for skinny M, split-K + a reduce launch when the tiles fill <= half the SMs)
+ * - gemm: `default` / `cublas` / `cublaslt` (128×256, 256×128 or 128×128 tiles, bf16 `cublas` nvjet's measured tiles; 64×64 for skinny M (32×64 for bf16 `cublas` where that avoids split-K), split-K + a reduce launch when the tiles fill <= half the SMs)
  * - decodeAttention: `default` / `sdpa` (flash-decoding: split-K over tokens + reduce)
- * - sharedAttention: `default` (GQA group packed as rows, KV split to fill the SMs, in-kernel
- *   reduce), `sdpa-cudnn` (packed rows, one tile covers the whole chunk), `sdpa-flash` (the same, or
+ * - sharedAttention: `default` (moska's kernels: GQA group packed as 64-row tiles, KV split as moska's host splits it
+ *   plus a reduce launch, one dispatch per KV binding: kvSegmentUnits), `sdpa-cudnn` (packed rows, one tile covers the whole chunk), `sdpa-flash` (the same, or
  *   64-row tiles over a KV split + a combine launch where FlashAttention-2's heuristic splits: flashNumSplits),
  *   `sdpa-unpacked` (one tile per query head: rows = queries, the GQA group not packed)
  * - router: `default` (scores GEMM + fused group-sum/top-k), `torch-eager` (bmm, sum, and topk's own launches: torchTopk.ts)
@@ -109,7 +109,10 @@ const nvjetBf16Tile = (s: GemmShape, gpu: GpuSpec): readonly [number, number] =>
 const gemmLaunches = (s: GemmShape, dtype: DType, gpu: GpuSpec, label: string, klass: string, repeat: number, p: ModelParams, nvjet = false): Launch[] => {
   const e = bytesPer[dtype]
   const skinny = s.m <= 64
-  const [tm, tn] = skinny ? [64, 64] : nvjet ? nvjetBf16Tile(s, gpu) : gemmTile(s, gpu)
+  // nvjet's bf16 kernels halve the row tile to 32 where that fills the SMs and so avoids split-K: o at M = 64 ran
+  // `tst_64x32` on 128 tiles, no splitKreduce (meta.gemmKernels); 64-row tiles and a split priced it 20% high
+  const halfRows = nvjet && s.m > 32 && 2 * cdiv(s.m, 64) * cdiv(s.n, 64) * s.batch <= gpu.sms && 2 * cdiv(s.m, 32) * cdiv(s.n, 64) * s.batch > gpu.sms
+  const [tm, tn] = skinny ? [halfRows ? 32 : 64, 64] : nvjet ? nvjetBf16Tile(s, gpu) : gemmTile(s, gpu)
   const tilesPerSm = skinny ? 2 : 1
   const mT = cdiv(s.m, tm)
   const nT = cdiv(s.n, tn)
@@ -226,6 +229,35 @@ const flashNumSplits = (mBlocks: number, sms: number, kvTokens: number): number 
   return 1
 }
 
+/**
+ * The routed units of each dispatch moska's WebGPU host runs for shared attention (src/gpu/kvBuffers.ts
+ * `kvSegments`): K and V are bound through storage bindings of at most `p.kvBindingBytes`, each holding whole
+ * chunks (all KV heads) and filled to the limit, a smaller one last; each binding is its own dispatch, and they
+ * run one after another. The spec does not say where the routed chunks lie, so they are taken as
+ * ⌈units / KV heads⌉ consecutive chunks, each bin's units spread over them in proportion: exact for dense
+ * attention, fewer dispatches than the host runs when routing leaves chunks out. On the H200 a 4096-token f32
+ * chunk is 16 MiB, so 1M tokens run as 127 + 127 + 2 chunks, and the last dispatch's 16 workgroups (b = 16:
+ * one per unit) cost a whole workgroup time on an almost idle GPU: priced as one launch, those shapes were
+ * 10% under their measurements (data/measurements/h200-webgpu-f32*.json).
+ * Returns, per dispatch, the units of each bin.
+ */
+const kvSegmentUnits = (bins: ReadonlyArray<{ queries: number; units: number }>, spec: SharedAttentionSpec, p: ModelParams): number[][] => {
+  const chunks = Math.max(1, Math.ceil(bins.reduce((s, b) => s + b.units, 0) / spec.kvHeads))
+  const chunkBytes = spec.chunkTokens * spec.kvHeads * spec.headDim * bytesPer[spec.kvDtype]
+  const perSeg = Math.max(1, Math.floor(p.kvBindingBytes / chunkBytes))
+  const segs: number[][] = []
+  for (let c0 = 0; c0 < chunks; c0 += perSeg) {
+    const c1 = Math.min(chunks, c0 + perSeg)
+    segs.push(bins.map((b) => Math.round((b.units * c1) / chunks) - Math.round((b.units * c0) / chunks)))
+  }
+  return segs
+}
+
+// moska's WebGPU host splits a chunk's keys until the launch has about this many workgroups, into slices of at
+// least 4 key tiles of 64 (src/gpu/shared/sharedAttention.ts `sharedShape`).
+const SHARED_SPLIT_TARGET_WORKGROUPS = 1024
+const SHARED_MIN_SPLIT_KEYS = 256
+
 const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: ModelParams): Tiling => {
   const klass = klassOf("sharedAttention", impl)
   const G = spec.groupSize
@@ -242,17 +274,21 @@ const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: 
   // rows of one unit's GEMM, and how they are cut into row tiles
   const shape = (q: number) => {
     const rows = unpacked ? q : q * G
-    const tileRows = (split && rows <= 64) || flashSplits > 1 ? 64 : 128
+    // moska's kernels stack 64 rows per workgroup (the f32 WGSL kernel from 32 rows a unit on, the int8 and f16
+    // tensor-core kernels always); a unit with more rows runs several workgroups side by side
+    const tileRows = split || flashSplits > 1 ? 64 : 128
     const rowTiles = cdiv(rows, tileRows) * (unpacked ? G : 1)
     return { rows: Math.min(rows, tileRows), tileRows, rowTiles }
   }
   const baseTiles = bins.reduce((s, b) => s + b.units * shape(b.queries).rowTiles, 0)
-  const nsplit = split ? clamp(cdiv(p.splitTargetTilesPerSm * gpu.sms, Math.max(1, baseTiles)), 1, Math.max(1, Math.floor(spec.chunkTokens / 512))) : flashSplits
+  const nsplit = split
+    ? clamp(cdiv(SHARED_SPLIT_TARGET_WORKGROUPS, Math.max(1, baseTiles)), 1, Math.max(1, cdiv(spec.chunkTokens, SHARED_MIN_SPLIT_KEYS)))
+    : flashSplits
   const tokens = spec.chunkTokens / nsplit
   const anySmallRows = bins.some((b) => shape(b.queries).tileRows === 64)
   const tilesPerSm = anySmallRows ? 2 : 1
   const resident = gpu.sms * tilesPerSm
-  const groups: TileGroup[] = bins.map((b) => {
+  const group = (b: { queries: number; units: number }): TileGroup => {
     const s = shape(b.queries)
     // the row tiles of one (chunk, KV head, split) run side by side: the K/V slice comes from HBM once
     const reuse = Math.min(s.rowTiles, resident)
@@ -261,10 +297,15 @@ const sharedTiling = (spec: SharedAttentionSpec, gpu: GpuSpec, impl: string, p: 
       flops: 4 * s.tileRows * hd * tokens,
       bytes: (tokens * hd * 2 * e) / reuse + s.rows * hd * eq + s.rows * (nsplit > 1 ? (hd + 1) * 4 : hd * 2),
     }
+  }
+  const attention = (label: string, units: readonly number[]): Launch => ({
+    label, klass, groups: bins.map((b, i) => group({ queries: b.queries, units: units[i]! })).filter((g) => g.tiles > 0), tilesPerSm,
+    dtype: spec.mathDtype, unit: attentionUnit(spec.mathDtype), fillCycles: p.fillCycles, repeat: spec.layers,
   })
-  const launches: Launch[] = [{
-    label: "shared.attention", klass, groups, tilesPerSm, dtype: spec.mathDtype, unit: attentionUnit(spec.mathDtype), fillCycles: p.fillCycles, repeat: spec.layers,
-  }]
+  // moska's kernel runs one dispatch per KV binding (kvSegmentUnits); the library kernels bind the whole cache
+  const launches: Launch[] = split
+    ? kvSegmentUnits(bins, spec, p).filter((u) => u.some((n) => n > 0)).map((u, i) => attention(i === 0 ? "shared.attention" : `shared.attention.${i}`, u))
+    : [attention("shared.attention", bins.map((b) => b.units))]
   const rowsTotal = bins.reduce((s, b) => s + b.units * b.queries * G, 0)
   if (nsplit > 1) launches.push(mergePass("shared.reduce", klass, rowsTotal, nsplit, hd, spec.layers, p))
   const useful = bins.reduce((s, b) => s + 4 * b.units * b.queries * G * hd * spec.chunkTokens, 0) * spec.layers

@@ -73,7 +73,8 @@ const usesMultiBlock = (slices: number, size: number): boolean =>
  *   16-bit type), then a loop writing the values above the k-th and one topping up with copies of it (it stops
  *   once k are written: half the row on average). Each pass ends in block-wide barriers and a shared-memory
  *   reduction, a latency no co-resident work hides from the pass itself: `selectPassLatencyCycles` per pass,
- *   paid like a pipeline fill (once per round of co-resident blocks). The row comes from HBM once; later passes
+ *   paid like a pipeline fill (once per round of co-resident blocks), plus `selectPassCyclesPerWarp` per warp of
+ *   the block (each warp's lane-0 atomics on the shared digit counters serialise). The row comes from HBM once; later passes
  *   hit L1/L2.
  * - several blocks per row (`mbtopk`, for long rows or many of them): a fill and two memsets, then per 8-bit
  *   digit (2 for a 16-bit type) a per-block histogram, a per-row cumulative sum and a per-block within-k count;
@@ -100,7 +101,8 @@ export const torchTopkLaunches = (c: TopkCall, gpu: GpuSpec, p: ModelParams): La
     const perSm = Math.min(MAX_BLOCKS_PER_SM, Math.floor(MAX_THREADS_PER_SM / threads))
     const passes = bits / 2 + 1.5
     const select = pass("select", c.slices, padded * ((bits / 2) * SB_COUNT + 1.5 * SB_GATHER), c.sliceSize * c.elemBytes + outBytes, perSm)
-    return [{ ...select, fillCycles: p.fillCycles + passes * p.selectPassLatencyCycles }, sort]
+    const passCycles = p.selectPassLatencyCycles + (threads / 32) * p.selectPassCyclesPerWarp
+    return [{ ...select, fillCycles: p.fillCycles + passes * passCycles }, sort]
   }
   const blocksPerSm = Math.min(Math.floor(REGS_PER_SM / (MB_REGS_PER_THREAD * MB_THREADS)), MAX_BLOCKS_PER_SM)
   const ipt = Math.max(4, Math.min(64, cdiv(c.sliceSize * c.slices, gpu.sms * blocksPerSm * MB_THREADS)))

@@ -33,3 +33,16 @@ describe("cuBLAS bf16 tiles at M > 64", () => {
     expect(same).toBeGreaterThanOrEqual(34)
   })
 })
+
+describe("cuBLAS bf16 tiles at M <= 64", () => {
+  it("halves the row tile to 32 where that fills the SMs without split-K, as nvjet did for o M=64 (64x32, no splitKreduce)", () => {
+    const launches = (m: number, n: number, k: number) => tileKernel({ kind: "gemm", m, n, k, dtype: "bf16", count: 1 }, H200, "cublas").launches
+    const o64 = launches(64, 4096, 4096)
+    expect(o64).toHaveLength(1)
+    expect(o64[0]!.groups[0]!.tiles).toBe(128)
+    // kv M=64 (32 tiles of 64 rows, 64 of 32: both under half the SMs) keeps 64 rows and splits K, as nvjet did
+    expect(launches(64, 2048, 4096)).toHaveLength(2)
+    // qkv M=64 fills the SMs with 64-row tiles already: 96 of them, no split
+    expect(launches(64, 6144, 4096)[0]!.groups[0]!.tiles).toBe(96)
+  })
+})

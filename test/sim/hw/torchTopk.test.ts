@@ -27,10 +27,18 @@ describe("torch.topk as PyTorch launches it", () => {
   })
 
   it("pays the single-block select's 8 radix passes and 1.5 gather loops as latency, once per round of co-resident blocks", () => {
+    // 256 values a row: a 256-thread block, 8 warps
+    const pass = P.selectPassLatencyCycles + 8 * P.selectPassCyclesPerWarp
     const [select] = torchTopkLaunches(call(128, 256, 16), H200, P)
-    expect(select!.fillCycles).toBe(P.fillCycles + 9.5 * P.selectPassLatencyCycles)
-    const lat0 = torchTopkLaunches(call(128, 256, 16), H200, { ...P, selectPassLatencyCycles: 0 })[0]!
-    expect(waveCycles(select!, H200, ideal, P).cycles - waveCycles(lat0, H200, ideal, P).cycles).toBeCloseTo(9.5 * P.selectPassLatencyCycles, 6)
+    expect(select!.fillCycles).toBe(P.fillCycles + 9.5 * pass)
+    const lat0 = torchTopkLaunches(call(128, 256, 16), H200, { ...P, selectPassLatencyCycles: 0, selectPassCyclesPerWarp: 0 })[0]!
+    expect(waveCycles(select!, H200, ideal, P).cycles - waveCycles(lat0, H200, ideal, P).cycles).toBeCloseTo(9.5 * pass, 6)
+  })
+
+  it("makes a pass of a wider block wait longer: every warp's lane-0 atomics hit the same shared digit counters", () => {
+    const fill = (size: number) => torchTopkLaunches(call(128, size, 16), H200, P)[0]!.fillCycles
+    expect(fill(1024) - fill(64)).toBe(9.5 * (32 - 2) * P.selectPassCyclesPerWarp)
+    expect(P.selectPassCyclesPerWarp).toBeGreaterThan(0)
   })
 
   it("sorts k <= 128 in a 32- or 128-slot network and larger k in a block radix sort of at least 1024 slots", () => {

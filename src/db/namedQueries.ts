@@ -150,11 +150,21 @@ export const NAMED_QUERIES: Readonly<Record<string, NamedQuery>> = {
           ORDER BY 1, 2`,
   },
   timeline: {
-    description: "trace level totals: per window and worker, batches, busy time and busy / window (ms)",
+    description: "per window of the run's traceWindowMs (default 1 s) and worker: batches, busy time and busy / window (ms); from kernel_totals (trace level totals) or the kernel rows",
+    // A batch counts in the window its end falls in, as kernel_totals sums them (db/026).
     sql: `SELECT window_ns / 1e6 AS window_ms, worker_id, SUM(batches) AS batches, SUM(queries) AS rows,
                  SUM(busy_ns) / 1e6 AS busy_ms, SUM(busy_ns) * 1.0 / MAX(window_len) AS busy_share, SUM(flops) AS flops, SUM(bytes) AS bytes
-          FROM kernel_totals WHERE run_id = :run GROUP BY window_ns, worker_id ORDER BY window_ns, worker_id`,
+          FROM (
+            SELECT worker_id, window_ns, window_len, batches, queries, busy_ns, flops, bytes FROM kernel_totals WHERE run_id = :run
+            UNION ALL
+            SELECT k.worker_id, k.end_ns - k.end_ns % w.len, w.len, 1, k.queries, k.end_ns - k.start_ns, k.flops, k.bytes
+            FROM kernels k,
+                 (SELECT CAST(coalesce(json_extract(scenario_json, '$.traceWindowMs'), 1000) * 1000000 AS INTEGER) AS len FROM runs WHERE run_id = :run) w
+            WHERE k.run_id = :run
+          )
+          GROUP BY window_ns, worker_id ORDER BY window_ns, worker_id`,
   },
+
   requests: {
     description: "per completed request: ttft, tpot, e2e (ms) and token counts",
     sql: `SELECT request_id, ttft_ns / 1e6 AS ttft_ms, tpot_ns / 1e6 AS tpot_ms, e2e_ns / 1e6 AS e2e_ms,

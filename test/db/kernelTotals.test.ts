@@ -56,9 +56,19 @@ describe("trace level totals (kernel_totals)", () => {
     const kernelsQ = (db: Database.Database, run: number) => (db.prepare(NAMED_QUERIES.kernels!.sql).all({ run }) as Array<Record<string, number | string>>)
       .map(({ flops, bytes, mean_ms, total_ms, ...r }) => ({ ...r, total_ms: Math.round(Number(total_ms) * 1e6) }))
     expect(kernelsQ(t, totals.runId)).toEqual(kernelsQ(k, kernels.runId))
-    const timeline = t.prepare(NAMED_QUERIES.timeline!.sql).all({ run: totals.runId }) as Array<{ busy_share: number; worker_id: string }>
-    expect(timeline.length).toBeGreaterThan(10)
-    expect(timeline.some((r) => r.worker_id === "unique-0" && r.busy_share > 0.5)).toBe(true)
+    type Window = { window_ms: number; worker_id: string; batches: number; rows: number; busy_ms: number; busy_share: number }
+    const timeline = (db: Database.Database, run: number) => (db.prepare(NAMED_QUERIES.timeline!.sql).all({ run }) as Window[])
+      .map((r) => ({ window_ms: r.window_ms, worker_id: r.worker_id, batches: r.batches, rows: r.rows, busy_ms: r.busy_ms, busy_share: r.busy_share }))
+    const fromTotals = timeline(t, totals.runId)
+    expect(fromTotals.length).toBeGreaterThan(10)
+    expect(fromTotals.some((r) => r.worker_id === "unique-0" && r.busy_share > 0.5)).toBe(true)
+    // from the kernel rows, in windows of the run's traceWindowMs: the same windows as the sums
+    const windowed = produce(["trace=kernels", `traceWindowMs=${W / 1e6}`])
+    const kw = new Database(windowed.dbFile, { readonly: true })
+    expect(timeline(kw, windowed.runId)).toEqual(fromTotals)
+    kw.close()
+    // without traceWindowMs a kernels run's timeline is in 1 s windows
+    expect(new Set(timeline(k, kernels.runId).map((r) => r.window_ms % 1000))).toEqual(new Set([0]))
     t.close()
     k.close()
   })

@@ -56,7 +56,7 @@ describe("loadScenarioText", () => {
 
   it("reports every bad field at once, one line each", () => {
     expect(lines("workload: {kind: poisson, ratePerS: -1, requests: 1.5, burst: 1}\nbogus: 2\n")).toEqual([
-      "x.yaml: bogus: is not a known field (allowed: name, description, seed, model, precision, hardware, corpus, workload, system, policy, trace, live, untilS)",
+      "x.yaml: bogus: is not a known field (allowed: name, description, seed, model, precision, hardware, corpus, workload, system, policy, trace, traceWindowMs, live, untilS)",
       "x.yaml: workload.burst: is not a known field (allowed: kind, ratePerS, requests, uniqueTokens, outputTokens)",
       "x.yaml: workload.ratePerS: must be a positive finite number (got -1)",
       "x.yaml: workload.requests: must be a positive integer ≤ 10000000 (a larger run takes hours and writes tens of GB of rows; split it over several runs with different seeds) (got 1.5)",

@@ -14,6 +14,14 @@ export interface Clock {
    * ties then break by insertion order. Returns a handle for `cancel`.
    */
   schedule(at: Ns, fn: () => void, priority?: number): TimerHandle
+  /**
+   * `schedule` again into `handle`, an entry this clock returned whose callback has run: the same
+   * order (a new seq) and the same event as a `schedule`, without a new entry. Hot paths that keep
+   * one record per piece of work in flight (the priced executor's completions, millions in a long
+   * replay) schedule through it. Throws while the entry is still queued (pending, or cancelled and
+   * not yet dropped). Returns `handle`.
+   */
+  reschedule(handle: TimerHandle, at: Ns, fn: () => void, priority?: number): TimerHandle
   /** Cancels a pending callback; a no-op if it already ran. */
   cancel(handle: TimerHandle): void
 }

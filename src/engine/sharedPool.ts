@@ -101,9 +101,7 @@ export class SharedPool {
       const machine = sharedWorkerMachine.provide({
         actions: {
           open: () => {
-            sub = batches.subscribe(({ item, batch }) =>
-              executeWork(ctx.executor, item, (done) => this.complete(done, batch), ctx.defect),
-            )
+            sub = batches.subscribe(({ item, batch }) => executeWork(ctx.executor, item, this.complete, ctx.defect, batch))
           },
           close: () => sub?.unsubscribe(),
         },
@@ -317,7 +315,7 @@ export class SharedPool {
     return kernels
   }
 
-  private complete(done: WorkDone, batch: SharedBatch): void {
+  private readonly complete = (done: WorkDone, batch: SharedBatch): void => {
     const { ctx } = this
     if (ctx.kernelRows !== null) {
       if (batch.perChunk === undefined) recordRow(ctx, done)

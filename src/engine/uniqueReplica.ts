@@ -513,11 +513,13 @@ export class UniqueReplica {
       return
     }
     // Without kernel rows (trace level `requests`) there is no row to write: `then` itself is the
-    // completion, rather than a closure per item around a no-op.
-    const next = this.ctx.kernelRows === null ? then : (done: WorkDone): void => {
-      recordRow(this.ctx, done)
-      then()
-    }
-    executeWork(this.ctx.executor, item, next, this.ctx.defect)
+    // completion; with them one long-lived function writes the row and calls `then`, its argument.
+    if (this.ctx.kernelRows === null) executeWork(this.ctx.executor, item, then, this.ctx.defect, undefined)
+    else executeWork(this.ctx.executor, item, this.recordThen, this.ctx.defect, then)
+  }
+
+  private readonly recordThen = (done: WorkDone, then: () => void): void => {
+    recordRow(this.ctx, done)
+    then()
   }
 }

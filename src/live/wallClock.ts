@@ -96,11 +96,27 @@ export class WallClock implements Clock {
     if (!Number.isInteger(at) || at < 0) {
       throw new RangeError(`WallClock.schedule: time must be a non-negative integer ns, got ${at}`)
     }
-    const e: Entry = { id: this.seq++, at, priority, fn }
+    return this.push({ id: this.seq++, at, priority, fn, queued: false })
+  }
+
+  reschedule(handle: TimerHandle, at: Ns, fn: () => void, priority = 0): TimerHandle {
+    if (!Number.isInteger(at) || at < 0) {
+      throw new RangeError(`WallClock.reschedule: time must be a non-negative integer ns, got ${at}`)
+    }
+    const e = handle as Entry
+    if (e.queued) throw new Error("WallClock.reschedule: the entry is still queued (pending or cancelled)")
+    e.id = this.seq++
+    e.at = at
+    e.priority = priority
+    e.fn = fn
+    return this.push(e)
+  }
+
+  private push(e: Entry): Entry {
     this.heap.push(e)
     this.live++
     // inside a wake the loop re-arms when it finishes; otherwise only an earlier deadline needs it
-    if (!this.dispatching && this.running && (this.armedAt === undefined || at < this.armedAt)) this.arm()
+    if (!this.dispatching && this.running && (this.armedAt === undefined || e.at < this.armedAt)) this.arm()
     return e
   }
 

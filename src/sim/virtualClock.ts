@@ -2,8 +2,6 @@ import type { Clock, TimerHandle } from "../core/clock.js"
 import { TimerHeap, type TimerEntry as Entry } from "../streams/timerHeap.js"
 import type { Ns } from "../core/units.js"
 
-/** A pending callback; doubles as its own cancel handle. `fn === undefined` marks it cancelled. */
-
 /**
  * The discrete-event core: integer-ns virtual time and a binary heap ordered by
  * `(at, priority, seq)` (seq = insertion order, so equal keys run FIFO). `step` runs one event,
@@ -31,7 +29,22 @@ export class VirtualClock implements Clock {
     if (!Number.isInteger(at) || at < this.t) {
       throw new RangeError(`VirtualClock.schedule: time must be an integer ns ≥ now (${this.t}), got ${at}`)
     }
-    const e: Entry = { id: this.seq++, at, priority, fn }
+    const e: Entry = { id: this.seq++, at, priority, fn, queued: false }
+    this.heap.push(e)
+    this.live++
+    return e
+  }
+
+  reschedule(handle: TimerHandle, at: Ns, fn: () => void, priority = 0): TimerHandle {
+    if (!Number.isInteger(at) || at < this.t) {
+      throw new RangeError(`VirtualClock.reschedule: time must be an integer ns ≥ now (${this.t}), got ${at}`)
+    }
+    const e = handle as Entry
+    if (e.queued) throw new Error("VirtualClock.reschedule: the entry is still queued (pending or cancelled)")
+    e.id = this.seq++
+    e.at = at
+    e.priority = priority
+    e.fn = fn
     this.heap.push(e)
     this.live++
     return e

@@ -1,11 +1,16 @@
 import type { TimerHandle } from "../core/clock.js"
 
-/** A pending callback; doubles as its own cancel handle. `fn === undefined` marks it cancelled or run. */
+/**
+ * A pending callback; doubles as its own cancel handle. `fn === undefined` marks it cancelled or run.
+ * `queued` says whether the heap still holds it (a cancelled entry stays until it surfaces), so a
+ * clock can reuse an entry (`Clock.reschedule`) only once it is out of the heap.
+ */
 export interface TimerEntry extends TimerHandle {
-  readonly id: number
-  readonly at: number
-  readonly priority: number
+  id: number
+  at: number
+  priority: number
   fn: (() => void) | undefined
+  queued: boolean
 }
 
 const less = (a: TimerEntry, b: TimerEntry): boolean =>
@@ -15,7 +20,7 @@ const less = (a: TimerEntry, b: TimerEntry): boolean =>
  * The one ordering of clock callbacks, `(at, priority, seq)`, as a binary heap: the virtual clock
  * (sim) and the wall clock (live) both keep their pending callbacks here, so one graph runs its
  * callbacks in the same order in both modes. Cancelled entries are dropped lazily from the top.
- * @example const h = new TimerHeap(); h.push({ id: 0, at: 5, priority: 0, fn }); h.top()?.at // 5
+ * @example const h = new TimerHeap(); h.push({ id: 0, at: 5, priority: 0, fn, queued: false }); h.top()?.at // 5
  */
 export class TimerHeap {
   private readonly h: TimerEntry[] = []
@@ -30,6 +35,7 @@ export class TimerHeap {
   push(e: TimerEntry): void {
     const h = this.h
     let i = h.length
+    e.queued = true
     h.push(e)
     while (i > 0) {
       const p = (i - 1) >> 1
@@ -46,6 +52,7 @@ export class TimerHeap {
     const h = this.h
     const top = h[0]
     if (top === undefined) return undefined
+    top.queued = false
     const last = h.pop() as TimerEntry
     const n = h.length
     if (n > 0) {

@@ -30,7 +30,7 @@ const trace = (submit: (ex: PricedExecutor, item: WorkItem, next: (d: WorkDone) 
 describe("executeWork", () => {
   it("completes a priced executor's items as execute().subscribe() does: same order, times and prices", () => {
     const viaObservable = trace((ex, it, next) => ex.execute(it).subscribe(next))
-    const direct = trace((ex, it, next) => executeWork(ex, it, next, (e) => { throw e }))
+    const direct = trace((ex, it, next) => executeWork(ex, it, next, (e) => { throw e }, undefined))
     expect(direct).toEqual(viaObservable)
     expect(direct.seen.map((s) => s[0])).toEqual(["3", "1", "2", "4"])
   })
@@ -44,19 +44,46 @@ describe("executeWork", () => {
       freeAtNs: (id) => inner.freeAtNs(id),
     }
     const done: string[] = []
-    for (const it of items()) executeWork(wrapper, it, (d) => done.push(d.item.label), (e) => { throw e })
+    for (const it of items()) executeWork(wrapper, it, (d, tag) => done.push(`${tag}${d.item.label}`), (e) => { throw e }, "w")
     clock.run()
     expect(tapped).toEqual(["3", "1", "2", "4"])
-    expect(done).toEqual(tapped)
+    expect(done).toEqual(tapped.map((l) => `w${l}`))
   })
 
   it("hands a throw from the completion callback to the error callback, at the completion", () => {
     const clock = new VirtualClock()
     const ex = new PricedExecutor(clock, () => roofline(GPU_PRESETS.H200))
     const errors: unknown[] = []
-    executeWork(ex, (items()[0] as WorkItem), () => { throw new Error("boom") }, (e) => errors.push(e))
+    executeWork(ex, (items()[0] as WorkItem), () => { throw new Error("boom") }, (e) => errors.push(e), undefined)
     expect(errors).toEqual([])
     clock.run()
     expect(errors.map((e) => (e as Error).message)).toEqual(["boom"])
+  })
+
+  it("chains as execute() does when each completion submits the next item (pooled completion records reused), and hands each its arg", () => {
+    const run = (direct: boolean) => {
+      const clock = new VirtualClock()
+      const ex = new PricedExecutor(clock, () => roofline(GPU_PRESETS.H200))
+      const seen: Array<[string, number, number, number, number]> = []
+      const all = items()
+      const go = (i: number): void => {
+        const it = all[i % all.length] as WorkItem
+        const next = (d: WorkDone, n: number): void => {
+          seen.push([d.item.label, n, d.startNs, d.endNs, clock.now()])
+          if (n < 12) {
+            go(n + 1)
+            go(n + 2) // two in flight at once: two records, each reused after its completion
+          }
+        }
+        if (direct) executeWork(ex, it, next, (e) => { throw e }, i)
+        else ex.execute(it).subscribe((d) => next(d, i))
+      }
+      go(0)
+      clock.run()
+      return { seen, events: clock.events }
+    }
+    const direct = run(true)
+    expect(direct).toEqual(run(false))
+    expect(direct.seen.length).toBeGreaterThan(100)
   })
 })

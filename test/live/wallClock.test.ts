@@ -54,6 +54,21 @@ describe("WallClock", () => {
     )
   })
 
+  it("reschedules a run entry in the same (time, priority, insertion) order as a new schedule, and refuses one still queued", async () => {
+    const clock = new WallClock()
+    const log: string[] = []
+    const h = clock.schedule(at(100_000), () => {
+      log.push("h1")
+      clock.schedule(at(300_000), () => log.push("other"), 0)
+      // from inside its own callback the entry is out of the heap already
+      clock.reschedule(h, at(300_000), () => log.push("h2"), 0)
+    })
+    expect(() => clock.reschedule(h, at(200_000), () => log.push("x"))).toThrow(/still queued/)
+    await clock.runUntil(() => log.length === 3)
+    expect(log).toEqual(["h1", "other", "h2"])
+    expect(clock.events).toBe(3)
+  })
+
   it("never runs a callback before its due time", async () => {
     const clock = new WallClock()
     const dues = [0, 30_000, 600_000, 1_400_000, 1_600_000, 2_500_000, 4_000_000]

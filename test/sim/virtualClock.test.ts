@@ -43,6 +43,30 @@ describe("VirtualClock", () => {
     expect(clock.events).toBe(2)
   })
 
+  it("reschedules a run entry as a new schedule would (new seq, counted once per run), and refuses one still queued", () => {
+    const clock = new VirtualClock()
+    const log: string[] = []
+    const h = clock.schedule(at(1), () => log.push("h1"))
+    expect(() => clock.reschedule(h, at(2), () => log.push("x"))).toThrow(/still queued/)
+    clock.schedule(at(5), () => log.push("other"), 0)
+    clock.step()
+    // equal (time, priority) as "other", scheduled after it: runs after it
+    expect(clock.reschedule(h, at(5), () => log.push("h2"), 0)).toBe(h)
+    const c = clock.schedule(at(6), () => log.push("cancelled"))
+    clock.cancel(c)
+    // cancelled but not yet dropped from the heap: still queued
+    expect(() => clock.reschedule(c, at(7), () => log.push("y"))).toThrow(/still queued/)
+    expect(() => clock.reschedule(h, at(0), () => log.push("z"))).toThrow(RangeError)
+    clock.run()
+    expect(log).toEqual(["h1", "other", "h2"])
+    expect(clock.events).toBe(3)
+    clock.reschedule(c, at(8), () => log.push("c again"))
+    clock.cancel(c)
+    clock.run()
+    expect(log).toEqual(["h1", "other", "h2"])
+    expect(clock.pending).toBe(0)
+  })
+
   it("lets callbacks schedule at the current instant, after what is already due then", () => {
     const clock = new VirtualClock()
     const log: string[] = []

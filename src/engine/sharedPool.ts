@@ -7,6 +7,7 @@ import { sharedBatcherMachine } from "../actors/sharedBatcherMachine.js"
 import { sharedWorkerMachine } from "../actors/sharedWorkerMachine.js"
 import { barrierBatch } from "../streams/barrierBatch.js"
 import { roundBarrier, type BarrierMembership } from "../streams/roundBarrier.js"
+import { RoundGate } from "../streams/roundGate.js"
 import { keyedWindowBatch, type KeyedBatch } from "../streams/keyedWindowBatch.js"
 import { windowBatch } from "../streams/windowBatch.js"
 import { iterationWork, type ChunkCount } from "./iterationWork.js"
@@ -85,7 +86,12 @@ export class SharedPool {
   readonly workers: Array<{
     readonly id: string
     readonly actor: Actor<typeof sharedWorkerMachine>
-    readonly batches: Subject<{ item: WorkItem; batch: SharedBatch }>
+    /**
+     * Runs a batch on the worker while it serves (`open` sets it, `close` clears it; a batch sent
+     * while it is unset is dropped, as a Subject without a subscriber drops it). A call rather than a
+     * Subject per worker: a replay dispatches a batch per decode round.
+     */
+    run: ((item: WorkItem, batch: SharedBatch) => void) | undefined
   }> = []
 
   constructor(private readonly ctx: EngineContext) {
@@ -96,28 +102,36 @@ export class SharedPool {
     this.global = batcher.kind === "barrier" && batcher.scope !== "replica" && ctx.resolved.unique.workers > 1
     for (let i = 0; i < shared.workers; i++) {
       const id = `shared-${i}`
-      const batches = new Subject<{ item: WorkItem; batch: SharedBatch }>()
-      let sub: Subscription | undefined
+      const run = (item: WorkItem, batch: SharedBatch): void => executeWork(ctx.executor, item, this.complete, ctx.defect, batch)
+      // the actions run once the actor starts, after `worker` below is set
       const machine = sharedWorkerMachine.provide({
         actions: {
           open: () => {
-            sub = batches.subscribe(({ item, batch }) => executeWork(ctx.executor, item, this.complete, ctx.defect, batch))
+            worker.run = run
           },
-          close: () => sub?.unsubscribe(),
+          close: () => {
+            worker.run = undefined
+          },
         },
       })
       const actor = createActor(machine, { clock: ctx.xclock })
       actor.subscribe({ error: (e) => ctx.defect(e) })
-      this.workers.push({ id, actor, batches })
+      const worker: (typeof this.workers)[number] = { id, actor, run: undefined }
+      this.workers.push(worker)
     }
     let subscription: Subscription | undefined
     const machine = sharedBatcherMachine.provide({
       actions: {
         open: () => {
-          subscription = this.pipeline().subscribe({ next: (b) => this.dispatch(b), error: (e) => ctx.defect(e) })
+          if (this.global && ctx.scenario.policy.routingMode !== "exact") this.gate = new RoundGate((s: Submission) => s.replica, this.round)
+          else subscription = this.pipeline().subscribe({ next: (b) => this.dispatch(b), error: (e) => ctx.defect(e) })
         },
         flush: () => undefined,
         close: () => {
+          // as completing the input does: later submissions are dropped, the open round goes out
+          const gate = this.gate
+          this.gate = undefined
+          gate?.flush()
           this.input.complete()
           subscription?.unsubscribe()
         },
@@ -136,22 +150,43 @@ export class SharedPool {
     this.batcher.send({ type: "batcher.close" })
     for (const w of this.workers) {
       w.actor.send({ type: "worker.stop" })
-      w.batches.complete()
+      w.run = undefined
     }
   }
 
   submit(sub: Submission): void {
-    this.input.next(sub)
+    const gate = this.gate
+    if (gate !== undefined) gate.push(sub)
+    else this.input.next(sub)
   }
 
   /** A unique replica entered its decoding phase: global barrier rounds wait for its steps. */
   hold(replica: number): void {
-    if (this.global) this.members.next({ key: replica, holds: true })
+    if (!this.global) return
+    if (this.gate !== undefined) this.gate.join(replica)
+    else this.members.next({ key: replica, holds: true })
   }
 
   /** A unique replica left its decoding phase (prefill due, or nobody decoding): rounds stop waiting for it. */
   release(replica: number): void {
-    if (this.global) this.members.next({ key: replica, holds: false })
+    if (!this.global) return
+    if (this.gate !== undefined) this.gate.leave(replica)
+    else this.members.next({ key: replica, holds: false })
+  }
+
+  /**
+   * Fast mode under the global barrier, while the batcher is open: the rounds of
+   * `roundBarrier` → `map(fastBatch)` → `dispatch`, driven by direct calls (`RoundGate`) instead of
+   * a Subject and two operators per submission. The other policies keep their RxJS pipeline.
+   */
+  private gate: RoundGate<Submission, number> | undefined
+  private readonly round = (subs: Submission[]): void => {
+    // a throw here ends the run as the pipeline's error would (the engine's defect)
+    try {
+      this.dispatch(this.fastBatch(subs, Number.POSITIVE_INFINITY))
+    } catch (e) {
+      this.ctx.defect(e)
+    }
   }
 
   private pipeline(): Observable<SharedBatch> {
@@ -301,7 +336,7 @@ export class SharedPool {
       this.resolveParts(batch)
       return
     }
-    best.batches.next({ item, batch })
+    best.run?.(item, batch)
   }
 
   // A merged batch repeating the last one (same histogram array, requests and layers) reuses its

@@ -170,7 +170,7 @@ class Completion implements WorkDone {
   endNs = 0 as Ns
   flops = 0
   bytes = 0
-  costs: readonly KernelCost[] = []
+  costs: readonly KernelCost[] = NO_COSTS
   next: (done: WorkDone, arg: unknown) => void = noop
   error: (e: unknown) => void = noop
   arg: unknown = undefined
@@ -185,7 +185,7 @@ class Completion implements WorkDone {
       this.error(e)
     }
     this.item = EMPTY_ITEM
-    this.costs = []
+    this.costs = NO_COSTS
     this.next = noop
     this.error = noop
     this.arg = undefined
@@ -194,3 +194,4 @@ class Completion implements WorkDone {
 }
 
 const EMPTY_ITEM: WorkItem = { workerId: "", label: "", kernels: [], queries: 0 }
+const NO_COSTS: readonly KernelCost[] = []

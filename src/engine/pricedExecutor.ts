@@ -116,7 +116,8 @@ export class PricedExecutor implements GpuExecutor {
       w.last = hit
       return hit
     }
-    const costs: KernelCost[] = []
+    // sized up front: a push-grown array would take a 17-slot store for the usual 4 kernels
+    const costs: KernelCost[] = new Array<KernelCost>(kernels.length)
     let ns = 0
     let flops = 0
     let bytes = 0
@@ -127,7 +128,7 @@ export class PricedExecutor implements GpuExecutor {
     for (let i = 0; i < kernels.length; i++) {
       const k = kernels[i] as WorkItem["kernels"][number]
       const c = lastKernels !== undefined && lastKernels[i] === k ? (lastCosts as readonly KernelCost[])[i] as KernelCost : w.model.price(k)
-      costs.push(c)
+      costs[i] = c
       ns += c.ns
       flops += c.flops
       bytes += c.bytes

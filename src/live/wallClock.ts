@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from "../core/clock.js"
 import { ClockLagExceeded } from "../core/errors.js"
 import type { Ns } from "../core/units.js"
-import { TimerHeap, type TimerEntry as Entry } from "../streams/timerHeap.js"
+import { reuseTimerEntry, TimerHeap, type TimerEntry as Entry } from "../streams/timerHeap.js"
 import { LagHistogram, type LagStats } from "./lagHistogram.js"
 
 /** "12.3 ms", "5 ms": one decimal, none when it is zero. */
@@ -103,12 +103,7 @@ export class WallClock implements Clock {
     if (!Number.isInteger(at) || at < 0) {
       throw new RangeError(`WallClock.reschedule: time must be a non-negative integer ns, got ${at}`)
     }
-    const e = handle as Entry
-    if (e.queued) throw new Error("WallClock.reschedule: the entry is still queued (pending or cancelled)")
-    e.id = this.seq++
-    e.at = at
-    e.priority = priority
-    e.fn = fn
+    const e = reuseTimerEntry(handle, this.seq++, at, priority, fn, "WallClock")
     return this.push(e)
   }
 

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from "../core/clock.js"
-import { TimerHeap, type TimerEntry as Entry } from "../streams/timerHeap.js"
+import { reuseTimerEntry, TimerHeap, type TimerEntry as Entry } from "../streams/timerHeap.js"
 import type { Ns } from "../core/units.js"
 
 /**
@@ -39,12 +39,7 @@ export class VirtualClock implements Clock {
     if (!Number.isInteger(at) || at < this.t) {
       throw new RangeError(`VirtualClock.reschedule: time must be an integer ns ≥ now (${this.t}), got ${at}`)
     }
-    const e = handle as Entry
-    if (e.queued) throw new Error("VirtualClock.reschedule: the entry is still queued (pending or cancelled)")
-    e.id = this.seq++
-    e.at = at
-    e.priority = priority
-    e.fn = fn
+    const e = reuseTimerEntry(handle, this.seq++, at, priority, fn, "VirtualClock")
     this.heap.push(e)
     this.live++
     return e

@@ -13,6 +13,20 @@ export interface TimerEntry extends TimerHandle {
   queued: boolean
 }
 
+/**
+ * A run entry made pending again for `Clock.reschedule`: a fresh `id` (so it orders as a new
+ * `schedule` would), its new time, priority and callback. Throws if the heap still holds it.
+ */
+export const reuseTimerEntry = (handle: TimerHandle, id: number, at: number, priority: number, fn: () => void, clock: string): TimerEntry => {
+  const e = handle as TimerEntry
+  if (e.queued) throw new Error(`${clock}.reschedule: the entry is still queued (pending or cancelled)`)
+  e.id = id
+  e.at = at
+  e.priority = priority
+  e.fn = fn
+  return e
+}
+
 const less = (a: TimerEntry, b: TimerEntry): boolean =>
   a.at < b.at || (a.at === b.at && (a.priority < b.priority || (a.priority === b.priority && a.id < b.id)))
 

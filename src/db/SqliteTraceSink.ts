@@ -1,6 +1,7 @@
 import type { Database } from "better-sqlite3"
 import type { TraceLevel } from "../core/scenario.js"
 import type { ChunkStats, KernelRow, RequestRow, TokenRow, TraceSink } from "../core/trace.js"
+import { traceWindowNs } from "../core/traceWindowNs.js"
 import { bulkInsert } from "./bulkInsert.js"
 import { KernelTotals, type KernelTotal } from "./kernelTotals.js"
 
@@ -40,7 +41,7 @@ export class SqliteTraceSink implements TraceSink {
     readonly open: () => { readonly db: Database; readonly runId: number }
     readonly level?: Level
     readonly batchRows?: number
-    /** Window of the `totals` level's sums, ns of the run's clock (default 1 s). */
+    /** Window of the `totals` level's sums, ns of the run's clock (default: traceWindowNs's, 1 s). */
     readonly windowNs?: number
   }) {
     this.open = options.open
@@ -48,7 +49,7 @@ export class SqliteTraceSink implements TraceSink {
     const level = options.level ?? "kernels"
     this.keepKernels = level === "kernels" || level === "tokens"
     this.keepTokens = level === "tokens"
-    this.totals = level === "totals" ? new KernelTotals(options.windowNs ?? 1_000_000_000) : null
+    this.totals = level === "totals" ? new KernelTotals(options.windowNs ?? traceWindowNs({})) : null
   }
 
   request(row: RequestRow): void {

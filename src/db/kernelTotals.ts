@@ -35,10 +35,6 @@ export class KernelTotals {
     if (!(Number.isInteger(windowNs) && windowNs > 0)) throw new Error(`KernelTotals: the window must be a positive integer of ns (got ${windowNs})`)
   }
 
-  get size(): number {
-    return this.open.size
-  }
-
   add(k: KernelRow): void {
     const windowNs = k.endNs - (k.endNs % this.windowNs)
     if (windowNs > this.latest) this.latest = windowNs

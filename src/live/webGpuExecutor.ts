@@ -118,8 +118,8 @@ export class WebGpuExecutor implements LiveExecutor {
         subscriber.error(new Error(`WebGpuExecutor: work item ${item.label} on ${item.workerId} has no step payload (live webgpu runs colocated, iteration granularity)`))
         return
       }
-      let finish = (): void => undefined
-      const ended = new Promise<void>((resolve) => (finish = resolve))
+      let resolveEnded = (): void => undefined
+      const ended = new Promise<void>((resolve) => (resolveEnded = resolve))
       this.unsettled.add(ended)
       const job: Job = {
         item,
@@ -129,7 +129,7 @@ export class WebGpuExecutor implements LiveExecutor {
         cancelled: false,
         finish: () => {
           this.unsettled.delete(ended)
-          finish()
+          resolveEnded()
         },
       }
       let q = this.queues.get(item.workerId)

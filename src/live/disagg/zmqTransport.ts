@@ -74,8 +74,17 @@ export class ZmqTransport implements Transport {
     if (this.closed) return
     this.closed = true
     this.queue.length = 0
-    if (this.hub) await this.socket.unbind(this.address).catch(() => undefined)
-    else {
+    // unbindSync, not unbind: zeromq runs an async unbind off the main thread, and the socket must not
+    // be used meanwhile, yet this hub's pending receive (and a blocked send) would touch it from the
+    // main thread's poller: libzmq sockets are not thread-safe. The likely cause of a shared worker
+    // killed by a signal between its last answer and its close (CI, session 11; not reproduced here).
+    if (this.hub) {
+      try {
+        this.socket.unbindSync(this.address)
+      } catch {
+        // never bound there, or already gone with the context: nothing to release
+      }
+    } else {
       try {
         this.socket.disconnect(this.address)
       } catch {

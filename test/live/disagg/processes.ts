@@ -9,7 +9,8 @@ import { afterEach } from "vitest"
 export interface Proc {
   readonly child: ChildProcess
   readonly out: { stdout: string; stderr: string }
-  readonly exited: Promise<number | null>
+  /** The exit code, or the signal's name (e.g. "SIGSEGV") when a signal ended it: a failed expectation then says which. */
+  readonly exited: Promise<number | string>
 }
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
@@ -34,7 +35,7 @@ export const processes = (): { readonly start: (args: string[]) => Proc; readonl
     const out = { stdout: "", stderr: "" }
     child.stdout?.on("data", (d: Buffer) => (out.stdout += d.toString()))
     child.stderr?.on("data", (d: Buffer) => (out.stderr += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    const exited = new Promise<number | string>((resolve) => child.on("close", (code, signal) => resolve(code ?? signal ?? "no exit code")))
     return { child, out, exited }
   }
   const tmp = (): string => {

@@ -9,7 +9,8 @@
 // observers, system registration or done event), and "Actor of a reducer" drives the same events
 // into Actors (same parent, subscribe, start) of a fromTransition logic that only switches a state
 // string and copies the event's time into a new context: what the Actor wrapper costs by itself.
-// Needs dist/ built in each ROOT.
+// A build that has dist/actors/flatMachineLogic.js runs the machine through it in both the engine and
+// the machine-logic rows, as its engine does. Needs dist/ built in each ROOT.
 //   node bench/request-lifecycle.mjs [--runs 5] [--requests 100000] [--alloc] [--split] ROOT [ROOT ...]
 import { execFileSync } from "node:child_process"
 import { join, resolve } from "node:path"
@@ -39,7 +40,10 @@ if (child) {
   const xclock = { setTimeout: () => 0, clearTimeout: () => undefined }
   const onDefect = (e) => { throw e }
   let rows = 0
-  const recorded = requestMachine.provide({ actions: { recordEnd: ({ context }, { status }) => { rows += requestRowOf(context, status).outputTokens > 0 ? 1 : 0 } } })
+  const provided = requestMachine.provide({ actions: { recordEnd: ({ context }, { status }) => { rows += requestRowOf(context, status).outputTokens > 0 ? 1 : 0 } } })
+  // a build with flatMachineLogic runs the request machine through it, as its engine does
+  const flat = await import(join(root, "dist/actors/flatMachineLogic.js")).catch(() => null)
+  const recorded = flat === null ? provided : flat.flatMachineLogic(provided)
   const group = createActor(requestGroup, { clock: xclock })
   group.subscribe({ error: onDefect })
   group.start()

@@ -7,17 +7,21 @@ import type { Scenario } from "../core/scenario.js"
 import type { KernelRow, TokenRow } from "../core/trace.js"
 import type { RequestSpec } from "../core/workload.js"
 import type { XstateClock } from "../actors/xstateClock.js"
-import type { requestMachine } from "../actors/requestMachine.js"
+import type { FlatMachineLogic } from "../actors/flatMachineLogic.js"
+import type { RequestContext, RequestEvent } from "../actors/requestMachine.js"
 import type { routerMachine } from "../actors/routerMachine.js"
 import type { Channel } from "../streams/channel.js"
 import type { ChunkTally } from "./chunkTally.js"
 import type { Resolved } from "./resolved.js"
 import type { RouteTracker, RoutingModel } from "./routingModel.js"
 
+/** A request's actor: the request machine run through its compiled table (flatMachineLogic). */
+export type RequestActor = Actor<FlatMachineLogic<RequestContext, RequestEvent, RequestSpec>>
+
 /** A request inside the engine: its actor plus the bulk counters the workers keep for it. */
 export interface RequestRecord {
   readonly spec: RequestSpec
-  readonly actor: Actor<typeof requestMachine>
+  readonly actor: RequestActor
   /** KV bytes reserved on admission. */
   readonly needBytes: number
   replica: number

@@ -1,7 +1,8 @@
-import { createActor, type Actor } from "xstate"
+import { createActor, type Actor, type MachineContext, type NonReducibleUnknown } from "xstate"
 import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
-import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
+import { flatMachineLogic, type FlatMachineLogic } from "../actors/flatMachineLogic.js"
+import { uniqueWorkerMachine, type UniqueWorkerEvent } from "../actors/uniqueWorkerMachine.js"
 import type { KernelSpec } from "../core/kernels.js"
 import { disaggregatedUniqueWork, iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork, type UniqueContexts } from "./iterationWork.js"
 import { executeWork } from "./executeWork.js"
@@ -24,7 +25,7 @@ const EMPTY: readonly ChunkCount[] = []
 export class UniqueReplica {
   readonly workerId: string
   readonly linkId: string
-  readonly actor: Actor<typeof uniqueWorkerMachine>
+  readonly actor: Actor<FlatMachineLogic<MachineContext, UniqueWorkerEvent, NonReducibleUnknown>>
   private decoding: RequestRecord[] = []
   private prefillQueue: RequestRecord[] = []
   private prefilling: RequestRecord[] = []
@@ -81,7 +82,8 @@ export class UniqueReplica {
         hasDecode: () => this.decoding.length > 0,
       },
     })
-    this.actor = createActor(machine, { clock: ctx.xclock })
+    // through its compiled table, as the request machine (flatMachineLogic): a transition per decode phase
+    this.actor = createActor(flatMachineLogic(machine), { clock: ctx.xclock })
     this.actor.subscribe({ error: (e) => ctx.defect(e) })
   }
 

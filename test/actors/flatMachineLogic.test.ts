@@ -1,9 +1,10 @@
 import fc from "fast-check"
-import { assign, createActor, createMachine, setup, type AnyActorLogic, type InspectionEvent } from "xstate"
+import { assign, createActor, createMachine, not, type AnyActorLogic, type InspectionEvent } from "xstate"
 import { describe, expect, it } from "vitest"
 import { flatMachineLogic } from "../../src/actors/flatMachineLogic.js"
 import { requestGroup } from "../../src/actors/requestGroup.js"
 import { requestMachine, type RequestEvent } from "../../src/actors/requestMachine.js"
+import { uniqueWorkerMachine, type UniqueWorkerEvent } from "../../src/actors/uniqueWorkerMachine.js"
 import type { RequestStatus } from "../../src/core/trace.js"
 import type { Ns } from "../../src/core/units.js"
 
@@ -49,40 +50,96 @@ describe("flatMachineLogic", () => {
     )
   })
 
-  it("keeps exit, transition and entry actions in xstate's order, inline actions and function params included", () => {
-    const make = (log: string[]) =>
+  it("runs the unique worker machine (guards, `always`) exactly as xstate's interpreter does", () => {
+    // The guards read a world the actions change, as the engine's replica does: a queue admitted into
+    // a prefill set, prefills that join the decode set, decodes that finish.
+    const workerEvent: fc.Arbitrary<UniqueWorkerEvent> = fc.oneof(
+      { weight: 2, arbitrary: fc.constant({ type: "worker.wake" as const }) },
+      { weight: 6, arbitrary: fc.constant({ type: "phase.completed" as const }) },
+      { weight: 1, arbitrary: fc.constant({ type: "phase.failed" as const, reason: "x" }) },
+      { weight: 1, arbitrary: fc.constant({ type: "worker.stop" as const }) },
+    )
+    const step = fc.record({ event: workerEvent, arrivals: fc.nat(3), finished: fc.nat(3) })
+    const runWorker = (flat: boolean, steps: readonly { event: UniqueWorkerEvent; arrivals: number; finished: number }[]) => {
+      const w = { queued: 0, prefill: 0, decoding: 0, justPrefilled: false }
+      const log: unknown[] = []
+      const m = uniqueWorkerMachine.provide({
+        actions: {
+          admit: () => { log.push(["admit", { ...w }]); w.prefill += w.queued; w.queued = 0 },
+          launchPrefill: () => log.push(["launchPrefill", { ...w }]),
+          completePrefill: () => { log.push(["completePrefill", { ...w }]); w.decoding += w.prefill; w.prefill = 0; w.justPrefilled = true },
+          startDecoding: () => { log.push(["startDecoding", { ...w }]); w.justPrefilled = false },
+          failPhase: (_a, p) => log.push(["failPhase", p]),
+          stopWork: () => log.push(["stopWork"]),
+        },
+        guards: {
+          hasPrefill: () => w.prefill > 0 && !(w.justPrefilled && w.decoding > 0),
+          hasDecode: () => w.decoding > 0,
+        },
+      })
+      const actor = createActor(flat ? (flatMachineLogic(m) as unknown as typeof m) : m)
+      actor.subscribe({ next: (s) => log.push(["next", s.value, s.status]), error: (e) => log.push(["error", e]), complete: () => log.push(["complete"]) })
+      actor.start()
+      for (const { event, arrivals, finished } of steps) {
+        if (actor.getSnapshot().status !== "active") break
+        w.queued += arrivals
+        w.decoding = Math.max(0, w.decoding - finished)
+        actor.send(event)
+        log.push(["after", event.type, actor.getSnapshot().value, actor.getSnapshot().status, { ...w }])
+      }
+      return log
+    }
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 24 }), (steps) => {
+        expect(runWorker(true, steps)).toEqual(runWorker(false, steps))
+      }),
+      { numRuns: 400, seed: 14 },
+    )
+  })
+
+  it("keeps xstate's order: exit, transition and entry actions; a state's guarded handler before the root's; eventless checks after any event", () => {
+    const make = (log: string[], world: { pokeB: boolean; leave: boolean }) =>
       createMachine({
         id: "m",
         initial: "a",
         context: { n: 0 },
-        on: { reset: { target: ".a", actions: assign({ n: 0 }) } },
+        on: { reset: { target: ".a", actions: assign({ n: 0 }) }, poke: { actions: () => log.push("root poke") } },
         states: {
           a: { entry: () => log.push("enter a"), exit: () => log.push("exit a"), on: { go: { target: "b", actions: [assign({ n: ({ context }) => context.n + 1 }), ({ context }) => log.push(`go n=${context.n}`)] } } },
-          b: { entry: { type: "named", params: ({ context }: { context: { n: number } }) => ({ n: context.n }) }, on: { stay: { actions: assign(({ context }) => ({ n: context.n * 10 })) }, again: { target: "b", reenter: true }, same: "b", end: "c" } },
+          b: {
+            entry: { type: "named", params: ({ context }: { context: { n: number } }) => ({ n: context.n }) },
+            always: { guard: () => world.leave, target: "d", actions: () => log.push("leave b") },
+            on: { stay: { actions: assign(({ context }) => ({ n: context.n * 10 })) }, again: { target: "b", reenter: true }, same: "b", end: "c", poke: { guard: () => world.pokeB, actions: () => log.push("b poke") } },
+          },
           c: { type: "final" },
+          d: { entry: () => log.push("enter d"), on: { back: { target: "b", actions: () => { world.leave = false } } } },
         },
       }).provide({ actions: { named: (_a: unknown, p: unknown) => log.push(`named ${JSON.stringify(p)}`) } })
     const run = (flat: boolean) => {
       const log: string[] = []
-      const m = make(log)
+      const world = { pokeB: false, leave: false }
+      const m = make(log, world)
       const actor = createActor(flat ? (flatMachineLogic(m) as unknown as typeof m) : m).start()
-      for (const type of ["go", "stay", "again", "same", "reset", "reset", "go", "end", "go"]) {
+      // "+poke" / "+leave" set the world's flag, then send an event nobody handles
+      for (const type of ["go", "poke", "+poke", "poke", "stay", "again", "same", "+leave", "back", "reset", "reset", "go", "end", "go"]) {
+        if (type === "+poke") world.pokeB = true
+        if (type === "+leave") world.leave = true
         actor.send({ type })
         log.push(`${type}: ${JSON.stringify(actor.getSnapshot().value)} ${actor.getSnapshot().status} ${JSON.stringify(actor.getSnapshot().context)}`)
       }
       return log
     }
     expect(run(true)).toEqual(run(false))
-    expect(run(true)).toContain("named {\"n\":1}")
+    expect(run(true)).toEqual(expect.arrayContaining(["named {\"n\":1}", "root poke", "b poke", "leave b", "enter d"]))
   })
 
   it("refuses machines it cannot run as xstate would, naming what", () => {
     const nested = createMachine({ id: "n", initial: "a", states: { a: { initial: "x", states: { x: {} } } } })
     expect(() => flatMachineLogic(nested)).toThrow(/machine "n" has a compound state "a"/)
-    const guarded = setup({ guards: { ok: () => true } }).createMachine({ id: "g", initial: "a", states: { a: { on: { e: { target: "b", guard: "ok" } } }, b: {} } })
-    expect(() => flatMachineLogic(guarded)).toThrow(/has a guard on "e"/)
-    const always = createMachine({ id: "w", initial: "a", states: { a: { always: "b" }, b: {} } })
-    expect(() => flatMachineLogic(always)).toThrow(/has `always` on state "a"/)
+    const targetless = createMachine({ id: "w", initial: "a", states: { a: { always: { actions: () => undefined } }, b: {} } })
+    expect(() => flatMachineLogic(targetless)).toThrow(/`always` transition of "a" without another target/)
+    const builtin = createMachine({ id: "b", initial: "a", states: { a: { on: { e: { target: "b", guard: not(() => true) } } }, b: {} } })
+    expect(() => flatMachineLogic(builtin)).toThrow(/built-in guard/)
     const delayed = createMachine({ id: "d", initial: "a", states: { a: { after: { 10: "b" } }, b: {} } })
     expect(() => flatMachineLogic(delayed)).toThrow(/has `after` on state "a"/)
     const wild = createMachine({ id: "s", initial: "a", states: { a: { on: { "x.*": "b" } }, b: {} } })

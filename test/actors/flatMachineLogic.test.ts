@@ -133,6 +133,25 @@ describe("flatMachineLogic", () => {
     expect(run(true)).toEqual(expect.arrayContaining(["named {\"n\":1}", "root poke", "b poke", "leave b", "enter d"]))
   })
 
+  it("persists and restores a snapshot: the restored actor goes on as the original would", () => {
+    const ends: unknown[] = []
+    const logic = flatMachineLogic(requestMachine.provide({ actions: { recordEnd: ({ context }, p) => ends.push([p.status, context.finishedNs, context.firstTokenNs]) } }))
+    const a = createActor(logic, { input: spec }).start()
+    a.send({ type: "request.prefillStarted", atNs: 200 as Ns })
+    a.send({ type: "request.firstToken", atNs: 300 as Ns })
+    const persisted = JSON.parse(JSON.stringify(a.getPersistedSnapshot()))
+    expect(persisted).toMatchObject({ status: "active", value: "decoding" })
+    const b = createActor(logic, { input: spec, snapshot: persisted }).start()
+    expect(b.getSnapshot().value).toBe("decoding")
+    b.send({ type: "request.completed", atNs: 500 as Ns, outputTokens: 3 })
+    expect(b.getSnapshot().status).toBe("done")
+    expect(ends).toEqual([["completed", 500, 300]])
+    // xstate's Actor turns a failed restore into an errored actor
+    const bad = createActor(logic, { input: spec, snapshot: { ...persisted, value: "nowhere" } }).getSnapshot()
+    expect(bad.status).toBe("error")
+    expect(String(bad.error)).toMatch(/no state "nowhere" to restore/)
+  })
+
   it("refuses machines it cannot run as xstate would, naming what", () => {
     const nested = createMachine({ id: "n", initial: "a", states: { a: { initial: "x", states: { x: {} } } } })
     expect(() => flatMachineLogic(nested)).toThrow(/machine "n" has a compound state "a"/)

@@ -187,13 +187,14 @@ export const buildEngine = (ports: EnginePorts): Engine => {
   requestParent.start()
 
   const trackers = Array.from({ length: resolved.unique.workers }, () => routing.tracker())
+  // through its compiled table too: a membership event per request joining or leaving (trace routing)
   const router = createActor(
-    routerMachine.provide({
+    flatMachineLogic(routerMachine.provide({
       actions: {
         join: (_a, p) => trackers[p.worker]?.join(p.requestId, p.blocks),
         leave: (_a, p) => trackers[p.worker]?.leave(p.requestId),
       },
-    }),
+    })),
     { clock: xclock },
   )
   router.subscribe({ error: onDefect })

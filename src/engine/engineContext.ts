@@ -1,4 +1,4 @@
-import type { Actor } from "xstate"
+import type { Actor, MachineContext, NonReducibleUnknown } from "xstate"
 import type { Clock } from "../core/clock.js"
 import type { GpuExecutor } from "../core/executor.js"
 import type { SchedulerLike } from "rxjs"
@@ -9,7 +9,7 @@ import type { RequestSpec } from "../core/workload.js"
 import type { XstateClock } from "../actors/xstateClock.js"
 import type { FlatMachineLogic } from "../actors/flatMachineLogic.js"
 import type { RequestContext, RequestEvent } from "../actors/requestMachine.js"
-import type { routerMachine } from "../actors/routerMachine.js"
+import type { RouterEvent } from "../actors/routerMachine.js"
 import type { Channel } from "../streams/channel.js"
 import type { ChunkTally } from "./chunkTally.js"
 import type { Resolved } from "./resolved.js"
@@ -46,7 +46,7 @@ export interface EngineContext {
   readonly executor: GpuExecutor
   readonly routing: RoutingModel
   readonly trackers: RouteTracker[]
-  readonly router: Actor<typeof routerMachine>
+  readonly router: Actor<FlatMachineLogic<MachineContext, RouterEvent, NonReducibleUnknown>>
   readonly rng: { readonly route: Rng; readonly batcher: Rng }
   /** null when the trace level does not keep kernel rows. */
   readonly kernelRows: Channel<KernelRow> | null

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest"
 import { flatMachineLogic } from "../../src/actors/flatMachineLogic.js"
 import { requestGroup } from "../../src/actors/requestGroup.js"
 import { requestMachine, type RequestEvent } from "../../src/actors/requestMachine.js"
+import { routerMachine, type RouterEvent } from "../../src/actors/routerMachine.js"
 import { uniqueWorkerMachine, type UniqueWorkerEvent } from "../../src/actors/uniqueWorkerMachine.js"
 import type { RequestStatus } from "../../src/core/trace.js"
 import type { Ns } from "../../src/core/units.js"
@@ -94,6 +95,31 @@ describe("flatMachineLogic", () => {
         expect(runWorker(true, steps)).toEqual(runWorker(false, steps))
       }),
       { numRuns: 400, seed: 14 },
+    )
+  })
+
+  it("runs the router machine (actions with params computed from the event) exactly as xstate's interpreter does", () => {
+    const routerEvent: fc.Arbitrary<RouterEvent> = fc.oneof(
+      { weight: 5, arbitrary: fc.record({ type: fc.constant("router.requestJoined" as const), worker: fc.nat(3), requestId: fc.nat(50), blocks: fc.option(fc.array(fc.nat(99), { maxLength: 3 }), { nil: undefined }) }) },
+      { weight: 5, arbitrary: fc.record({ type: fc.constant("router.requestLeft" as const), worker: fc.nat(3), requestId: fc.nat(50) }) },
+      { weight: 1, arbitrary: fc.constant({ type: "router.stop" as const }) },
+    )
+    const runRouter = (flat: boolean, events: readonly RouterEvent[]) => {
+      const log: unknown[] = []
+      const m = routerMachine.provide({ actions: { join: (_a, p) => log.push(["join", p]), leave: (_a, p) => log.push(["leave", p]) } })
+      const actor = createActor(flat ? (flatMachineLogic(m) as unknown as typeof m) : m).start()
+      for (const e of events) {
+        if (actor.getSnapshot().status !== "active") break
+        actor.send(e)
+        log.push(["after", e.type, actor.getSnapshot().value, actor.getSnapshot().status])
+      }
+      return log
+    }
+    fc.assert(
+      fc.property(fc.array(routerEvent, { maxLength: 16 }), (events) => {
+        expect(runRouter(true, events)).toEqual(runRouter(false, events))
+      }),
+      { numRuns: 200, seed: 15 },
     )
   })
 

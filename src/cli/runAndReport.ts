@@ -97,7 +97,16 @@ export const runAndReport = async (scenario: Scenario, opts: RunOptions & { read
     if (barStarted) bar?.stop()
     if (e instanceof RunStopped) {
       process.stderr.write(`moska: ${e.message}\n`)
-      process.exitCode = e.signal === "SIGINT" ? 130 : 143
+      // The run is stopped and what it committed is kept (its row says interrupted: the worker closed
+      // the database before reporting, or was terminated and its run marked here). While the process
+      // winds down (the worker thread exiting takes a while) a further signal must not find Node's
+      // default action, which would end the process by the signal instead of with this exit code.
+      // A listener that ends the process now, with the same code, covers both (and a wind-down that hangs).
+      const code = e.signal === "SIGINT" ? 130 : 143
+      process.exitCode = code
+      const now = () => process.exit(code)
+      process.on("SIGINT", now)
+      process.on("SIGTERM", now)
       return
     }
     throw e

@@ -288,11 +288,13 @@ describe("signals", () => {
     // the run row exists once its first rows are committed
     for (let i = 0; i < 600 && runCount(db) === 0; i++) await new Promise((r) => setTimeout(r, 100))
     expect(runCount(db)).toBe(1)
+    // listen before signalling: the child may well be gone before the second signal is sent
+    const exited = new Promise<[number | null, string | null]>((r) => child.on("exit", (c, s) => r([c, s])))
     child.kill("SIGTERM")
     await new Promise((r) => setTimeout(r, 100))
     child.kill("SIGTERM")
-    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)))
-    expect(code, stderr).toBe(143)
+    const [code, signal] = await exited
+    expect({ code, signal }, stderr).toEqual({ code: 143, signal: null })
     const d = new Database(db, { readonly: true })
     const run = d.prepare("SELECT status, error FROM runs").get() as { status: string; error: string }
     d.close()

@@ -1,4 +1,4 @@
-import type { ActorLogic, ActorScope, AnyStateMachine, ContextFrom, EventFromLogic, EventObject, InputFrom, MachineContext, Snapshot } from "xstate"
+import type { Actor, ActorLogic, ActorScope, AnyStateMachine, ContextFrom, EventFromLogic, EventObject, InputFrom, MachineContext, Snapshot } from "xstate"
 
 /** The snapshot of a flat machine run by `flatMachineLogic`: the machine's state value and context. */
 export type FlatSnapshot<TContext extends MachineContext> = Snapshot<undefined> & {
@@ -9,8 +9,12 @@ export type FlatSnapshot<TContext extends MachineContext> = Snapshot<undefined> 
 /** The actor logic `flatMachineLogic` returns for a machine of that context, those events and that input. */
 export type FlatMachineLogic<TContext extends MachineContext, TEvent extends EventObject, TInput> = ActorLogic<FlatSnapshot<TContext>, TEvent, TInput>
 
+/** The actor of a machine run through `flatMachineLogic`, typed from the machine. */
+export type FlatActor<M extends AnyStateMachine> = Actor<FlatMachineLogic<ContextFrom<M>, EventFromLogic<M>, InputFrom<M>>>
+
 type Scope = ActorScope<FlatSnapshot<MachineContext>, EventObject>
 type AnyFn = (...args: never[]) => unknown
+type Params = (context: MachineContext, event: EventObject) => unknown
 // An action of a compiled transition: a context update (assign) or an effect run through the actor's executor.
 type Run = (context: MachineContext, event: EventObject, scope: Scope) => MachineContext
 type Guard = (context: MachineContext, event: EventObject) => boolean
@@ -27,12 +31,16 @@ const noSpawn = (): never => {
   throw new Error("flatMachineLogic: spawn inside assign is not supported")
 }
 
+/** An action's or guard's params: a value, or a function of `{ context, event }` that xstate calls each time. */
+const paramsOf = (params: unknown): Params =>
+  typeof params === "function" ? (context, event) => (params as (a: object) => unknown)({ context, event }) : () => params
+
 /** xstate's assign: `Object.assign({}, context, partial)`, each property assigner seeing the context before the update. */
 const assignRun = (assignment: unknown, params: unknown): Run => {
-  const paramsOf = typeof params === "function" ? (params as AnyFn) : null
+  const paramsAt = paramsOf(params)
   return (context, event, scope) => {
     const args = { context, event, spawn: noSpawn, self: scope.self, system: scope.system }
-    const p = paramsOf === null ? params : (paramsOf as (a: object) => unknown)({ context, event })
+    const p = paramsAt(context, event)
     let partial: Record<string, unknown>
     if (typeof assignment === "function") partial = (assignment as (a: object, p: unknown) => Record<string, unknown>)(args, p)
     else {
@@ -48,12 +56,12 @@ const assignRun = (assignment: unknown, params: unknown): Run => {
 
 /** A named or inline action with no built-in semantics: run by the actor's executor, as xstate runs it (inspection, deferral before start). */
 const effectRun = (type: string, exec: AnyFn | undefined, params: unknown): Run => {
-  const paramsOf = typeof params === "function" ? (params as (a: object) => unknown) : null
+  const paramsAt = paramsOf(params)
   return (context, event, scope) => {
     scope.actionExecutor({
       type,
       info: { context, event, self: scope.self, system: scope.system } as never,
-      params: paramsOf === null ? params : paramsOf({ context, event }),
+      params: paramsAt(context, event),
       exec: exec as never,
     })
     return context
@@ -80,13 +88,9 @@ const compileGuard = (machine: AnyStateMachine, guard: unknown): Guard => {
   if (impl === undefined) throw unsupported(machine, `has the guard "${name}" without an implementation`)
   if (typeof impl !== "function") return compileGuard(machine, impl)
   if ("check" in impl) throw unsupported(machine, `uses a built-in guard (${name || "inline"})`)
-  const params = inline || typeof guard === "string" ? undefined : (guard as { params?: unknown }).params
-  const paramsOf = typeof params === "function" ? (params as (a: object) => unknown) : null
+  const paramsAt = paramsOf(inline || typeof guard === "string" ? undefined : (guard as { params?: unknown }).params)
   const check = impl as (a: object, p: unknown) => boolean
-  return (context, event) => {
-    const args = { context, event }
-    return check(args, paramsOf === null ? params : paramsOf(args))
-  }
+  return (context, event) => check({ context, event }, paramsAt(context, event))
 }
 
 /**
@@ -94,7 +98,8 @@ const compileGuard = (machine: AnyStateMachine, guard: unknown): Guard => {
  * its own: a table lookup per event and one snapshot per step, where xstate's interpreter builds
  * state-node sets, adjacency maps, tags and two snapshots per microstep. It exists for the actors a
  * run drives most: the request actor, created per request (45-54 µs of CPU a lifecycle through the
- * interpreter), and the unique worker, a transition per decode phase (docs/sim-speed). The machine
+ * interpreter), the unique worker (a transition per decode phase) and the router (a membership
+ * event per request joining or leaving, under trace routing); docs/sim-speed. The machine
  * stays the definition: states, events, guards, `always`, `assign`s and named actions (with
  * `.provide()` implementations and params) come from it, so the actor is still an xstate actor with
  * the same parent, system, done event and observers. Semantics kept: the current state's

@@ -1,4 +1,4 @@
-import { createActor, type Actor } from "xstate"
+import { createActor } from "xstate"
 import type { Observable, Subscription } from "rxjs"
 import { Priority, type Clock } from "../core/clock.js"
 import { AdmissionRejected } from "../core/errors.js"
@@ -160,7 +160,7 @@ export const buildEngine = (ports: EnginePorts): Engine => {
   const cancelReasons = new Map<number, string>()
   let submitted = 0
   // The request machine runs through its compiled table (flatMachineLogic): the same xstate actor,
-  // a quarter of the interpreter's CPU per request (docs/sim-speed).
+  // about a fifth of the interpreter's CPU per request (docs/sim-speed).
   const recorded = flatMachineLogic(requestMachine.provide({
     actions: {
       recordEnd: ({ context }, { status }) => {

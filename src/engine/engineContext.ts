@@ -1,4 +1,3 @@
-import type { Actor, MachineContext, NonReducibleUnknown } from "xstate"
 import type { Clock } from "../core/clock.js"
 import type { GpuExecutor } from "../core/executor.js"
 import type { SchedulerLike } from "rxjs"
@@ -7,16 +6,16 @@ import type { Scenario } from "../core/scenario.js"
 import type { KernelRow, TokenRow } from "../core/trace.js"
 import type { RequestSpec } from "../core/workload.js"
 import type { XstateClock } from "../actors/xstateClock.js"
-import type { FlatMachineLogic } from "../actors/flatMachineLogic.js"
-import type { RequestContext, RequestEvent } from "../actors/requestMachine.js"
-import type { RouterEvent } from "../actors/routerMachine.js"
+import type { FlatActor } from "../actors/flatMachineLogic.js"
+import type { requestMachine } from "../actors/requestMachine.js"
+import type { routerMachine } from "../actors/routerMachine.js"
 import type { Channel } from "../streams/channel.js"
 import type { ChunkTally } from "./chunkTally.js"
 import type { Resolved } from "./resolved.js"
 import type { RouteTracker, RoutingModel } from "./routingModel.js"
 
 /** A request's actor: the request machine run through its compiled table (flatMachineLogic). */
-export type RequestActor = Actor<FlatMachineLogic<RequestContext, RequestEvent, RequestSpec>>
+export type RequestActor = FlatActor<typeof requestMachine>
 
 /** A request inside the engine: its actor plus the bulk counters the workers keep for it. */
 export interface RequestRecord {
@@ -46,7 +45,7 @@ export interface EngineContext {
   readonly executor: GpuExecutor
   readonly routing: RoutingModel
   readonly trackers: RouteTracker[]
-  readonly router: Actor<FlatMachineLogic<MachineContext, RouterEvent, NonReducibleUnknown>>
+  readonly router: FlatActor<typeof routerMachine>
   readonly rng: { readonly route: Rng; readonly batcher: Rng }
   /** null when the trace level does not keep kernel rows. */
   readonly kernelRows: Channel<KernelRow> | null

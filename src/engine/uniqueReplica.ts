@@ -1,8 +1,8 @@
-import { createActor, type Actor, type MachineContext, type NonReducibleUnknown } from "xstate"
+import { createActor } from "xstate"
 import type { GpuExecutor, WorkDone, WorkItem } from "../core/executor.js"
 import type { Ns } from "../core/units.js"
-import { flatMachineLogic, type FlatMachineLogic } from "../actors/flatMachineLogic.js"
-import { uniqueWorkerMachine, type UniqueWorkerEvent } from "../actors/uniqueWorkerMachine.js"
+import { flatMachineLogic, type FlatActor } from "../actors/flatMachineLogic.js"
+import { uniqueWorkerMachine } from "../actors/uniqueWorkerMachine.js"
 import type { KernelSpec } from "../core/kernels.js"
 import { disaggregatedUniqueWork, iterationWork, prefillWork, type BatchState, type ChunkCount, type IterationWork, type UniqueContexts } from "./iterationWork.js"
 import { executeWork } from "./executeWork.js"
@@ -25,7 +25,7 @@ const EMPTY: readonly ChunkCount[] = []
 export class UniqueReplica {
   readonly workerId: string
   readonly linkId: string
-  readonly actor: Actor<FlatMachineLogic<MachineContext, UniqueWorkerEvent, NonReducibleUnknown>>
+  readonly actor: FlatActor<typeof uniqueWorkerMachine>
   private decoding: RequestRecord[] = []
   private prefillQueue: RequestRecord[] = []
   private prefilling: RequestRecord[] = []
